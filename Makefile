@@ -1,0 +1,48 @@
+# The two commands a newcomer needs: `make run` and `make test`. Both do every set-up
+# step themselves: the virtualenv, the package, and the control-plane binaries (built
+# from Go modules into ~/.cache/ome/controlplane the first time; see README).
+
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+INSTALLED := $(VENV)/.installed
+PYTEST_ARGS ?=
+
+.PHONY: run test lint typecheck contracts unit controlplane local-down clean
+
+$(INSTALLED): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[dev]'
+	touch $@
+
+controlplane: $(INSTALLED)
+	$(BIN)/python -m ome.testing.binaries build
+
+run: controlplane
+	$(BIN)/ome local up
+
+local-down: $(INSTALLED)
+	$(BIN)/ome local down
+
+lint: $(INSTALLED)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+typecheck: $(INSTALLED)
+	$(BIN)/mypy src
+
+contracts: $(INSTALLED)
+	$(BIN)/lint-imports
+
+# pytest exits 5 when it collected no test: that is a broken suite, not a pass.
+test: lint typecheck contracts controlplane
+	@$(BIN)/pytest $(PYTEST_ARGS); rc=$$?; \
+	if [ $$rc -eq 5 ]; then echo "error: pytest collected no tests" >&2; exit 1; fi; \
+	exit $$rc
+
+unit: $(INSTALLED)
+	$(BIN)/pytest tests/unit $(PYTEST_ARGS)
+
+clean:
+	rm -rf $(VENV) build dist .mypy_cache .ruff_cache .pytest_cache

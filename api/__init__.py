@@ -1,0 +1,1 @@
+"""The ome.io API types (packaged as ``ome.api``)."""

@@ -1,0 +1,30 @@
+"""Entry point of the ``ome`` command: parses the command line and dispatches."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+
+from ome import __version__
+from ome.cli import local
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="ome", description="Operator for serving large language models on Kubernetes."
+    )
+    parser.add_argument("--version", action="version", version=f"ome {__version__}")
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+    local.register(commands)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    status: int = args.handler(args)
+    return status
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,146 @@
+"""A JSON client for any API path, over kubernetes-asyncio's connection handling
+(TLS, client certificates, token refresh and exec plugins come from there)."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+from collections.abc import AsyncIterator, Mapping, Sequence
+from types import TracebackType
+from typing import Any
+
+import aiohttp
+from kubernetes_asyncio.client import ApiClient, Configuration
+
+from ome.client.errors import error_from_response
+
+JSON = "application/json"
+MERGE_PATCH = "application/merge-patch+json"
+APPLY_PATCH = "application/apply-patch+yaml"
+DEFAULT_TIMEOUT = 30.0
+
+Query = Mapping[str, str | int | bool] | Sequence[tuple[str, str | int | bool]]
+
+
+def _query_pairs(query: Query | None) -> list[tuple[str, str]]:
+    items = query.items() if isinstance(query, Mapping) else (query or ())
+    return [(k, str(v).lower() if isinstance(v, bool) else str(v)) for k, v in items]
+
+
+class Client:
+    """Sends requests to the API server and returns the decoded JSON answer.
+
+    Every call is bounded by ``timeout`` seconds; error answers raise the matching
+    :class:`~ome.client.errors.ApiError` subclass.
+    """
+
+    def __init__(self, configuration: Configuration, timeout: float = DEFAULT_TIMEOUT) -> None:
+        self.configuration = configuration
+        self.timeout = timeout
+        self._api = ApiClient(configuration=configuration)
+
+    async def __aenter__(self) -> Client:
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.close()
+
+    async def close(self) -> None:
+        await self._api.close()
+
+    async def _send(
+        self,
+        *,
+        method: str,
+        path: str,
+        query: Query | None,
+        body: Any,
+        content_type: str,
+        timeout: float | aiohttp.ClientTimeout,
+    ) -> aiohttp.ClientResponse:
+        headers = {"Accept": JSON, "Content-Type": content_type}
+        response: aiohttp.ClientResponse = await self._api.call_api(
+            path,
+            method,
+            query_params=_query_pairs(query),
+            header_params=headers,
+            body=body,
+            auth_settings=["BearerToken"],
+            _preload_content=False,
+            _request_timeout=timeout,
+        )
+        if not 200 <= response.status < 300:
+            try:
+                data = await response.read()
+            finally:
+                response.release()
+            raise error_from_response(response.status, data, response.headers)
+        return response
+
+    async def request(
+        self,
+        method: str,
+        path: str,
+        *,
+        query: Query | None = None,
+        body: Any = None,
+        content_type: str = JSON,
+        timeout: float | None = None,
+    ) -> Any:
+        response = await self._send(
+            method=method,
+            path=path,
+            query=query,
+            body=body,
+            content_type=content_type,
+            timeout=timeout or self.timeout,
+        )
+        try:
+            data = await response.read()
+        finally:
+            response.release()
+        return json.loads(data) if data else None
+
+    @contextlib.asynccontextmanager
+    async def stream(
+        self, path: str, *, query: Query | None = None, idle_timeout: float | None = None
+    ) -> AsyncIterator[AsyncIterator[Any]]:
+        """A GET whose answer is one JSON document per line (a watch), decoded as it
+        arrives. ``idle_timeout`` bounds the wait for each next line, not the stream."""
+        timeout = aiohttp.ClientTimeout(
+            total=None, sock_connect=self.timeout, sock_read=idle_timeout
+        )
+        response = await self._send(
+            method="GET", path=path, query=query, body=None, content_type=JSON, timeout=timeout
+        )
+        try:
+            yield _json_lines(response)
+        finally:
+            response.release()
+
+    async def get(self, path: str, *, query: Query | None = None) -> Any:
+        return await self.request("GET", path, query=query)
+
+    async def create(self, path: str, body: Mapping[str, Any]) -> Any:
+        return await self.request("POST", path, body=body)
+
+    async def apply(
+        self, path: str, body: Mapping[str, Any], *, field_manager: str, force: bool = False
+    ) -> Any:
+        """Server-side apply of ``body`` at the object's own ``path``."""
+        query: dict[str, str | bool] = {"fieldManager": field_manager, "force": force}
+        return await self.request("PATCH", path, query=query, body=body, content_type=APPLY_PATCH)
+
+    async def delete(self, path: str, *, query: Query | None = None) -> Any:
+        return await self.request("DELETE", path, query=query)
+
+
+async def _json_lines(response: aiohttp.ClientResponse) -> AsyncIterator[Any]:
+    async for line in response.content:
+        if line.strip():
+            yield json.loads(line)

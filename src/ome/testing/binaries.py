@@ -1,0 +1,269 @@
+"""Locating, and when missing building, the control-plane binaries.
+
+The binaries come from Go modules pinned in ``tools/controlplane`` (go.mod and go.sum are
+committed), built with the Go toolchain through the module proxy. They are cached outside
+the repository, keyed by the Kubernetes version, in ``$OME_CONTROLPLANE_CACHE/<version>``
+(default ``~/.cache/ome/controlplane/<version>``). A stamp file records a digest of the
+module files, so changing them rebuilds and running the build twice does nothing.
+``OME_CONTROLPLANE_BIN`` names a ready directory of binaries and disables building.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+CACHE_ENV = "OME_CONTROLPLANE_CACHE"
+BIN_ENV = "OME_CONTROLPLANE_BIN"
+GO_ENV = "OME_GO"
+STAMP = "BUILD-INFO.json"
+KWOK_STAGES_DIR = "kwok-stages"
+
+# The kwok stages that make fake nodes Ready (with leases) and fake pods Running, completed
+# and finally deleted; kwok ships them as data inside its module.
+KWOK_STAGE_FILES = (
+    "node/fast/node-initialize.yaml",
+    "node/heartbeat-with-lease/node-heartbeat-with-lease.yaml",
+    "pod/fast/pod-ready.yaml",
+    "pod/fast/pod-complete.yaml",
+    "pod/fast/pod-delete.yaml",
+)
+
+
+class BuildError(RuntimeError):
+    """A control-plane binary could not be found or built; the message says why."""
+
+
+@dataclass(frozen=True)
+class Target:
+    """One binary: its file name, the Go package it is built from and its module dir."""
+
+    name: str
+    package: str
+    module: str  # directory relative to tools/controlplane
+    kubernetes_ldflags: bool = False
+
+
+TARGETS = (
+    Target("etcd", "go.etcd.io/etcd/server/v3", "."),
+    Target("kube-apiserver", "k8s.io/kubernetes/cmd/kube-apiserver", ".", True),
+    Target("kube-controller-manager", "k8s.io/kubernetes/cmd/kube-controller-manager", ".", True),
+    Target("kube-scheduler", "k8s.io/kubernetes/cmd/kube-scheduler", ".", True),
+    Target("kwok", "sigs.k8s.io/kwok/cmd/kwok", "kwok"),
+)
+BINARY_NAMES = tuple(t.name for t in TARGETS)
+
+
+def source_dir() -> Path:
+    """tools/controlplane of the checkout this package was imported from."""
+    return Path(__file__).resolve().parents[3] / "tools" / "controlplane"
+
+
+def kubernetes_version(module_dir: Path | None = None) -> str:
+    gomod = (module_dir or source_dir()) / "go.mod"
+    try:
+        text = gomod.read_text()
+    except OSError as err:
+        raise BuildError(f"cannot read {gomod}: {err.strerror}") from err
+    match = re.search(r"^\s*(?:require\s+)?k8s\.io/kubernetes\s+(v\S+)", text, re.MULTILINE)
+    if match is None:
+        raise BuildError(f"{gomod} does not require k8s.io/kubernetes")
+    return match.group(1)
+
+
+def cache_root() -> Path:
+    configured = os.environ.get(CACHE_ENV)
+    if configured:
+        return Path(configured).expanduser()
+    return Path.home() / ".cache" / "ome" / "controlplane"
+
+
+def modules_digest(module_dir: Path) -> str:
+    digest = hashlib.sha256()
+    for target_module in sorted({t.module for t in TARGETS}):
+        for name in ("go.mod", "go.sum"):
+            path = module_dir / target_module / name
+            digest.update(str(path.relative_to(module_dir)).encode())
+            digest.update(path.read_bytes() if path.exists() else b"")
+    return digest.hexdigest()[:16]
+
+
+def bin_dir(module_dir: Path | None = None) -> Path:
+    """Where the binaries are (or will be once built)."""
+    configured = os.environ.get(BIN_ENV)
+    if configured:
+        return Path(configured).expanduser()
+    return cache_root() / kubernetes_version(module_dir)
+
+
+def missing_binaries(directory: Path) -> list[str]:
+    return [name for name in BINARY_NAMES if not os.access(directory / name, os.X_OK)]
+
+
+def is_up_to_date(directory: Path, module_dir: Path) -> bool:
+    try:
+        stamp = json.loads((directory / STAMP).read_text())
+    except (OSError, ValueError):
+        return False
+    return stamp.get("digest") == modules_digest(module_dir) and not missing_binaries(directory)
+
+
+def find_go() -> str:
+    go = os.environ.get(GO_ENV) or shutil.which("go")
+    if not go:
+        raise BuildError(
+            "Go toolchain not found: the control plane is built from Go modules. "
+            f"Install Go >= 1.26 and put `go` on PATH (or set {GO_ENV}), "
+            f"or set {BIN_ENV} to a directory holding {', '.join(BINARY_NAMES)}."
+        )
+    return go
+
+
+def _tail(text: str, lines: int = 25) -> str:
+    return "\n".join(text.strip().splitlines()[-lines:])
+
+
+def _go_env() -> dict[str, str]:
+    env = dict(os.environ)
+    # Same flags every time: the Go build cache only hits when they match.
+    env.update({"GOTOOLCHAIN": "local", "CGO_ENABLED": "0", "GOFLAGS": "-trimpath -buildvcs=false"})
+    return env
+
+
+def _run_go(go: str, args: Sequence[str], cwd: Path, env: dict[str, str], what: str) -> str:
+    try:
+        done = subprocess.run(
+            [go, *args], cwd=cwd, env=env, capture_output=True, text=True, check=False
+        )
+    except OSError as err:
+        raise BuildError(f"{what}: cannot run {go}: {err.strerror}") from err
+    if done.returncode != 0:
+        raise BuildError(f"{what} failed (exit {done.returncode}):\n{_tail(done.stderr)}")
+    return done.stdout
+
+
+def _kubernetes_ldflags(version: str) -> str:
+    minor = version.split(".")[1]
+    flags = ["-s", "-w"]
+    for package in ("k8s.io/component-base/version", "k8s.io/client-go/pkg/version"):
+        flags += [
+            f"-X {package}.gitVersion={version}",
+            f"-X {package}.gitMajor=1",
+            f"-X {package}.gitMinor={minor}",
+            f"-X {package}.gitTreeState=clean",
+        ]
+    return " ".join(flags)
+
+
+def _copy_kwok_stages(go: str, module_dir: Path, env: dict[str, str], out: Path) -> None:
+    kwok_module = _run_go(
+        go,
+        ["list", "-m", "-f", "{{.Dir}}", "sigs.k8s.io/kwok"],
+        module_dir / "kwok",
+        env,
+        "locating the kwok module",
+    ).strip()
+    stages = out / KWOK_STAGES_DIR
+    stages.mkdir(exist_ok=True)
+    for relative in KWOK_STAGE_FILES:
+        source = Path(kwok_module) / "kustomize" / "stage" / relative
+        if not source.exists():
+            raise BuildError(f"kwok stage {relative} is missing from {kwok_module}")
+        shutil.copyfile(source, stages / Path(relative).name)
+
+
+def build(
+    module_dir: Path | None = None,
+    out: Path | None = None,
+    log: Callable[[str], None] = print,
+    force: bool = False,
+) -> Path:
+    """Build every missing or outdated binary into the cache and return its directory."""
+    module_dir = module_dir or source_dir()
+    version = kubernetes_version(module_dir)
+    out = out or bin_dir(module_dir)
+    if not force and is_up_to_date(out, module_dir):
+        log(f"control plane {version}: up to date in {out}")
+        return out
+    if os.environ.get(BIN_ENV) and out == bin_dir(module_dir):
+        raise BuildError(f"{BIN_ENV}={out} lacks {', '.join(missing_binaries(out))}")
+    go = find_go()
+    out.mkdir(parents=True, exist_ok=True)
+    env = _go_env()
+    started = time.monotonic()
+    log(f"control plane {version}: building into {out}")
+    for target_module in sorted({t.module for t in TARGETS}):
+        _run_go(
+            go,
+            ["mod", "download"],
+            module_dir / target_module,
+            env,
+            f"downloading the Go modules of tools/controlplane/{target_module}",
+        )
+    ldflags = _kubernetes_ldflags(version)
+    for target in TARGETS:
+        t0 = time.monotonic()
+        log(f"  {target.name}: building {target.package} ...")
+        with tempfile.TemporaryDirectory(dir=out) as scratch:
+            flags = ldflags if target.kubernetes_ldflags else "-s -w"
+            binary = Path(scratch) / target.name
+            _run_go(
+                go,
+                ["build", "-ldflags", flags, "-o", str(binary), target.package],
+                module_dir / target.module,
+                env,
+                f"building {target.name}",
+            )
+            binary.replace(out / target.name)  # atomic: never a half-written binary
+        log(f"  {target.name}: done in {time.monotonic() - t0:.0f}s")
+    _copy_kwok_stages(go, module_dir, env, out)
+    stamp = {"version": version, "digest": modules_digest(module_dir), "built": time.time()}
+    (out / STAMP).write_text(json.dumps(stamp, indent=2) + "\n")
+    log(f"control plane {version}: built in {time.monotonic() - started:.0f}s")
+    return out
+
+
+def ensure_binaries(log: Callable[[str], None] = print) -> Path:
+    """The binary directory, building what is missing first."""
+    directory = bin_dir()
+    if os.environ.get(BIN_ENV):
+        missing = missing_binaries(directory)
+        if missing:
+            raise BuildError(f"{BIN_ENV}={directory} lacks {', '.join(missing)}")
+        return directory
+    return build(out=directory, log=log)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        prog="python -m ome.testing.binaries",
+        description="Build the control-plane binaries (etcd, kube-apiserver, "
+        "kube-controller-manager, kube-scheduler, kwok) unless they are cached.",
+    )
+    parser.add_argument("command", choices=["build", "path"], nargs="?", default="build")
+    parser.add_argument("--force", action="store_true", help="rebuild even when up to date")
+    args = parser.parse_args(argv)
+    try:
+        if args.command == "path":
+            print(bin_dir())
+        else:
+            build(force=args.force, log=lambda line: print(line, flush=True))
+    except BuildError as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,70 @@
+"""Fake GPU nodes: Node objects that kwok keeps Ready and whose pods it runs."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+GPU_RESOURCE = "nvidia.com/gpu"
+KWOK_ANNOTATION = "kwok.x-k8s.io/node"
+KWOK_ANNOTATION_VALUE = "fake"
+
+
+@dataclass(frozen=True)
+class FakeNode:
+    """A node described by the caller; ``gpus`` becomes nvidia.com/gpu capacity."""
+
+    name: str
+    gpus: int = 0
+    labels: Mapping[str, str] = field(default_factory=dict)
+    cpu: str = "32"
+    memory: str = "256Gi"
+    pods: int = 110
+    gpu_product: str = "NVIDIA-H100-80GB-HBM3"
+
+    def __post_init__(self) -> None:
+        if self.gpus < 0:
+            raise ValueError(f"FakeNode {self.name!r}: gpus must be >= 0, got {self.gpus}")
+        if not self.name:
+            raise ValueError("FakeNode: name must not be empty")
+
+    def manifest(self) -> dict[str, Any]:
+        labels = {
+            "kubernetes.io/hostname": self.name,
+            "kubernetes.io/os": "linux",
+            "kubernetes.io/arch": "amd64",
+            "type": "kwok",
+        }
+        resources = {"cpu": self.cpu, "memory": self.memory, "pods": str(self.pods)}
+        if self.gpus:
+            labels |= {
+                "nvidia.com/gpu.present": "true",
+                "nvidia.com/gpu.product": self.gpu_product,
+                "nvidia.com/gpu.count": str(self.gpus),
+            }
+            resources[GPU_RESOURCE] = str(self.gpus)
+        labels |= dict(self.labels)
+        return {
+            "apiVersion": "v1",
+            "kind": "Node",
+            "metadata": {
+                "name": self.name,
+                "labels": labels,
+                "annotations": {
+                    KWOK_ANNOTATION: KWOK_ANNOTATION_VALUE,
+                    "node.alpha.kubernetes.io/ttl": "0",
+                },
+            },
+            "spec": {},
+            "status": {"capacity": resources, "allocatable": dict(resources)},
+        }
+
+
+def gpu_nodes(count: int, gpus: int = 8, prefix: str = "gpu-node") -> list[FakeNode]:
+    return [FakeNode(f"{prefix}-{i}", gpus=gpus) for i in range(count)]
+
+
+def is_ready(node: Mapping[str, Any]) -> bool:
+    conditions = node.get("status", {}).get("conditions") or []
+    return any(c.get("type") == "Ready" and c.get("status") == "True" for c in conditions)

@@ -1,0 +1,108 @@
+"""pytest fixtures for tests that need a Kubernetes API server.
+
+- ``cluster`` (session): by default a real control plane on loopback — etcd,
+  kube-apiserver, kube-controller-manager, kube-scheduler and kwok with two fake GPU nodes
+  of 8 GPUs each. ``OME_TEST_KUBECONFIG=path`` uses an existing cluster instead;
+  ``OME_TEST_CLUSTER=k3s`` uses testcontainers' K3s (skipped where no Docker engine runs).
+- ``kubeconfig`` (session): the path of an admin kubeconfig for that cluster.
+- ``client``: an admin :class:`ome.client.Client`, closed after the test.
+- ``namespace``: a fresh namespace for one test, deleted afterwards.
+
+Registered through the ``pytest11`` entry point, so installing ome is enough to use it.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+import shutil
+from collections.abc import AsyncIterator, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+import pytest_asyncio
+
+from ome.client import Client, load_configuration
+from ome.testing.controlplane import ControlPlane
+from ome.testing.nodes import gpu_nodes
+
+KUBECONFIG_ENV = "OME_TEST_KUBECONFIG"
+CLUSTER_ENV = "OME_TEST_CLUSTER"
+NODE_COUNT = 2
+GPUS_PER_NODE = 8
+
+
+@dataclass
+class Cluster:
+    """The cluster under test; ``control_plane`` is set only when ome started it."""
+
+    kubeconfig: Path
+    control_plane: ControlPlane | None = None
+
+    async def client(self, timeout: float = 30.0) -> Client:
+        return Client(await load_configuration(self.kubeconfig), timeout=timeout)
+
+
+def _docker_available() -> str | None:
+    """None when a Docker engine answers, else why not."""
+    if shutil.which("docker") is None:
+        return "no docker client on PATH"
+    try:
+        import docker  # type: ignore[import-untyped]  # noqa: PLC0415 - only with K3s
+
+        docker.from_env().ping()
+    except Exception as err:  # any failure means no usable engine
+        return f"no Docker engine answers ({type(err).__name__}: {err})"
+    return None
+
+
+@pytest.fixture(scope="session")
+def k3s_kubeconfig(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    missing = _docker_available()
+    if missing:
+        pytest.skip(f"{CLUSTER_ENV}=k3s needs Docker: {missing}")
+    from testcontainers.k3s import K3SContainer  # noqa: PLC0415 - optional dependency
+
+    with K3SContainer() as k3s:
+        path = tmp_path_factory.mktemp("k3s") / "kubeconfig"
+        path.write_text(k3s.config_yaml())
+        yield path
+
+
+@pytest_asyncio.fixture(scope="session", loop_scope="session")
+async def cluster(request: pytest.FixtureRequest) -> AsyncIterator[Cluster]:
+    external = os.environ.get(KUBECONFIG_ENV)
+    if external:
+        yield Cluster(Path(external).expanduser())
+        return
+    if os.environ.get(CLUSTER_ENV) == "k3s":
+        yield Cluster(request.getfixturevalue("k3s_kubeconfig"))
+        return
+    async with ControlPlane(
+        controller_manager=True,
+        scheduler=True,
+        nodes=gpu_nodes(NODE_COUNT, GPUS_PER_NODE),
+    ) as plane:
+        yield Cluster(plane.kubeconfig, plane)
+
+
+@pytest.fixture(scope="session")
+def kubeconfig(cluster: Cluster) -> Path:
+    return cluster.kubeconfig
+
+
+@pytest_asyncio.fixture(loop_scope="session")
+async def client(cluster: Cluster) -> AsyncIterator[Client]:
+    async with await cluster.client() as api:
+        yield api
+
+
+@pytest_asyncio.fixture(loop_scope="session")
+async def namespace(client: Client) -> AsyncIterator[str]:
+    name = f"ome-test-{secrets.token_hex(4)}"
+    await client.create(
+        "/api/v1/namespaces", {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": name}}
+    )
+    yield name
+    await client.delete(f"/api/v1/namespaces/{name}")
