@@ -3,10 +3,7 @@ namespace deletion and GPU scheduling onto fake nodes."""
 
 from __future__ import annotations
 
-import asyncio
 import json
-import time
-from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
@@ -14,6 +11,7 @@ import pytest
 
 from ome.client import Client, NotFound
 from ome.testing.pytest_plugin import Cluster
+from tests.integration.helpers import eventually
 
 pytestmark = pytest.mark.integration
 
@@ -45,14 +43,6 @@ WIDGET_CRD = {
         ],
     },
 }
-
-
-async def eventually(check: Callable[[], Awaitable[bool]], timeout: float = 60.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not await check():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"condition not met within {timeout:.0f}s")
-        await asyncio.sleep(0.2)
 
 
 async def gone(client: Client, path: str) -> bool:
