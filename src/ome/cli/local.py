@@ -123,9 +123,12 @@ async def _apiserver_checks(plane: ControlPlane) -> tuple[str, str]:
     context = ssl.create_default_context(cafile=str(keys / "ca.crt"))
     context.load_cert_chain(str(keys / "admin.crt"), str(keys / "admin.key"))
     try:
-        async with aiohttp.ClientSession() as session, session.get(
-            f"{plane.server}/readyz", ssl=context, timeout=aiohttp.ClientTimeout(total=5)
-        ) as response:
+        async with (
+            aiohttp.ClientSession() as session,
+            session.get(
+                f"{plane.server}/readyz", ssl=context, timeout=aiohttp.ClientTimeout(total=5)
+            ) as response,
+        ):
             ready = "ready" if response.status == 200 else f"not ready ({response.status})"
         async with await plane.client(timeout=5) as client:
             nodes = (await client.get("/api/v1/nodes"))["items"]

@@ -62,8 +62,9 @@ class Client:
         body: Any,
         content_type: str,
         timeout: float | aiohttp.ClientTimeout,
+        accept: str = JSON,
     ) -> aiohttp.ClientResponse:
-        headers = {"Accept": JSON, "Content-Type": content_type}
+        headers = {"Accept": accept, "Content-Type": content_type}
         response: aiohttp.ClientResponse = await self._api.call_api(
             path,
             method,
@@ -91,6 +92,7 @@ class Client:
         body: Any = None,
         content_type: str = JSON,
         timeout: float | None = None,
+        accept: str = JSON,
     ) -> Any:
         response = await self._send(
             method=method,
@@ -99,6 +101,7 @@ class Client:
             body=body,
             content_type=content_type,
             timeout=timeout or self.timeout,
+            accept=accept,
         )
         try:
             data = await response.read()
@@ -108,15 +111,27 @@ class Client:
 
     @contextlib.asynccontextmanager
     async def stream(
-        self, path: str, *, query: Query | None = None, idle_timeout: float | None = None
+        self,
+        path: str,
+        *,
+        query: Query | None = None,
+        idle_timeout: float | None = None,
+        accept: str = JSON,
     ) -> AsyncIterator[AsyncIterator[Any]]:
         """A GET whose answer is one JSON document per line (a watch), decoded as it
-        arrives. ``idle_timeout`` bounds the wait for each next line, not the stream."""
+        arrives. ``idle_timeout`` bounds the wait for each next line, not the stream;
+        ``accept`` can ask for another representation (e.g. PartialObjectMetadata)."""
         timeout = aiohttp.ClientTimeout(
             total=None, sock_connect=self.timeout, sock_read=idle_timeout
         )
         response = await self._send(
-            method="GET", path=path, query=query, body=None, content_type=JSON, timeout=timeout
+            method="GET",
+            path=path,
+            query=query,
+            body=None,
+            content_type=JSON,
+            timeout=timeout,
+            accept=accept,
         )
         try:
             yield _json_lines(response)
