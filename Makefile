@@ -17,7 +17,7 @@ $(INSTALLED): pyproject.toml
 	touch $@
 
 controlplane: $(INSTALLED)
-	$(BIN)/python -m ome.testing.binaries build
+	$(BIN)/python -m ome.testing build
 
 run: controlplane
 	$(BIN)/ome local up

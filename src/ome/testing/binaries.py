@@ -247,7 +247,7 @@ def ensure_binaries(log: Callable[[str], None] = print) -> Path:
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
-        prog="python -m ome.testing.binaries",
+        prog="python -m ome.testing",
         description="Build the control-plane binaries (etcd, kube-apiserver, "
         "kube-controller-manager, kube-scheduler, kwok) unless they are cached.",
     )
