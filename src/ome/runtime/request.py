@@ -1,0 +1,28 @@
+"""What a reconcile is asked to do: bring one object, by key, to its desired state."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any, NamedTuple
+
+
+class Request(NamedTuple):
+    """The key of the object to reconcile; ``namespace`` is '' for cluster-scoped kinds."""
+
+    namespace: str
+    name: str
+
+    def __str__(self) -> str:
+        return f"{self.namespace}/{self.name}" if self.namespace else self.name
+
+    @classmethod
+    def for_object(cls, obj: Mapping[str, Any]) -> Request:
+        meta = obj["metadata"]
+        return cls(meta.get("namespace") or "", meta["name"])
+
+
+class Result(NamedTuple):
+    """What a reconcile asks for next: nothing (``Result()``), or to run again after
+    ``requeue_after`` seconds even if nothing changes."""
+
+    requeue_after: float = 0.0
