@@ -12,7 +12,7 @@ from ome.client.errors import (
     TooManyRequests,
     Unauthorized,
 )
-from ome.client.rest import Client
+from ome.client.rest import Client, WriteFenced
 
 __all__ = [
     "AlreadyExists",
@@ -25,5 +25,6 @@ __all__ = [
     "NotFound",
     "TooManyRequests",
     "Unauthorized",
+    "WriteFenced",
     "load_configuration",
 ]

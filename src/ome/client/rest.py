@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import contextlib
 import json
-from collections.abc import AsyncIterator, Mapping, Sequence
+from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from types import TracebackType
 from typing import Any
 
@@ -18,8 +18,14 @@ JSON = "application/json"
 MERGE_PATCH = "application/merge-patch+json"
 APPLY_PATCH = "application/apply-patch+yaml"
 DEFAULT_TIMEOUT = 30.0
+READ_METHODS = frozenset({"GET", "HEAD"})
 
 Query = Mapping[str, str | int | bool] | Sequence[tuple[str, str | int | bool]]
+
+
+class WriteFenced(RuntimeError):
+    """A write refused before it was sent, because the client's write guard said no
+    (a manager that is not, or no longer, the leader)."""
 
 
 def _query_pairs(query: Query | None) -> list[tuple[str, str]]:
@@ -31,12 +37,19 @@ class Client:
     """Sends requests to the API server and returns the decoded JSON answer.
 
     Every call is bounded by ``timeout`` seconds; error answers raise the matching
-    :class:`~ome.client.errors.ApiError` subclass.
+    :class:`~ome.client.errors.ApiError` subclass. With a ``write_guard``, any request
+    but a read is sent only while the guard returns True.
     """
 
-    def __init__(self, configuration: Configuration, timeout: float = DEFAULT_TIMEOUT) -> None:
+    def __init__(
+        self,
+        configuration: Configuration,
+        timeout: float = DEFAULT_TIMEOUT,
+        write_guard: Callable[[], bool] | None = None,
+    ) -> None:
         self.configuration = configuration
         self.timeout = timeout
+        self.write_guard = write_guard
         self._api = ApiClient(configuration=configuration)
 
     async def __aenter__(self) -> Client:
@@ -64,6 +77,8 @@ class Client:
         timeout: float | aiohttp.ClientTimeout,
         accept: str = JSON,
     ) -> aiohttp.ClientResponse:
+        if method not in READ_METHODS and self.write_guard is not None and not self.write_guard():
+            raise WriteFenced(f"{method} {path} refused: this process is not the leader")
         headers = {"Accept": accept, "Content-Type": content_type}
         response: aiohttp.ClientResponse = await self._api.call_api(
             path,
