@@ -1,6 +1,7 @@
 """The only code that talks HTTP to the Kubernetes API server."""
 
 from ome.client.config import load_configuration
+from ome.client.discovery import ResourceInfo
 from ome.client.errors import (
     AlreadyExists,
     ApiError,
@@ -12,9 +13,12 @@ from ome.client.errors import (
     TooManyRequests,
     Unauthorized,
 )
+from ome.client.kinds import GVK, gvk_of
+from ome.client.resource import ResourceClient
 from ome.client.rest import Client, WriteFenced
 
 __all__ = [
+    "GVK",
     "AlreadyExists",
     "ApiError",
     "Client",
@@ -23,8 +27,11 @@ __all__ = [
     "Gone",
     "Invalid",
     "NotFound",
+    "ResourceClient",
+    "ResourceInfo",
     "TooManyRequests",
     "Unauthorized",
     "WriteFenced",
+    "gvk_of",
     "load_configuration",
 ]

@@ -3,21 +3,28 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import json
+import time
 from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from types import TracebackType
-from typing import Any
+from typing import Any, TypeVar, overload
 
 import aiohttp
+import pydantic
 from kubernetes_asyncio.client import ApiClient, Configuration
 
-from ome.client.errors import error_from_response
+from ome.client.discovery import RESTMapper
+from ome.client.errors import TooManyRequests, error_from_response
+from ome.client.kinds import GVK, gvk_of
+from ome.client.media import APPLY_PATCH, JSON
+from ome.client.resource import ResourceClient
 
-JSON = "application/json"
-MERGE_PATCH = "application/merge-patch+json"
-APPLY_PATCH = "application/apply-patch+yaml"
+M = TypeVar("M", bound=pydantic.BaseModel)
 DEFAULT_TIMEOUT = 30.0
+# Throttled (429) requests were not processed, so any of them may be sent again.
+THROTTLE_RETRIES = 3
 READ_METHODS = frozenset({"GET", "HEAD"})
 
 Query = Mapping[str, str | int | bool] | Sequence[tuple[str, str | int | bool]]
@@ -50,6 +57,7 @@ class Client:
         self.configuration = configuration
         self.timeout = timeout
         self.write_guard = write_guard
+        self.mapper = RESTMapper(self)
         self._api = ApiClient(configuration=configuration)
 
     async def __aenter__(self) -> Client:
@@ -109,15 +117,25 @@ class Client:
         timeout: float | None = None,
         accept: str = JSON,
     ) -> Any:
-        response = await self._send(
-            method=method,
-            path=path,
-            query=query,
-            body=body,
-            content_type=content_type,
-            timeout=timeout or self.timeout,
-            accept=accept,
-        )
+        budget = timeout or self.timeout
+        deadline = time.monotonic() + budget
+        for attempt in range(THROTTLE_RETRIES + 1):
+            try:
+                response = await self._send(
+                    method=method,
+                    path=path,
+                    query=query,
+                    body=body,
+                    content_type=content_type,
+                    timeout=max(deadline - time.monotonic(), 0.001),
+                    accept=accept,
+                )
+                break
+            except TooManyRequests as err:
+                wait = err.retry_after or 1.0
+                if attempt == THROTTLE_RETRIES or time.monotonic() + wait >= deadline:
+                    raise
+                await asyncio.sleep(wait)
         try:
             data = await response.read()
         finally:
@@ -152,6 +170,21 @@ class Client:
             yield _json_lines(response)
         finally:
             response.release()
+
+    @overload
+    async def resource(self, target: type[M]) -> ResourceClient[M]: ...
+
+    @overload
+    async def resource(self, target: GVK) -> ResourceClient[dict[str, Any]]: ...
+
+    async def resource(self, target: Any) -> ResourceClient[Any]:
+        """Operations on one kind: a GVK (dicts in and out) or a pydantic model class with
+        ``API_VERSION`` and ``KIND`` (models in and out). Resolved through discovery."""
+        gvk = gvk_of(target)
+        info = await self.mapper.resource_for(gvk.group, gvk.version, gvk.kind)
+        if isinstance(target, type) and issubclass(target, pydantic.BaseModel):
+            return ResourceClient(self, info, target.model_validate)
+        return ResourceClient(self, info, dict)
 
     async def get(self, path: str, *, query: Query | None = None) -> Any:
         return await self.request("GET", path, query=query)
