@@ -1,40 +1,5 @@
-"""Naming the kinds a controller works with: group, version and kind."""
+"""Naming the kinds a controller works with (defined beside the client, which maps them)."""
 
-from __future__ import annotations
+from ome.client.kinds import GVK, gvk_of
 
-from typing import Any, NamedTuple
-
-
-class GVK(NamedTuple):
-    group: str
-    version: str
-    kind: str
-
-    @property
-    def api_version(self) -> str:
-        return f"{self.group}/{self.version}" if self.group else self.version
-
-    @classmethod
-    def parse(cls, api_version: str, kind: str) -> GVK:
-        group, _, version = api_version.rpartition("/")
-        return cls(group, version, kind)
-
-    def __str__(self) -> str:
-        return (
-            f"{self.kind}.{self.version}.{self.group}"
-            if self.group
-            else f"{self.kind}.{self.version}"
-        )
-
-
-def gvk_of(target: Any) -> GVK:
-    """A GVK, or a class (such as an ome.api model) with ``API_VERSION`` and ``KIND``."""
-    if isinstance(target, GVK):
-        return target
-    api_version = getattr(target, "API_VERSION", None)
-    kind = getattr(target, "KIND", None)
-    if isinstance(api_version, str) and isinstance(kind, str):
-        return GVK.parse(api_version, kind)
-    raise TypeError(
-        f"{target!r} names no kind: pass a GVK or a class with API_VERSION and KIND attributes"
-    )
+__all__ = ["GVK", "gvk_of"]
