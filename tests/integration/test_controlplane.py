@@ -60,11 +60,9 @@ def configmap(name: str, **metadata: Any) -> dict[str, Any]:
 async def test_crd_install_create_list_watch(
     cluster: Cluster, client: Client, namespace: str, tmp_path: Path
 ) -> None:
-    if cluster.control_plane is None:
-        pytest.skip("install_crds belongs to the embedded control plane")
     crd_file = tmp_path / "widget.yaml"
     crd_file.write_text(json.dumps(WIDGET_CRD))
-    assert await cluster.control_plane.install_crds([crd_file]) == ["widgets.test.ome.io"]
+    assert await cluster.install_crds([crd_file]) == ["widgets.test.ome.io"]
 
     base = f"/apis/test.ome.io/v1/namespaces/{namespace}/widgets"
     listing = await client.get(base)

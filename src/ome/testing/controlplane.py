@@ -20,7 +20,6 @@ import os
 import shutil
 import ssl
 import tempfile
-import time
 from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -35,14 +34,12 @@ from ome.client import (
     ApiError,
     Client,
     NotFound,
-    TooManyRequests,
     load_configuration,
 )
-from ome.testing import binaries, pki
+from ome.testing import binaries, crds, pki
 from ome.testing.nodes import FakeNode, is_ready
 from ome.testing.process import ComponentError, Process, free_port
 
-FIELD_MANAGER = "ome-testing"
 START_ATTEMPTS = 5
 PORT_CLASH = "address already in use"
 ORDER = ("etcd", "kube-apiserver", "kube-controller-manager", "kube-scheduler", "kwok")
@@ -463,23 +460,9 @@ class ControlPlane:
         await kwok.wait_healthy(all_ready, self.options.start_timeout, "making the nodes Ready")
 
     async def install_crds(self, paths: Iterable[Path | str], timeout: float = 60.0) -> list[str]:
-        """Apply CustomResourceDefinitions from YAML files or folders, then wait until each
-        is Established and served through discovery. Returns the CRD names."""
-        documents = [doc for path in paths for doc in _load_yaml_documents(Path(path))]
-        crds = [d for d in documents if d.get("kind") == "CustomResourceDefinition"]
+        """Apply CRDs from YAML files or folders and wait until they are served."""
         async with await self.client() as admin:
-            for crd in crds:
-                name = crd["metadata"]["name"]
-                await admin.apply(
-                    f"/apis/apiextensions.k8s.io/v1/customresourcedefinitions/{name}",
-                    crd,
-                    field_manager=FIELD_MANAGER,
-                    force=True,
-                )
-            deadline = time.monotonic() + timeout
-            for crd in crds:
-                await _wait_crd_served(admin, crd, deadline)
-        return [crd["metadata"]["name"] for crd in crds]
+            return await crds.install_crds(admin, paths, timeout)
 
     # -- state for detached use (ome local) ---------------------------------------------
 
@@ -546,53 +529,5 @@ async def _exists(client: Client, path: str) -> bool:
     except NotFound:
         return False
     except (ApiError, aiohttp.ClientError, OSError, TimeoutError):
-        return False
-    return True
-
-
-def _load_yaml_documents(path: Path) -> list[dict[str, Any]]:
-    files = sorted(path.rglob("*.y*ml")) if path.is_dir() else [path]
-    documents: list[dict[str, Any]] = []
-    for file in files:
-        with file.open() as handle:
-            documents += [d for d in yaml.safe_load_all(handle) if isinstance(d, dict)]
-    return documents
-
-
-def _condition(crd: Mapping[str, Any], kind: str) -> str | None:
-    for condition in crd.get("status", {}).get("conditions") or []:
-        if condition.get("type") == kind:
-            return str(condition.get("status"))
-    return None
-
-
-async def _wait_crd_served(admin: Client, crd: Mapping[str, Any], deadline: float) -> None:
-    name = crd["metadata"]["name"]
-    group = crd["spec"]["group"]
-    plural = crd["spec"]["names"]["plural"]
-    versions = [v["name"] for v in crd["spec"]["versions"] if v.get("served", True)]
-    while True:
-        current = await admin.get(f"/apis/apiextensions.k8s.io/v1/customresourcedefinitions/{name}")
-        if _condition(current, "NamesAccepted") == "False":
-            problem = json.dumps(current["status"].get("conditions"))
-            raise ApiError(409, "NamesNotAccepted", f"CRD {name}: names not accepted: {problem}")
-        if _condition(current, "Established") == "True" and all(
-            [await _serves(admin, group, v, plural) for v in versions]
-        ):
-            return
-        if time.monotonic() > deadline:
-            raise TimeoutError(f"CRD {name} not established and served within the timeout")
-        await asyncio.sleep(0.1)
-
-
-async def _serves(admin: Client, group: str, version: str, plural: str) -> bool:
-    """Discovery lists the resource and its storage answers a list (right after
-    Established, a list can still get 429 'storage is (re)initializing')."""
-    try:
-        resources = await admin.get(f"/apis/{group}/{version}")
-        if not any(r.get("name") == plural for r in resources.get("resources", [])):
-            return False
-        await admin.get(f"/apis/{group}/{version}/{plural}", query={"limit": 1})
-    except (NotFound, TooManyRequests):
         return False
     return True

@@ -16,7 +16,7 @@ from __future__ import annotations
 import os
 import secrets
 import shutil
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -25,6 +25,7 @@ import pytest_asyncio
 
 from ome.client import Client, load_configuration
 from ome.testing.controlplane import ControlPlane
+from ome.testing.crds import install_crds
 from ome.testing.nodes import gpu_nodes
 
 KUBECONFIG_ENV = "OME_TEST_KUBECONFIG"
@@ -42,6 +43,11 @@ class Cluster:
 
     async def client(self, timeout: float = 30.0) -> Client:
         return Client(await load_configuration(self.kubeconfig), timeout=timeout)
+
+    async def install_crds(self, paths: Iterable[Path | str], timeout: float = 60.0) -> list[str]:
+        """Apply CRDs (files or folders) and wait until they are served."""
+        async with await self.client() as admin:
+            return await install_crds(admin, paths, timeout)
 
 
 def _docker_available() -> str | None:
