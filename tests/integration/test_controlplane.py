@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from ome.client import Client, NotFound
+from ome.client import Client, Forbidden, NotFound, load_configuration
 from ome.testing.pytest_plugin import Cluster
 from tests.integration.helpers import eventually
 
@@ -166,3 +166,18 @@ async def test_pod_asking_for_nine_gpus_is_unschedulable(client: Client, namespa
     assert "nvidia.com/gpu" in next(
         c["message"] for c in pod["status"]["conditions"] if c["type"] == "PodScheduled"
     )
+
+
+async def test_user_kubeconfig_authenticates_as_that_user(cluster: Cluster) -> None:
+    if cluster.control_plane is None:
+        pytest.skip("issuing client certificates needs the embedded control plane's CA")
+    path = cluster.control_plane.user_kubeconfig("alice", groups=["team-a"])
+    async with Client(await load_configuration(path)) as alice:
+        review = await alice.create(
+            "/apis/authentication.k8s.io/v1/selfsubjectreviews",
+            {"apiVersion": "authentication.k8s.io/v1", "kind": "SelfSubjectReview"},
+        )
+        assert review["status"]["userInfo"]["username"] == "alice"
+        assert "team-a" in review["status"]["userInfo"]["groups"]
+        with pytest.raises(Forbidden):  # RBAC grants alice nothing
+            await alice.get("/api/v1/namespaces/default/configmaps")

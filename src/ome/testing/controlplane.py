@@ -396,32 +396,18 @@ class ControlPlane:
     # -- API helpers --------------------------------------------------------------------
 
     def _write_kubeconfig(self) -> None:
-        keys = self.pki
-        document = {
-            "apiVersion": "v1",
-            "kind": "Config",
-            "clusters": [
-                {
-                    "name": "ome-local",
-                    "cluster": {"server": self.server, "certificate-authority": str(keys.ca.cert)},
-                }
-            ],
-            "users": [
-                {
-                    "name": "admin",
-                    "user": {
-                        "client-certificate": str(keys.admin.cert),
-                        "client-key": str(keys.admin.key),
-                    },
-                }
-            ],
-            "contexts": [
-                {"name": "ome-local", "context": {"cluster": "ome-local", "user": "admin"}}
-            ],
-            "current-context": "ome-local",
-        }
-        self.kubeconfig.write_text(yaml.safe_dump(document, sort_keys=False))
-        self.kubeconfig.chmod(0o600)
+        write_kubeconfig(self.kubeconfig, self.server, self.pki.ca.cert, self.pki.admin)
+
+    def user_kubeconfig(self, user: str, groups: Sequence[str] = ()) -> Path:
+        """A kubeconfig for ``user`` (a client certificate with CN=user, O=groups), for
+        tests of RBAC and of who wrote what (the audit log names the user)."""
+        directory = self.run_dir / "users" / user
+        directory.mkdir(parents=True, exist_ok=True)
+        authority = pki.CertificateAuthority.load(self.pki.ca)
+        pair = authority.issue(directory, "client", user, organizations=tuple(groups))
+        path = directory / "kubeconfig"
+        write_kubeconfig(path, self.server, self.pki.ca.cert, pair)
+        return path
 
     async def _wait_for_default_namespace(self, admin: Client) -> None:
         apiserver = self.processes["kube-apiserver"]
@@ -493,6 +479,26 @@ class ControlPlane:
         """Leave the processes running when this object goes away (``ome local up``)."""
         self._owns_run_dir = False
         self.processes = {}
+
+
+def write_kubeconfig(path: Path, server: str, ca: Path, user: pki.CertPair) -> None:
+    document = {
+        "apiVersion": "v1",
+        "kind": "Config",
+        "clusters": [
+            {"name": "ome-local", "cluster": {"server": server, "certificate-authority": str(ca)}}
+        ],
+        "users": [
+            {
+                "name": "user",
+                "user": {"client-certificate": str(user.cert), "client-key": str(user.key)},
+            }
+        ],
+        "contexts": [{"name": "ome-local", "context": {"cluster": "ome-local", "user": "user"}}],
+        "current-context": "ome-local",
+    }
+    path.write_text(yaml.safe_dump(document, sort_keys=False))
+    path.chmod(0o600)
 
 
 def _quiet(check: Callable[[], Awaitable[bool]]) -> Callable[[], Awaitable[bool]]:

@@ -72,7 +72,15 @@ def _builder(
 class CertificateAuthority:
     """A CA held in memory that signs leaf certificates and writes them as PEM files."""
 
-    def __init__(self, common_name: str = "ome-test-ca") -> None:
+    def __init__(
+        self,
+        common_name: str = "ome-test-ca",
+        loaded: tuple[x509.Certificate, ec.EllipticCurvePrivateKey] | None = None,
+    ) -> None:
+        if loaded is not None:
+            self.certificate, self.key = loaded
+            self.name = self.certificate.subject
+            return
         self.key = ec.generate_private_key(ec.SECP256R1())
         self.name = _name(common_name)
         self.certificate = (
@@ -94,6 +102,15 @@ class CertificateAuthority:
             )
             .sign(self.key, hashes.SHA256())
         )
+
+    @classmethod
+    def load(cls, pair: CertPair) -> CertificateAuthority:
+        """The CA written earlier by :meth:`write`, to issue more certificates."""
+        certificate = x509.load_pem_x509_certificate(pair.cert.read_bytes())
+        key = serialization.load_pem_private_key(pair.key.read_bytes(), password=None)
+        if not isinstance(key, ec.EllipticCurvePrivateKey):
+            raise ValueError(f"{pair.key} is not an EC private key")
+        return cls(loaded=(certificate, key))
 
     def write(self, directory: Path, stem: str = "ca") -> CertPair:
         pair = CertPair(directory / f"{stem}.crt", directory / f"{stem}.key")
