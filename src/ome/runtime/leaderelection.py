@@ -26,6 +26,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
+import aiohttp
 import structlog
 
 from ome.client import ApiError, Client, Conflict, NotFound
@@ -158,13 +159,40 @@ class LeaderElector:
             self._set_leading(False)
 
     async def _acquire(self) -> None:
-        log.info(
-            "waiting to acquire the lease", lease=self.config.name, identity=self.config.identity
-        )
-        while not await self._attempt(self.config.renew_deadline):
-            period = self.config.retry_period
-            await asyncio.sleep(random.uniform(period, period * (1 + JITTER_FACTOR)))
+        """Try every retry period (with jitter), and at once when a watch on the Lease
+        shows it released, so a graceful handover takes one round trip, not a period."""
+        log.info("waiting for the lease", lease=self.config.name, identity=self.config.identity)
+        released = asyncio.Event()
+        watcher = asyncio.ensure_future(self._watch_for_release(released))
+        try:
+            while not await self._attempt(self.config.renew_deadline):
+                period = self.config.retry_period
+                released.clear()
+                with contextlib.suppress(TimeoutError):
+                    async with asyncio.timeout(
+                        random.uniform(period, period * (1 + JITTER_FACTOR))
+                    ):
+                        await released.wait()
+        finally:
+            await _cancel(watcher)
         log.info("acquired the lease", lease=self.config.name, identity=self.config.identity)
+
+    async def _watch_for_release(self, released: asyncio.Event) -> None:
+        collection = self.config.path.rsplit("/", 1)[0]
+        query: dict[str, str | bool] = {
+            "watch": True,
+            "fieldSelector": f"metadata.name={self.config.name}",
+        }
+        while True:
+            try:
+                async with self.client.stream(collection, query=query) as events:
+                    async for event in events:
+                        spec = (event.get("object") or {}).get("spec") or {}
+                        if event.get("type") == "DELETED" or not spec.get("holderIdentity"):
+                            released.set()
+            except (ApiError, OSError, TimeoutError, aiohttp.ClientError) as err:
+                log.debug("lease watch ended", lease=self.config.name, error=repr(err))
+            await asyncio.sleep(self.config.retry_period)
 
     async def _renew_until_lost(self) -> None:
         while True:
