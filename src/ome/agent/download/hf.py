@@ -1,0 +1,334 @@
+"""``hf://`` models: fetched from a Hugging Face Hub with ``huggingface_hub``.
+
+One attempt:
+
+1. *Scanning*: resolve the revision to a commit and list its files (size, and sha256 for
+   Git LFS files or the Git blob id for the others). If the destination already holds a
+   verified copy of that commit, stop there; if the Hub cannot be reached, a verified
+   copy already there is kept as it is.
+2. *Downloading*: ``snapshot_download`` of that commit into the staging directory
+   (:mod:`~ome.agent.download.staging`), in a thread. Files a previous attempt finished
+   are kept (the library records them under ``.cache/huggingface``); progress is read
+   from the disk.
+3. *Verifying*: every listed file present, of the listed size, with the listed checksum.
+   A bad file is deleted so that the next attempt fetches it again.
+4. *Finalizing*: record the manifest, drop the library's bookkeeping, rename the staging
+   directory into place.
+
+Failures become :class:`DownloadError` with a message naming the cause (repository not
+found, token rejected, file truncated, ...); transient ones are retried with backoff.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import re
+import shutil
+import threading
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+import httpx2
+import structlog
+from huggingface_hub import HfApi, snapshot_download
+from huggingface_hub.errors import (
+    GatedRepoError,
+    HfHubHTTPError,
+    LocalEntryNotFoundError,
+    RemoteEntryNotFoundError,
+    RepositoryNotFoundError,
+    RevisionNotFoundError,
+)
+from huggingface_hub.hf_api import RepoFile
+from huggingface_hub.utils.tqdm import tqdm as hf_tqdm
+
+from ome.agent.download.base import DownloadRequest, DownloadResult
+from ome.agent.download.errors import DownloadError, FailureReason
+from ome.agent.download.manifest import (
+    ExpectedFile,
+    Manifest,
+    completed,
+    find_problems,
+    intact_copy,
+    raise_for,
+    write_manifest,
+)
+from ome.agent.download.retry import RetryPolicy, retrying
+from ome.agent.download.staging import prepare, promote
+from ome.agent.download.threads import Cancelled, check, run_cancellable
+from ome.agent.progress import Phase, Progress, ProgressCallback, SpeedMeter
+from ome.agent.storage_uri import HfUri
+
+log = structlog.get_logger("ome.agent.download")
+
+PUBLIC_HUB = "https://huggingface.co"
+# huggingface_hub keeps its resume bookkeeping here inside a local_dir download.
+_LIBRARY_STATE = ".cache"
+_IN_FLIGHT = Path(_LIBRARY_STATE, "huggingface", "download")
+# huggingface_hub's words when a file arrives shorter than announced.
+_SHORT_FILE = re.compile(r"should be of size (\d+) but has size (\d+)")
+
+
+@dataclass(frozen=True)
+class HfSettings:
+    endpoint: str | None = None
+    """The Hub's URL; None: ``$HF_ENDPOINT`` at construction, else the public Hub."""
+    max_workers: int = 8
+    """Files fetched at once."""
+    progress_interval: float = 2.0
+    """Seconds between progress reports while downloading."""
+    retry: RetryPolicy = field(default_factory=RetryPolicy)
+
+
+class HfDownloader:
+    """Downloads ``hf://`` models; one instance serves every model of the node."""
+
+    def __init__(
+        self,
+        settings: HfSettings | None = None,
+        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+    ) -> None:
+        self.settings = settings or HfSettings()
+        self.endpoint = (
+            self.settings.endpoint or os.environ.get("HF_ENDPOINT") or PUBLIC_HUB
+        ).rstrip("/")
+        self._sleep = sleep
+
+    async def download(
+        self, request: DownloadRequest, on_progress: ProgressCallback | None = None
+    ) -> DownloadResult:
+        uri = request.uri
+        if not isinstance(uri, HfUri):
+            raise DownloadError(FailureReason.UNSUPPORTED, f"not an hf:// URI: {uri}")
+        attempt = _Attempt(self, uri, request.dest, request.token, on_progress or _ignore)
+        return await retrying(attempt.run, self.settings.retry, self._sleep)
+
+
+class _Attempt:
+    def __init__(
+        self,
+        downloader: HfDownloader,
+        uri: HfUri,
+        dest: Path,
+        token: str | None,
+        report: ProgressCallback,
+    ) -> None:
+        self.settings = downloader.settings
+        self.endpoint = downloader.endpoint
+        self.uri = uri
+        self.dest = dest
+        # False, not None: never fall back to a token found on the node (HF_TOKEN, a
+        # login file); a model uses the credentials its own spec names, or none.
+        self.token: str | bool = token or False
+        self.report = report
+        self.source = f"hf://{uri.repo_id}@{uri.revision}"
+
+    async def run(self) -> DownloadResult:
+        self.report(Progress(Phase.SCANNING))
+        copy = await asyncio.to_thread(intact_copy, self.dest)
+        try:
+            commit, files = await run_cancellable(self._list)
+        except DownloadError as err:
+            # The Hub is out of reach: a copy verified before serves until it is back.
+            if err.reason is not FailureReason.TRANSIENT or copy is None:
+                raise
+            log.warning(
+                "hub unreachable, keeping the copy on disk", model=self.source, error=str(err)
+            )
+            return DownloadResult(
+                self.dest, copy.revision, len(copy.files), copy.bytes, reused=True
+            )
+        manifest = Manifest(commit, tuple(files))
+        if copy == manifest:
+            return DownloadResult(self.dest, commit, len(files), manifest.bytes, reused=True)
+        stage = await asyncio.to_thread(prepare, self.dest)
+        await self._fetch_watching(stage, manifest)
+        done = Progress(Phase.VERIFYING, manifest.bytes, manifest.bytes, len(files), len(files))
+        self.report(done)
+        problems = await run_cancellable(lambda cancel: find_problems(stage, files, cancel))
+        if problems:
+            await asyncio.to_thread(_forget, stage, [p.path for p in problems])
+            raise_for(problems, f"{self.source} (commit {commit})")
+        self.report(replace(done, phase=Phase.FINALIZING))
+        await asyncio.to_thread(_finalize, stage, self.dest, manifest)
+        return DownloadResult(self.dest, commit, len(files), manifest.bytes)
+
+    def _list(self, cancel: threading.Event) -> tuple[str, list[ExpectedFile]]:
+        api = HfApi(endpoint=self.endpoint, token=self.token)
+        try:
+            commit = api.model_info(self.uri.repo_id, revision=self.uri.revision).sha
+            check(cancel)
+            entries = api.list_repo_tree(self.uri.repo_id, recursive=True, revision=commit)
+            files = [_expected(entry) for entry in entries if isinstance(entry, RepoFile)]
+        except (Cancelled, DownloadError):
+            raise
+        except Exception as err:
+            raise self._classify(err, ()) from err
+        if not commit:
+            raise DownloadError(
+                FailureReason.INVALID, f"{self.endpoint} named no commit for {self.source}"
+            )
+        return commit, files
+
+    async def _fetch_watching(self, stage: Path, manifest: Manifest) -> None:
+        """Fetch into ``stage``, reporting what is on disk every ``progress_interval``."""
+        files = manifest.files
+        fetch = asyncio.ensure_future(
+            run_cancellable(lambda cancel: self._fetch(cancel, stage, manifest))
+        )
+        meter = SpeedMeter()
+        try:
+            while True:
+                done, _ = await asyncio.wait({fetch}, timeout=self.settings.progress_interval)
+                done_bytes, done_files = await asyncio.to_thread(_measure, stage, files)
+                speed = meter.sample(done_bytes)
+                self.report(
+                    Progress(
+                        Phase.DOWNLOADING, manifest.bytes, done_bytes, len(files), done_files, speed
+                    )
+                )
+                if done:
+                    break
+        finally:
+            if not fetch.done():
+                fetch.cancel()
+                await asyncio.wait({fetch})
+        fetch.result()
+
+    def _fetch(self, cancel: threading.Event, stage: Path, manifest: Manifest) -> None:
+        try:
+            snapshot_download(
+                self.uri.repo_id,
+                revision=manifest.revision,
+                local_dir=stage,
+                cache_dir=stage / _LIBRARY_STATE / "hub",
+                endpoint=self.endpoint,
+                token=self.token,
+                max_workers=self.settings.max_workers,
+                tqdm_class=_stopping_bar(cancel),
+            )
+        except Cancelled:
+            raise
+        except Exception as err:
+            raise self._classify(err, manifest.files) from err
+
+    def _classify(self, err: BaseException, files: Sequence[ExpectedFile]) -> DownloadError:
+        """A message that says what went wrong in the user's terms."""
+        # snapshot_download wraps a failed listing in LocalEntryNotFoundError.
+        if isinstance(err, LocalEntryNotFoundError) and err.__cause__ is not None:
+            err = err.__cause__
+        hub, repo = self.endpoint, self.uri.repo_id
+        if isinstance(err, RevisionNotFoundError):
+            return DownloadError(
+                FailureReason.NOT_FOUND,
+                f"revision {self.uri.revision!r} of {repo} not found at {hub}",
+            )
+        if isinstance(err, RemoteEntryNotFoundError):
+            return DownloadError(
+                FailureReason.NOT_FOUND,
+                f"{hub} lists a file of {repo} that it does not serve: {err.response.url}",
+            )
+        if isinstance(err, GatedRepoError):
+            return DownloadError(
+                FailureReason.FORBIDDEN,
+                f"{repo} at {hub} is gated and the token's account was not granted access",
+            )
+        if isinstance(err, HfHubHTTPError):
+            return self._classify_status(err, err.response.status_code)
+        if isinstance(err, httpx2.TransportError):
+            return DownloadError(FailureReason.TRANSIENT, f"cannot reach {hub}: {err!r}")
+        if isinstance(err, OSError) and (short := _SHORT_FILE.search(str(err))):
+            expected, got = int(short[1]), int(short[2])
+            names = [f.path for f in files if f.size == expected]
+            name = names[0] if len(names) == 1 else "a file"
+            return DownloadError(
+                FailureReason.INCOMPLETE,
+                f"truncated download of {self.source}: {name} arrived with {got} of its "
+                f"{expected} bytes",
+            )
+        return DownloadError(FailureReason.TRANSIENT, f"downloading {self.source} failed: {err!r}")
+
+    def _classify_status(self, err: HfHubHTTPError, status: int) -> DownloadError:
+        hub, repo = self.endpoint, self.uri.repo_id
+        said = f": {err.server_message.strip()}" if err.server_message else ""
+        if isinstance(err, RepositoryNotFoundError) or status == 404:
+            hint = "" if self.token else "; if it is private, give the model a token"
+            return DownloadError(
+                FailureReason.NOT_FOUND,
+                f"repository {repo} not found at {hub} (HTTP {status}){hint}",
+            )
+        if status == 401:
+            return DownloadError(
+                FailureReason.UNAUTHORIZED,
+                f"{hub} rejected the token for {repo} (HTTP 401{said}): check the Secret "
+                "named by storage.key, or storage.parameters",
+            )
+        if status == 403:
+            return DownloadError(
+                FailureReason.FORBIDDEN,
+                f"the token may not read {repo} at {hub} (HTTP 403{said})",
+            )
+        reason = (
+            FailureReason.TRANSIENT if status == 429 or status >= 500 else FailureReason.INVALID
+        )
+        return DownloadError(reason, f"{hub} answered HTTP {status}{said} for {repo}")
+
+
+def _expected(entry: RepoFile) -> ExpectedFile:
+    # The path is joined under the staging directory, where bad files get deleted: a
+    # listing must not reach outside it.
+    parts = entry.path.split("/")
+    if entry.path.startswith("/") or ".." in parts or "" in parts:
+        raise DownloadError(FailureReason.INVALID, f"the Hub listed an unsafe path {entry.path!r}")
+    if entry.lfs is not None:
+        return ExpectedFile(entry.path, entry.lfs.size, sha256=entry.lfs.sha256)
+    return ExpectedFile(entry.path, entry.size, git_sha1=entry.blob_id)
+
+
+def _measure(stage: Path, files: Sequence[ExpectedFile]) -> tuple[int, int]:
+    """Bytes on disk (finished files and those being written) and files finished."""
+    done_bytes, done_files = completed(stage, files)
+    with contextlib.suppress(OSError):  # files come and go while we look
+        done_bytes += sum(p.stat().st_size for p in (stage / _IN_FLIGHT).rglob("*.incomplete"))
+    return done_bytes, done_files
+
+
+def _forget(stage: Path, paths: Sequence[str]) -> None:
+    """Delete bad files, and the library's note that they are done, so they are refetched."""
+    for path in paths:
+        (stage / path).unlink(missing_ok=True)
+        (stage / _IN_FLIGHT / f"{path}.metadata").unlink(missing_ok=True)
+
+
+def _finalize(stage: Path, dest: Path, manifest: Manifest) -> None:
+    write_manifest(stage, manifest)
+    shutil.rmtree(stage / _LIBRARY_STATE, ignore_errors=True)
+    promote(dest)
+
+
+def _stopping_bar(cancel: threading.Event) -> type[Any]:
+    """A silent progress bar class whose every update checks ``cancel``.
+
+    huggingface_hub updates its bars as each chunk arrives, so this is the hook that
+    stops a snapshot_download in its worker threads.
+    """
+
+    class StoppingBar(hf_tqdm):
+        def __init__(self, *args: Any, **kwargs: Any) -> None:
+            kwargs["disable"] = True
+            super().__init__(*args, **kwargs)  # type: ignore[no-untyped-call]  # tqdm is untyped
+
+        def update(self, n: float | None = 1) -> bool | None:
+            check(cancel)
+            result: bool | None = super().update(n)
+            return result
+
+    return StoppingBar
+
+
+def _ignore(_: Progress) -> None:
+    pass

@@ -1,0 +1,201 @@
+"""What an agent publishes about its node's models, in upstream OME's format.
+
+Two outputs per node, both read by the BaseModel controller and the InferenceService
+scheduling rules (upstream ``pkg/modelagent``, ``pkg/constants``):
+
+- a ConfigMap named after the node in the agent's namespace (``ome``), labelled
+  ``models.ome/basemodel-status=true``, with one data key per model
+  (``clusterbasemodel.{name}`` or ``{namespace}.basemodel.{name}``) whose value is a
+  JSON :class:`ModelEntry`;
+- a node label per model (``models.ome.io/clusterbasemodel.{name}`` or
+  ``models.ome.io/{namespace}.basemodel.{name}``) valued ``Updating``, ``Ready`` or
+  ``Failed``; serving pods select ``Ready`` nodes with it.
+
+Names too long for a label or a data key are cut as upstream cuts them (an 8-hex sha256
+prefix, '-', then the end of the name), so both sides compute the same keys. A key so cut
+cannot be turned back into the full name: :func:`parse_configmap_key` then returns the
+cut name.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from enum import StrEnum
+from typing import Any
+
+from ome.agent.metadata import ModelMetadata
+from ome.agent.progress import Phase, Progress
+
+DEFAULT_NAMESPACE = "ome"
+STATUS_CONFIGMAP_LABEL = "models.ome/basemodel-status"
+NODE_LABEL = "node"
+NODE_NAME_ANNOTATION = "models.ome.io/node-name"
+MANAGED_BY_ANNOTATION = "models.ome.io/managed-by"
+MANAGED_BY = "model-agent"
+RESERVE_MODEL_ARTIFACT_LABEL = "models.ome/reserve-model-artifact"
+"""On a model: ``"true"`` keeps its files on the nodes when it is deleted."""
+MODEL_LABEL_DOMAIN = "models.ome.io"
+
+_CLUSTER = "clusterbasemodel"
+_NAMESPACED = "basemodel"
+# Upstream's limits: a label name (after the domain) of 63 - 13 - 1, a ConfigMap key of 253.
+_LABEL_NAME_MAX = 49
+_CONFIGMAP_KEY_MAX = 253
+_HASH_PREFIX = 8
+# When a namespaced name must be cut, the namespace keeps at most this many characters.
+_NAMESPACE_SHARE = 8
+
+
+class ModelStatus(StrEnum):
+    """A model's state on one node; node labels use all but ``Deleted``."""
+
+    UPDATING = "Updating"
+    READY = "Ready"
+    FAILED = "Failed"
+    DELETED = "Deleted"
+
+
+@dataclass(frozen=True, order=True)
+class ModelRef:
+    """A BaseModel (``namespace`` set) or a ClusterBaseModel (``namespace`` None)."""
+
+    name: str
+    namespace: str | None = None
+
+    @property
+    def is_cluster_scoped(self) -> bool:
+        return self.namespace is None
+
+    @property
+    def kind(self) -> str:
+        return "ClusterBaseModel" if self.namespace is None else "BaseModel"
+
+
+@dataclass(frozen=True)
+class ModelEntry:
+    name: str
+    status: ModelStatus
+    config: ModelMetadata | None = None
+    progress: Progress | None = None
+    """Set while downloading; upstream clears it once Ready or Failed."""
+    message: str | None = None
+    """Ours, ignored by upstream readers: why the model is Failed on this node."""
+
+
+def configmap_key(ref: ModelRef) -> str:
+    return _qualified(ref, _CONFIGMAP_KEY_MAX)
+
+
+def node_label_key(ref: ModelRef) -> str:
+    return f"{MODEL_LABEL_DOMAIN}/{_qualified(ref, _LABEL_NAME_MAX)}"
+
+
+def parse_configmap_key(key: str) -> ModelRef | None:
+    """The model a data key belongs to; None for a key that is no model's."""
+    if key.startswith(f"{_CLUSTER}."):
+        name = key.removeprefix(f"{_CLUSTER}.")
+        return ModelRef(name) if name else None
+    namespace, sep, name = key.partition(f".{_NAMESPACED}.")
+    return ModelRef(name, namespace) if sep and namespace and name else None
+
+
+def status_configmap(node_name: str, namespace: str = DEFAULT_NAMESPACE) -> dict[str, Any]:
+    """A node's status ConfigMap with no entries yet, as upstream's agent creates it."""
+    return {
+        "apiVersion": "v1",
+        "kind": "ConfigMap",
+        "metadata": {
+            "name": node_name,
+            "namespace": namespace,
+            "labels": {STATUS_CONFIGMAP_LABEL: "true", NODE_LABEL: node_name},
+            "annotations": {NODE_NAME_ANNOTATION: node_name, MANAGED_BY_ANNOTATION: MANAGED_BY},
+        },
+        "data": {},
+    }
+
+
+def entry_to_json(entry: ModelEntry) -> str:
+    """Compact JSON in upstream's field order: name, status, config, progress."""
+    data: dict[str, Any] = {"name": entry.name, "status": entry.status.value}
+    if entry.config is not None:
+        data["config"] = entry.config.to_config()
+    if entry.progress is not None:
+        data["progress"] = _progress_to_json(entry.progress)
+    if entry.message:
+        data["message"] = entry.message
+    return json.dumps(data, separators=(",", ":"))
+
+
+def parse_entry(text: str) -> ModelEntry:
+    """Read an entry written by this agent or upstream's; ``ValueError`` if it is none."""
+    try:
+        data = json.loads(text)
+        if not isinstance(data, dict) or not isinstance(data.get("name"), str):
+            raise ValueError("not an object with a name")
+        status = ModelStatus(data["status"])
+        config, progress = data.get("config"), data.get("progress")
+        return ModelEntry(
+            name=data["name"],
+            status=status,
+            config=ModelMetadata.from_config(config) if isinstance(config, Mapping) else None,
+            progress=_progress_from_json(progress) if isinstance(progress, Mapping) else None,
+            message=data["message"] if isinstance(data.get("message"), str) else None,
+        )
+    except (ValueError, TypeError, KeyError) as err:
+        raise ValueError(f"not a model status entry ({err}): {text[:200]!r}") from None
+
+
+def _qualified(ref: ModelRef, limit: int) -> str:
+    if ref.namespace is None:
+        return f"{_CLUSTER}.{_cut(ref.name, limit - len(_CLUSTER) - 1)}"
+    # What is left for namespace and name around ".basemodel.".
+    room = limit - len(_NAMESPACED) - 2
+    namespace, name = ref.namespace, ref.name
+    if len(namespace) + len(name) > room:
+        if room < 2 * _NAMESPACE_SHARE:
+            namespace_room = room // 2
+        else:
+            namespace_room = min(len(namespace), _NAMESPACE_SHARE)
+        namespace, name = _cut(namespace, namespace_room), _cut(name, room - namespace_room)
+    return f"{namespace}.{_NAMESPACED}.{name}"
+
+
+def _cut(text: str, limit: int) -> str:
+    """``text`` if it fits, else an 8-hex sha256 prefix, '-' and as much of its end as fits."""
+    if len(text) <= limit:
+        return text
+    digest = hashlib.sha256(text.encode()).hexdigest()[:_HASH_PREFIX]
+    tail = limit - _HASH_PREFIX - 1
+    return f"{digest}-{text[-tail:]}" if tail > 0 else digest[:limit]
+
+
+def _progress_to_json(progress: Progress) -> dict[str, Any]:
+    return {
+        "phase": progress.phase.value,
+        "totalBytes": progress.total_bytes,
+        "completedBytes": progress.completed_bytes,
+        "totalFiles": progress.total_files,
+        "completedFiles": progress.completed_files,
+        "speedBytesPerSec": progress.speed_bytes_per_sec,
+        # Go's time.RFC3339, as upstream writes it.
+        "lastUpdated": progress.last_updated.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+    }
+
+
+def _progress_from_json(data: Mapping[str, Any]) -> Progress:
+    updated = data.get("lastUpdated")
+    return Progress(
+        phase=Phase(data["phase"]),
+        total_bytes=int(data.get("totalBytes", 0)),
+        completed_bytes=int(data.get("completedBytes", 0)),
+        total_files=int(data.get("totalFiles", 0)),
+        completed_files=int(data.get("completedFiles", 0)),
+        speed_bytes_per_sec=float(data.get("speedBytesPerSec", 0.0)),
+        last_updated=datetime.fromisoformat(updated)
+        if isinstance(updated, str)
+        else datetime.now(UTC),
+    )

@@ -1,0 +1,254 @@
+"""A Hugging Face Hub on loopback, enough for huggingface_hub to download a model.
+
+It serves a folder of files as a model repository, with the Hub's HTTP surface as the
+client library uses it:
+
+- ``GET /api/models/{org}/{name}/revision/{revision}``: the model info (its commit sha);
+- ``GET /api/models/{org}/{name}/tree/{revision}?recursive=true``: files with size, Git
+  blob id and, for Git LFS files, ``lfs: {oid: sha256, size, pointerSize}``;
+- ``HEAD``/``GET /{org}/{name}/resolve/{revision}/{path}``: ``X-Repo-Commit``, ``ETag``
+  (the blob id, or the sha256 for LFS files), ``X-Linked-Etag``/``X-Linked-Size`` for LFS
+  files, ``Content-Length``, and ranges.
+
+Errors carry the Hub's ``X-Error-Code``/``X-Error-Message`` headers: an unknown repo is
+404 ``RepoNotFound``; a private repo read without a token is 401 ``RepoNotFound``; a token
+the Hub does not know is 401 "Invalid credentials in Authorization header".
+
+Faults to test with: :attr:`FakeHub.truncated` cuts a file's body short (the metadata
+still announces its full size); :attr:`FakeHub.stalls` holds a body halfway.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import json
+import re
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+from functools import cache
+from pathlib import Path
+from urllib.parse import unquote
+
+from aiohttp import web
+
+# The Hub stores these in Git LFS (its default .gitattributes), and any file of 10 MB or more.
+_LFS_SUFFIXES = (".safetensors", ".bin", ".pt", ".pth", ".h5", ".onnx", ".msgpack", ".ot")
+_LFS_MIN_SIZE = 10 * 1024 * 1024
+_CHUNK = 1024 * 1024
+_REPO = r"(?P<repo>[^/]+/[^/]+)"
+_INFO = re.compile(rf"/api/models/{_REPO}/revision/(?P<rev>[^/]+)")
+_TREE = re.compile(rf"/api/models/{_REPO}/tree/(?P<rev>[^/]+)(?:/(?P<path>.*))?")
+_RESOLVE = re.compile(rf"/{_REPO}/resolve/(?P<rev>[^/]+)/(?P<path>.+)")
+_RANGE = re.compile(r"bytes=(\d+)-")
+
+
+@dataclass(frozen=True)
+class HubFile:
+    path: str
+    source: Path
+    size: int
+    blob_id: str
+    """Git's id of what the repository stores: the content, or the LFS pointer."""
+    sha256: str | None
+    """Set for LFS files."""
+
+
+@dataclass
+class HubRepo:
+    repo_id: str
+    commit: str
+    files: dict[str, HubFile]
+    token: str | None = None
+    """Set for a private repository: only this token reads it."""
+
+
+@dataclass
+class FakeHub:
+    url: str = ""
+    repos: dict[str, HubRepo] = field(default_factory=dict)
+    tokens: set[str] = field(default_factory=set)
+    """Tokens the Hub knows (a repository's own token is added with it)."""
+    truncated: dict[str, int] = field(default_factory=dict)
+    """File path -> bytes its body is cut to."""
+    stalls: dict[str, asyncio.Event] = field(default_factory=dict)
+    """File path -> event: its body stops halfway until the event is set."""
+    stalled: set[str] = field(default_factory=set)
+    """Paths whose body is waiting at a stall now."""
+    downloads: list[str] = field(default_factory=list)
+    """Paths of the file bodies served (GET), in order."""
+
+    def add_repo(self, repo_id: str, folder: Path, token: str | None = None) -> HubRepo:
+        files = {
+            path.relative_to(folder).as_posix(): _hub_file(
+                path.relative_to(folder).as_posix(), path
+            )
+            for path in sorted(folder.rglob("*"))
+            if path.is_file()
+        }
+        commit = hashlib.sha1(repo_id.encode(), usedforsecurity=False).hexdigest()
+        repo = HubRepo(repo_id, commit, files, token)
+        self.repos[repo_id] = repo
+        if token:
+            self.tokens.add(token)
+        return repo
+
+    async def handle(self, request: web.Request) -> web.StreamResponse:
+        path = request.rel_url.raw_path
+        for pattern, handler in (
+            (_INFO, self._info),
+            (_TREE, self._tree),
+            (_RESOLVE, self._resolve),
+        ):
+            if match := pattern.fullmatch(path):
+                parts = {k: unquote(v) for k, v in match.groupdict().items() if v is not None}
+                refusal = self._refuse(request, parts["repo"], parts["rev"])
+                if refusal is not None:
+                    return refusal
+                return await handler(request, self.repos[parts["repo"]], parts)
+        return _error(404, "EntryNotFound", "no such route")
+
+    def _refuse(self, request: web.Request, repo_id: str, revision: str) -> web.Response | None:
+        auth = request.headers.get("Authorization", "")
+        token = auth.removeprefix("Bearer ") if auth.startswith("Bearer ") else None
+        if token is not None and token not in self.tokens:
+            return _error(401, None, "Invalid credentials in Authorization header")
+        repo = self.repos.get(repo_id)
+        if repo is None:
+            return _error(404, "RepoNotFound", "Repository not found")
+        if repo.token is not None and token != repo.token:
+            return _error(401 if token is None else 404, "RepoNotFound", "Repository not found")
+        if revision not in ("main", repo.commit):
+            return _error(404, "RevisionNotFound", "Invalid rev id")
+        return None
+
+    async def _info(self, _: web.Request, repo: HubRepo, __: dict[str, str]) -> web.Response:
+        siblings = [{"rfilename": name} for name in repo.files]
+        body = {
+            "id": repo.repo_id,
+            "sha": repo.commit,
+            "private": repo.token is not None,
+            "siblings": siblings,
+        }
+        return web.json_response(body)
+
+    async def _tree(self, request: web.Request, repo: HubRepo, _: dict[str, str]) -> web.Response:
+        if request.query.get("recursive", "").lower() not in ("true", "1"):
+            raise NotImplementedError("only recursive listings are served")
+        entries: list[dict[str, object]] = []
+        folders = sorted({str(Path(p).parent) for p in repo.files} - {"."})
+        entries += [{"type": "directory", "oid": "0" * 40, "size": 0, "path": f} for f in folders]
+        for file in repo.files.values():
+            entry: dict[str, object] = {
+                "type": "file",
+                "oid": file.blob_id,
+                "size": file.size,
+                "path": file.path,
+            }
+            if file.sha256 is not None:
+                entry["lfs"] = {
+                    "oid": file.sha256,
+                    "size": file.size,
+                    "pointerSize": len(_pointer(file)),
+                }
+            entries.append(entry)
+        return web.json_response(entries)
+
+    async def _resolve(
+        self, request: web.Request, repo: HubRepo, parts: dict[str, str]
+    ) -> web.StreamResponse:
+        file = repo.files.get(parts["path"])
+        if file is None:
+            return _error(404, "EntryNotFound", "Entry not found", {"X-Repo-Commit": repo.commit})
+        served = self.truncated.get(file.path, file.size)
+        start = 0
+        if (ranged := _RANGE.fullmatch(request.headers.get("Range", ""))) is not None:
+            start = min(int(ranged[1]), served)
+        headers = {"X-Repo-Commit": repo.commit, "Accept-Ranges": "bytes"}
+        if file.sha256 is not None:
+            headers |= {
+                "ETag": f'"{file.sha256}"',
+                "X-Linked-Etag": f'"{file.sha256}"',
+                "X-Linked-Size": str(file.size),
+            }
+        else:
+            headers["ETag"] = f'"{file.blob_id}"'
+        response = web.StreamResponse(status=206 if start else 200, headers=headers)
+        # HEAD announces the whole file; a GET of a truncated file sends only what it has.
+        response.content_length = file.size if request.method == "HEAD" else served - start
+        await response.prepare(request)
+        if request.method == "GET":
+            self.downloads.append(file.path)
+            stall = self.stalls.get(file.path)
+            stall_at = served // 2
+            with file.source.open("rb") as source:
+                source.seek(start)
+                position = start
+                while position < served and (chunk := source.read(min(_CHUNK, served - position))):
+                    await response.write(chunk)
+                    position += len(chunk)
+                    if stall is not None and position >= stall_at > position - len(chunk):
+                        self.stalled.add(file.path)
+                        await stall.wait()
+                        self.stalled.discard(file.path)
+        await response.write_eof()
+        return response
+
+
+@asynccontextmanager
+async def serve(hub: FakeHub) -> AsyncIterator[FakeHub]:
+    """Serve ``hub`` on 127.0.0.1 (a free port) while in the block; sets ``hub.url``."""
+    app = web.Application()
+    app.router.add_route("*", "/{tail:.*}", hub.handle)
+    runner = web.AppRunner(app, access_log=None)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    port = runner.addresses[0][1]
+    hub.url = f"http://127.0.0.1:{port}"
+    try:
+        yield hub
+    finally:
+        await runner.cleanup()
+
+
+@cache
+def _hub_file(path: str, source: Path) -> HubFile:
+    """Hashing 90 MB takes a while: each file is read once per test session."""
+    content = source.read_bytes()
+    size = len(content)
+    if source.suffix in _LFS_SUFFIXES or size >= _LFS_MIN_SIZE:
+        sha256 = hashlib.sha256(content).hexdigest()
+        pointer = _pointer_text(sha256, size)
+        return HubFile(path, source, size, _git_blob_id(pointer), sha256)
+    return HubFile(path, source, size, _git_blob_id(content), None)
+
+
+def _pointer(file: HubFile) -> bytes:
+    assert file.sha256 is not None
+    return _pointer_text(file.sha256, file.size)
+
+
+def _pointer_text(sha256: str, size: int) -> bytes:
+    return (
+        f"version https://git-lfs.github.com/spec/v1\noid sha256:{sha256}\nsize {size}\n".encode()
+    )
+
+
+def _git_blob_id(content: bytes) -> str:
+    return hashlib.sha1(b"blob %d\0" % len(content) + content, usedforsecurity=False).hexdigest()
+
+
+def _error(
+    status: int, code: str | None, message: str, extra: dict[str, str] | None = None
+) -> web.Response:
+    headers = (
+        {"X-Error-Message": message} | ({"X-Error-Code": code} if code else {}) | (extra or {})
+    )
+    return web.Response(
+        status=status,
+        headers=headers,
+        text=json.dumps({"error": message}),
+        content_type="application/json",
+    )
