@@ -7,7 +7,7 @@ import sys
 from collections.abc import Sequence
 
 from ome import __version__
-from ome.cli import local
+from ome.cli import local, manifests, validate
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -17,6 +17,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"ome {__version__}")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
     local.register(commands)
+    validate.register(commands)
+    manifests.register(commands)
     return parser
 
 
