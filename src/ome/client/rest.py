@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import socket
 import time
 from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from types import TracebackType
@@ -26,6 +27,8 @@ DEFAULT_TIMEOUT = 30.0
 # Throttled (429) requests were not processed, so any of them may be sent again.
 THROTTLE_RETRIES = 3
 READ_METHODS = frozenset({"GET", "HEAD"})
+# Unanswered TCP keepalive probes after which the kernel declares a connection dead.
+KEEPALIVE_PROBES = 3
 
 Query = Mapping[str, str | int | bool] | Sequence[tuple[str, str | int | bool]]
 
@@ -150,10 +153,14 @@ class Client:
         query: Query | None = None,
         idle_timeout: float | None = None,
         accept: str = JSON,
+        keepalive: float | None = None,
     ) -> AsyncIterator[AsyncIterator[Any]]:
         """A GET whose answer is one JSON document per line (a watch), decoded as it
         arrives. ``idle_timeout`` bounds the wait for each next line, not the stream;
-        ``accept`` can ask for another representation (e.g. PartialObjectMetadata)."""
+        ``accept`` can ask for another representation (e.g. PartialObjectMetadata);
+        ``keepalive`` turns on TCP keepalive probes after that many idle seconds, so the
+        kernel notices a peer that vanished without closing the connection (a NAT or
+        load balancer that dropped it)."""
         timeout = aiohttp.ClientTimeout(
             total=None, sock_connect=self.timeout, sock_read=idle_timeout
         )
@@ -166,6 +173,8 @@ class Client:
             timeout=timeout,
             accept=accept,
         )
+        if keepalive is not None:
+            _keep_alive(response, keepalive)
         try:
             yield _json_lines(response)
         finally:
@@ -201,6 +210,23 @@ class Client:
 
     async def delete(self, path: str, *, query: Query | None = None) -> Any:
         return await self.request("DELETE", path, query=query)
+
+
+def _keep_alive(response: aiohttp.ClientResponse, idle: float) -> None:
+    connection = response.connection
+    transport = connection.transport if connection is not None else None
+    sock = transport.get_extra_info("socket") if transport is not None else None
+    if sock is None:
+        return
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_KEEPALIVE, 1)
+    interval = max(1, round(idle / KEEPALIVE_PROBES))
+    for option, value in (
+        ("TCP_KEEPIDLE", max(1, round(idle))),
+        ("TCP_KEEPINTVL", interval),
+        ("TCP_KEEPCNT", KEEPALIVE_PROBES),
+    ):
+        if hasattr(socket, option):  # Linux names; other systems keep their defaults
+            sock.setsockopt(socket.IPPROTO_TCP, getattr(socket, option), value)
 
 
 async def _json_lines(response: aiohttp.ClientResponse) -> AsyncIterator[Any]:
