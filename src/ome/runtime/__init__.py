@@ -10,6 +10,7 @@ from ome.runtime.controller import Controller, TerminalError
 from ome.runtime.events import NORMAL, WARNING, EventRecorder
 from ome.runtime.kinds import GVK, gvk_of
 from ome.runtime.leaderelection import LeaderElectionConfig, LeaderElectionLost, LeaderElector
+from ome.runtime.manager import Manager, ManagerOptions
 from ome.runtime.ownership import (
     AlreadyOwnedError,
     add_finalizer,
@@ -30,6 +31,8 @@ __all__ = [
     "LeaderElectionConfig",
     "LeaderElectionLost",
     "LeaderElector",
+    "Manager",
+    "ManagerOptions",
     "Request",
     "Result",
     "TerminalError",

@@ -19,7 +19,7 @@ import asyncio
 import time
 import uuid
 from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 import pydantic
 import structlog
@@ -29,6 +29,9 @@ from ome.runtime.metrics import RuntimeMetrics
 from ome.runtime.predicates import Predicate
 from ome.runtime.request import Request, Result
 from ome.workqueue import RateLimitingQueue, default_controller_rate_limiter
+
+if TYPE_CHECKING:
+    from ome.runtime.builder import Builder
 
 Reconciler = Callable[[Request], Awaitable[Result | None]]
 # Events from the initial list and periodic resyncs must not delay real changes.
@@ -99,6 +102,13 @@ class Controller:
         self._workers: list[asyncio.Task[None]] = []
         if metrics is not None:
             metrics.register_controller(name, max_concurrent_reconciles)
+
+    @staticmethod
+    def for_(target: Any, *predicates: Predicate, namespaced: bool = True) -> Builder:
+        """Start wiring a controller for ``target`` (see :mod:`ome.runtime.builder`)."""
+        from ome.runtime.builder import for_  # noqa: PLC0415 - the builder imports this module
+
+        return for_(target, *predicates, namespaced=namespaced)
 
     # -- wiring --------------------------------------------------------------------
 

@@ -1,0 +1,180 @@
+"""End-to-end throughput: N Widgets, each reconcile applies a ConfigMap and writes a Ready
+condition. The same control plane serves three runs, each in its own namespace:
+
+    floor  raw_widget_floor.py: list once, do the writes at the same concurrency
+    ome    examples/widget_operator.py on the ome framework
+    kopf   kopf_widget_operator.py (kopf from PyPI)
+
+Each operator is a separate process started after its Widgets exist; its time runs from
+the start of the process until every Widget reports Ready. Prints one JSON object per run
+and a summary with the ratios the targets speak of (ome >= 0.8x the floor's throughput,
+>= 5x kopf's) and each process's peak RSS.
+
+    .venv/bin/python bench/e2e_throughput.py [--objects 2000] [--workers 4]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+from ome.client import GVK, Client
+from ome.testing import ControlPlane
+
+ROOT = Path(__file__).resolve().parents[1]
+WIDGET = GVK("example.ome.io", "v1", "Widget")
+CREATE_CONCURRENCY = 32
+LOGS = Path(tempfile.gettempdir()) / "ome-bench-e2e"
+
+
+def command(variant: str, namespace: str, workers: int) -> list[str]:
+    python = sys.executable
+    if variant == "floor":
+        return [python, str(ROOT / "bench" / "raw_widget_floor.py"), namespace, str(workers)]
+    if variant == "ome":
+        return [
+            python, str(ROOT / "examples" / "widget_operator.py"), "--namespace", namespace,
+            "--workers", str(workers), "--metrics-address", "0", "--probe-address", "0",
+        ]  # fmt: skip
+    return [
+        python, "-m", "kopf", "run", "--standalone", "--namespace", namespace,
+        str(ROOT / "bench" / "kopf_widget_operator.py"),
+    ]  # fmt: skip
+
+
+def peak_rss_mib(pid: int) -> float:
+    try:
+        status = Path(f"/proc/{pid}/status").read_text()
+    except OSError:
+        return 0.0
+    for line in status.splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
+    return 0.0
+
+
+def cpu_seconds(pid: int) -> float:
+    """User plus system CPU time a process has used so far."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def ready(widget: dict[str, Any]) -> bool:
+    generation = widget["metadata"].get("generation")
+    return any(
+        c.get("type") == "Ready" and c.get("status") == "True"
+        and c.get("observedGeneration") == generation
+        for c in widget.get("status", {}).get("conditions") or []
+    )  # fmt: skip
+
+
+async def create_widgets(client: Client, namespace: str, count: int) -> None:
+    await client.create("/api/v1/namespaces", {"metadata": {"name": namespace}})
+    widgets = await client.resource(WIDGET)
+    limit = asyncio.Semaphore(CREATE_CONCURRENCY)
+
+    async def create(i: int) -> None:
+        async with limit:
+            body = {"metadata": {"name": f"w{i:05d}", "namespace": namespace}, "spec": {"size": i}}
+            await widgets.create(body)
+
+    await asyncio.gather(*(create(i) for i in range(count)))
+
+
+async def run_variant(
+    plane: ControlPlane, client: Client, variant: str, *, count: int, workers: int, timeout: float
+) -> dict[str, Any]:
+    namespace = f"bench-{variant}"
+    await create_widgets(client, namespace, count)
+    widgets = await client.resource(WIDGET)
+    env = {**os.environ, "KUBECONFIG": str(plane.kubeconfig), "WIDGET_WORKERS": str(workers)}
+    server_pids = [plane.processes[name].pid for name in ("kube-apiserver", "etcd")]
+    server_cpu = sum(cpu_seconds(pid) for pid in server_pids)
+    env["PYTHONPATH"] = os.pathsep.join([str(ROOT / "examples"), env.get("PYTHONPATH", "")])
+    started = time.monotonic()
+    log = (LOGS / f"{variant}.log").open("wb")
+    process = await asyncio.create_subprocess_exec(
+        *command(variant, namespace, workers),
+        env=env,
+        stdout=log,
+        stderr=asyncio.subprocess.STDOUT,
+    )
+    rss = cpu = 0.0
+    try:
+        while True:
+            rss = max(rss, peak_rss_mib(process.pid))
+            cpu = max(cpu, cpu_seconds(process.pid))
+            done = sum(ready(w) for w in await widgets.list(namespace))
+            elapsed = time.monotonic() - started
+            if done == count:
+                break
+            if elapsed > timeout:
+                raise TimeoutError(f"{variant}: only {done}/{count} Ready after {timeout:.0f}s")
+            await asyncio.sleep(0.25)
+    finally:
+        if process.returncode is None:
+            process.terminate()
+        await process.wait()
+        log.close()
+    return {
+        "case": "e2e_throughput",
+        "variant": variant,
+        "objects": count,
+        "workers": workers,
+        "seconds": round(elapsed, 2),
+        "objects_per_second": round(count / elapsed, 1),
+        "peak_rss_mib": round(rss, 1),
+        "operator_cpu_seconds": round(cpu, 2),
+        "apiserver_and_etcd_cpu_seconds": round(
+            sum(cpu_seconds(pid) for pid in server_pids) - server_cpu, 2
+        ),
+    }
+
+
+async def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--objects", type=int, default=2000)
+    parser.add_argument("--workers", type=int, default=4)
+    parser.add_argument("--timeout", type=float, default=900)
+    parser.add_argument("--variants", default="floor,ome,kopf")
+    args = parser.parse_args()
+    LOGS.mkdir(exist_ok=True)
+    async with ControlPlane() as plane:
+        await plane.install_crds([ROOT / "examples" / "widget-crd.yaml"])
+        results = {}
+        async with await plane.client() as client:
+            for variant in args.variants.split(","):
+                result = await run_variant(
+                    plane,
+                    client,
+                    variant,
+                    count=args.objects,
+                    workers=args.workers,
+                    timeout=args.timeout,
+                )
+                results[variant] = result
+                print(json.dumps(result), flush=True)
+    if {"floor", "ome", "kopf"} <= results.keys():
+        rate = {name: r["objects_per_second"] for name, r in results.items()}
+        summary = {
+            "case": "e2e_throughput_summary",
+            "ome_vs_floor": round(rate["ome"] / rate["floor"], 2),
+            "ome_vs_kopf": round(rate["ome"] / rate["kopf"], 2),
+            "targets": {"ome_vs_floor": ">= 0.8", "ome_vs_kopf": ">= 5"},
+            "peak_rss_mib": {name: r["peak_rss_mib"] for name, r in results.items()},
+        }
+        print(json.dumps(summary), flush=True)
+
+
+if __name__ == "__main__":
+    asyncio.run(main())

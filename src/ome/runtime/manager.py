@@ -1,0 +1,202 @@
+"""The manager: one client, one shared informer factory, one metrics registry, and the
+controllers and other runnables that share them.
+
+Start order follows controller-runtime: HTTP servers (metrics, probes), then the caches
+(the process is ready once they have synced), then always-on runnables, then leader
+election, and finally the leader-only runnables (controllers by default). Stop runs in
+reverse and is bounded by ``graceful_shutdown_timeout``; the lease is released, if so
+configured, only after the leader-only work has stopped.
+
+When leadership is lost the leader-only work stops at once and ``run`` raises
+:class:`LeaderElectionLost`: the process should exit non-zero and start again as a
+follower. While not leading, every write through the manager's client is refused, so a
+process that was paused past its lease never writes as a stale leader.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import signal
+import socket
+from collections.abc import Callable, Coroutine
+from dataclasses import dataclass, field
+from typing import Any
+
+import structlog
+from aiohttp import web
+from prometheus_client import CollectorRegistry
+
+from ome.client import Client
+from ome.informers import SharedInformerFactory
+from ome.runtime.controller import Controller
+from ome.runtime.events import EventRecorder
+from ome.runtime.http import HttpServer, Probes, add_metrics_route
+from ome.runtime.kinds import GVK
+from ome.runtime.leaderelection import LeaderElectionConfig, LeaderElectionLost, LeaderElector
+from ome.runtime.metrics import RuntimeMetrics
+from ome.workqueue import PrometheusMetricsProvider
+
+Runnable = Callable[[], Coroutine[Any, Any, None]]
+log = structlog.get_logger("ome.manager")
+
+
+@dataclass
+class ManagerOptions:
+    namespace: str | None = None
+    metrics_address: str = ":8080"
+    probe_address: str = ":8081"
+    leader_election: LeaderElectionConfig | None = None
+    graceful_shutdown_timeout: float = 30.0
+    cache_sync_timeout: float = 120.0
+    handle_signals: bool = True
+    identity: str = field(default_factory=socket.gethostname)
+
+    def __post_init__(self) -> None:
+        if self.graceful_shutdown_timeout < 0:
+            raise ValueError("graceful_shutdown_timeout must be >= 0")
+        if self.cache_sync_timeout <= 0:
+            raise ValueError("cache_sync_timeout must be > 0")
+
+
+class Manager:
+    def __init__(self, client: Client, options: ManagerOptions | None = None) -> None:
+        self.options = options or ManagerOptions()
+        self.registry = CollectorRegistry()
+        self.metrics = RuntimeMetrics(self.registry)
+        self.workqueue_metrics = PrometheusMetricsProvider(self.registry)
+        self.probes = Probes()
+        self._lease_client = client
+        self.elector: LeaderElector | None = None
+        election = self.options.leader_election
+        if election is not None:
+            self.elector = LeaderElector(
+                client,
+                election,
+                on_leading_changed=lambda leading: self.metrics.leader.labels(election.name).set(
+                    int(leading)
+                ),
+            )
+            self.metrics.leader.labels(election.name).set(0)
+            self.probes.add_healthz_check("leader-election", self.elector.health)
+        # Controllers write through a fenced client: no write unless this process leads.
+        self.client = Client(
+            client.configuration,
+            timeout=client.timeout,
+            write_guard=self.elector.is_leading if self.elector is not None else None,
+        )
+        self.factory = SharedInformerFactory(self.client, namespace=self.options.namespace)
+        self.controllers: list[Controller] = []
+        self._always_on: list[Runnable] = []
+        self._leader_only: list[Runnable] = []
+        self._recorders: list[EventRecorder] = []
+        self._synced = False
+        self.probes.add_healthz_check("ping", lambda: None)
+        self.probes.add_readyz_check(
+            "informers-synced", lambda: None if self._synced else "caches not synced yet"
+        )
+        self.metrics_server = self._server(self.options.metrics_address, metrics=True)
+        self.probe_server = self._server(self.options.probe_address, metrics=False)
+
+    def _server(self, address: str, *, metrics: bool) -> HttpServer:
+        app = web.Application()
+        if metrics:
+            add_metrics_route(app, self.registry)
+        else:
+            self.probes.add_routes(app)
+        return HttpServer(address, app)
+
+    # -- registration ----------------------------------------------------------------
+
+    def informer(self, gvk: GVK, **selectors: Any) -> Any:
+        return self.factory.informer(gvk.group, gvk.version, gvk.kind, **selectors)
+
+    def add_controller(self, controller: Controller) -> None:
+        if any(c.name == controller.name for c in self.controllers):
+            raise ValueError(f"a controller named {controller.name!r} is already registered")
+        self.controllers.append(controller)
+
+    def add_runnable(self, runnable: Runnable, *, needs_leader: bool = True) -> None:
+        (self._leader_only if needs_leader else self._always_on).append(runnable)
+
+    def event_recorder(self, controller: str) -> EventRecorder:
+        recorder = EventRecorder(self.client, controller, self.options.identity)
+        self._recorders.append(recorder)
+        return recorder
+
+    # -- running ---------------------------------------------------------------------
+
+    async def run(self) -> None:
+        """Run until SIGTERM/SIGINT (or cancellation); raises LeaderElectionLost."""
+        stop = asyncio.Event()
+        if self.options.handle_signals:
+            loop = asyncio.get_running_loop()
+            for signum in (signal.SIGTERM, signal.SIGINT):
+                loop.add_signal_handler(signum, stop.set)
+        always_on: list[asyncio.Task[None]] = []
+        leading: asyncio.Task[None] | None = None
+        try:
+            await self.metrics_server.start()
+            await self.probe_server.start()
+            await self.factory.start()
+            await self.factory.wait_for_cache_sync(timeout=self.options.cache_sync_timeout)
+            self._synced = True
+            always_on = [asyncio.create_task(r()) for r in self._always_on]
+            leading = asyncio.create_task(self._campaign())
+            stopping = asyncio.create_task(stop.wait())
+            done, _ = await asyncio.wait({leading, stopping}, return_when=asyncio.FIRST_COMPLETED)
+            stopping.cancel()
+            if leading in done:
+                leading.result()  # raises LeaderElectionLost or a runnable's failure
+        finally:
+            await self._shutdown(leading, always_on)
+            if self.options.handle_signals:
+                loop = asyncio.get_running_loop()
+                for signum in (signal.SIGTERM, signal.SIGINT):
+                    loop.remove_signal_handler(signum)
+
+    async def _campaign(self) -> None:
+        if self.elector is None:
+            await self._lead()
+        else:
+            await self.elector.run(self._lead)
+
+    async def _lead(self) -> None:
+        """The leader-only work: controllers and runnables, until cancelled."""
+        tasks: list[asyncio.Task[None]] = [asyncio.create_task(r()) for r in self._leader_only]
+        try:
+            for controller in self.controllers:
+                controller.cache_sync_timeout = self.options.cache_sync_timeout
+                await controller.start()
+            await asyncio.gather(*tasks)
+            await asyncio.Event().wait()
+        finally:
+            for task in tasks:
+                task.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
+            await asyncio.gather(*(c.stop() for c in self.controllers), return_exceptions=True)
+
+    async def _shutdown(
+        self, leading: asyncio.Task[None] | None, always_on: list[asyncio.Task[None]]
+    ) -> None:
+        timeout = self.options.graceful_shutdown_timeout
+        try:
+            async with asyncio.timeout(timeout or None):
+                await _cancel_all([t for t in (leading,) if t is not None])
+                await _cancel_all(always_on)
+                for recorder in self._recorders:
+                    await recorder.flush()
+        except TimeoutError:
+            log.warning("graceful shutdown timed out", timeout=timeout)
+        await self.factory.stop()
+        await self.probe_server.stop()
+        await self.metrics_server.stop()
+        await self.client.close()
+
+
+async def _cancel_all(tasks: list[asyncio.Task[None]]) -> None:
+    for task in tasks:
+        task.cancel()
+    for task in tasks:
+        with contextlib.suppress(asyncio.CancelledError, LeaderElectionLost):
+            await task
