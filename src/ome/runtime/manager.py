@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 import signal
 import socket
 from collections.abc import Callable, Coroutine
@@ -141,6 +142,8 @@ class Manager:
             await self.factory.start()
             await self.factory.wait_for_cache_sync(timeout=self.options.cache_sync_timeout)
             self._synced = True
+            # The synced caches are long-lived: keep full collections from walking them.
+            gc.freeze()
             always_on = [asyncio.create_task(r()) for r in self._always_on]
             leading = asyncio.create_task(self._campaign())
             stopping = asyncio.create_task(stop.wait())
