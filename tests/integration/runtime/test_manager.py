@@ -14,7 +14,7 @@ import pytest
 import pytest_asyncio
 
 from ome.client import GVK, Client
-from ome.runtime.manager import Manager, ManagerOptions
+from ome.runtime import LeaderElectionConfig, LeaderElectionLost, Manager, ManagerOptions
 from ome.testing.pytest_plugin import Cluster
 from tests.integration.helpers import eventually
 
@@ -170,3 +170,76 @@ async def test_outside_writers_keep_their_fields(
         return True
 
     await eventually(converged, timeout=60)
+
+
+async def test_not_ready_before_the_caches_sync(cluster: Cluster, widget_crd: None) -> None:
+    options = ManagerOptions(probe_address="127.0.0.1:0", metrics_address="0")
+    manager = Manager(await cluster.client(), options)
+    await widget_operator.build(manager)
+    await manager.probe_server.start()  # as run() does first, before the caches start
+    try:
+        status, text = await Running(manager, asyncio.create_task(asyncio.sleep(0))).fetch(
+            "/readyz"
+        )
+        assert status == 500
+        assert "[-]informers-synced failed: caches not synced yet" in text
+    finally:
+        await manager.probe_server.stop()
+        await manager.client.close()
+
+
+class StallableClient(Client):
+    """Requests hang while ``stalled`` is set, as if the apiserver were cut off."""
+
+    stalled = False
+
+    async def request(self, *args: Any, **kwargs: Any) -> Any:
+        while self.stalled:
+            await asyncio.sleep(3600)
+        return await super().request(*args, **kwargs)
+
+
+async def test_healthz_fails_when_lease_renewals_stall(
+    cluster: Cluster, namespace: str, widget_crd: None
+) -> None:
+    lease_client = StallableClient((await cluster.client()).configuration)
+    election = LeaderElectionConfig(
+        name="stall", namespace=namespace, identity="stalling",
+        lease_duration=3.0, renew_deadline=2.0, retry_period=0.5,
+    )  # fmt: skip
+    options = ManagerOptions(
+        namespace=namespace, leader_election=election, probe_address="127.0.0.1:0",
+        metrics_address="127.0.0.1:0", handle_signals=False,
+    )  # fmt: skip
+    manager = Manager(lease_client, options)
+    await widget_operator.build(manager)
+    running = Running(manager, asyncio.create_task(manager.run()))
+    try:
+        await eventually(lambda: _ready(running), timeout=30)
+        await eventually(
+            lambda: _true(manager.elector is not None and manager.elector.is_leading())
+        )
+        _, metrics = await running.fetch("/metrics")
+        assert 'leader_election_master_status{name="stall"} 1.0' in metrics
+        assert (await running.fetch("/healthz"))[0] == 200
+        lease_client.stalled = True
+        seen: list[int] = []
+
+        async def unhealthy() -> bool:
+            if running.task.done():
+                return False
+            seen.append((await running.fetch("/healthz"))[0])
+            return seen[-1] == 500
+
+        await eventually(unhealthy, timeout=10)
+        with pytest.raises(LeaderElectionLost):
+            await asyncio.wait_for(running.task, timeout=10)
+    finally:
+        running.task.cancel()
+        await asyncio.gather(running.task, return_exceptions=True)
+        lease_client.stalled = False
+        await lease_client.close()
+
+
+async def _true(value: bool) -> bool:
+    return value
