@@ -19,7 +19,6 @@ cut name.
 
 from __future__ import annotations
 
-import hashlib
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -29,6 +28,7 @@ from typing import Any
 
 from ome.agent.metadata import ModelMetadata
 from ome.agent.progress import Phase, Progress
+from ome.serving.naming import model_key, model_ready_label
 
 DEFAULT_NAMESPACE = "ome"
 STATUS_CONFIGMAP_LABEL = "models.ome/basemodel-status"
@@ -38,16 +38,11 @@ MANAGED_BY_ANNOTATION = "models.ome.io/managed-by"
 MANAGED_BY = "model-agent"
 RESERVE_MODEL_ARTIFACT_LABEL = "models.ome/reserve-model-artifact"
 """On a model: ``"true"`` keeps its files on the nodes when it is deleted."""
-MODEL_LABEL_DOMAIN = "models.ome.io"
 
 _CLUSTER = "clusterbasemodel"
 _NAMESPACED = "basemodel"
-# Upstream's limits: a label name (after the domain) of 63 - 13 - 1, a ConfigMap key of 253.
-_LABEL_NAME_MAX = 49
+# Upstream's limit on a ConfigMap key; the key is cut like the node label's name.
 _CONFIGMAP_KEY_MAX = 253
-_HASH_PREFIX = 8
-# When a namespaced name must be cut, the namespace keeps at most this many characters.
-_NAMESPACE_SHARE = 8
 
 
 class ModelStatus(StrEnum):
@@ -87,11 +82,11 @@ class ModelEntry:
 
 
 def configmap_key(ref: ModelRef) -> str:
-    return _qualified(ref, _CONFIGMAP_KEY_MAX)
+    return model_key(ref.name, ref.namespace, _CONFIGMAP_KEY_MAX)
 
 
 def node_label_key(ref: ModelRef) -> str:
-    return f"{MODEL_LABEL_DOMAIN}/{_qualified(ref, _LABEL_NAME_MAX)}"
+    return model_ready_label(ref.name, ref.namespace)
 
 
 def parse_configmap_key(key: str) -> ModelRef | None:
@@ -147,30 +142,6 @@ def parse_entry(text: str) -> ModelEntry:
         )
     except (ValueError, TypeError, KeyError) as err:
         raise ValueError(f"not a model status entry ({err}): {text[:200]!r}") from None
-
-
-def _qualified(ref: ModelRef, limit: int) -> str:
-    if ref.namespace is None:
-        return f"{_CLUSTER}.{_cut(ref.name, limit - len(_CLUSTER) - 1)}"
-    # What is left for namespace and name around ".basemodel.".
-    room = limit - len(_NAMESPACED) - 2
-    namespace, name = ref.namespace, ref.name
-    if len(namespace) + len(name) > room:
-        if room < 2 * _NAMESPACE_SHARE:
-            namespace_room = room // 2
-        else:
-            namespace_room = min(len(namespace), _NAMESPACE_SHARE)
-        namespace, name = _cut(namespace, namespace_room), _cut(name, room - namespace_room)
-    return f"{namespace}.{_NAMESPACED}.{name}"
-
-
-def _cut(text: str, limit: int) -> str:
-    """``text`` if it fits, else an 8-hex sha256 prefix, '-' and as much of its end as fits."""
-    if len(text) <= limit:
-        return text
-    digest = hashlib.sha256(text.encode()).hexdigest()[:_HASH_PREFIX]
-    tail = limit - _HASH_PREFIX - 1
-    return f"{digest}-{text[-tail:]}" if tail > 0 else digest[:limit]
 
 
 def _progress_to_json(progress: Progress) -> dict[str, Any]:

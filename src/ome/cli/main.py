@@ -7,7 +7,7 @@ import sys
 from collections.abc import Sequence
 
 from ome import __version__
-from ome.cli import local, manifests, validate
+from ome.cli import explain, local, manifests, render, validate
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -19,6 +19,8 @@ def build_parser() -> argparse.ArgumentParser:
     local.register(commands)
     validate.register(commands)
     manifests.register(commands)
+    explain.register(commands)
+    render.register(commands)
     return parser
 
 

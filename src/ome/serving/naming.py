@@ -1,0 +1,61 @@
+"""Names of the objects the controller creates and of the node labels it selects on,
+computed as upstream computes them (``pkg/constants``) so both operators agree.
+
+Long names are cut to an 8-hex sha256 prefix of the full name, '-', and as much of the
+name's end as fits."""
+
+from __future__ import annotations
+
+import hashlib
+
+MODEL_LABEL_DOMAIN = "models.ome.io"
+MODEL_READY = "Ready"
+DNS_LABEL_MAX = 63
+_LABEL_NAME_MAX = 49  # 63 - len("models.ome.io") - 1
+_HASH_PREFIX = 8
+_NAMESPACE_SHARE = 8  # a cut namespace keeps at most this many characters
+_MODELCONFIG_TAIL = 20
+
+
+def cut_with_hash(text: str, limit: int) -> str:
+    """``text`` if it fits in ``limit``, else the hash prefix, '-' and the end of it."""
+    if len(text) <= limit:
+        return text
+    digest = hashlib.sha256(text.encode()).hexdigest()[:_HASH_PREFIX]
+    tail = limit - _HASH_PREFIX - 1
+    return f"{digest}-{text[-tail:]}" if tail > 0 else digest[:limit]
+
+
+def truncate_name(name: str, limit: int = DNS_LABEL_MAX) -> str:
+    """Upstream's TruncateNameWithMaxLength: as :func:`cut_with_hash`, but a cut name that
+    would start with a digit starts with 'a' instead, so it stays a valid DNS label."""
+    cut = cut_with_hash(name, limit)
+    if cut != name and cut[0].isdigit():
+        return "a" + cut[1:]
+    return cut
+
+
+def model_ready_label(name: str, namespace: str | None) -> str:
+    """The node label the model agent sets to ``Ready`` where the model is downloaded:
+    ``models.ome.io/clusterbasemodel.{name}`` for a ClusterBaseModel (namespace None),
+    ``models.ome.io/{namespace}.basemodel.{name}`` for a BaseModel."""
+    return f"{MODEL_LABEL_DOMAIN}/{model_key(name, namespace, _LABEL_NAME_MAX)}"
+
+
+def model_key(name: str, namespace: str | None, limit: int) -> str:
+    """``clusterbasemodel.{name}`` or ``{namespace}.basemodel.{name}`` in at most ``limit``
+    characters (a node label's name, or with 253 the agent's ConfigMap key); a namespace
+    that must be cut keeps 8 characters, the model name the rest."""
+    if namespace is None:
+        return f"clusterbasemodel.{cut_with_hash(name, limit - len('clusterbasemodel.'))}"
+    room = limit - len(".basemodel.")
+    if len(namespace) + len(name) > room:
+        share = room // 2 if room < 2 * _NAMESPACE_SHARE else min(len(namespace), _NAMESPACE_SHARE)
+        namespace, name = cut_with_hash(namespace, share), cut_with_hash(name, room - share)
+    return f"{namespace}.basemodel.{name}"
+
+
+def modelconfig_name(service: str) -> str:
+    """The ConfigMap describing the served model: ``modelconfig-`` and the service name's
+    last 20 characters."""
+    return f"modelconfig-{service[-_MODELCONFIG_TAIL:]}"

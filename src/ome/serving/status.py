@@ -1,0 +1,267 @@
+"""An InferenceService's status as a function of the service (with the status it has),
+its plan and the children observed (upstream ``status/status_reconciler.go``).
+
+Conditions, Knative-style (sorted by type; a condition keeps its lastTransitionTime while
+nothing about it changes):
+
+- ``EngineReady`` / ``DecoderReady`` / ``RouterReady``: the component Deployment's
+  ``Available`` condition; ``False``/``Initializing`` until there is one (upstream leaves
+  the condition out meanwhile). Conditions of components no longer declared are dropped.
+- ``IngressReady``: ``True``/``IngressDisabled`` when ingress creation is disabled; else
+  True once the entry component is ready (then the Ingress exists), ``False``/
+  ``ComponentNotReady`` before.
+- ``Ready`` = IngressReady ∧ EngineReady; when False it carries the reason of EngineReady,
+  else of IngressReady. Decoder and router readiness count only through the ingress.
+
+``observedGeneration`` is the service's generation (upstream copies the Deployment's).
+``modelStatus`` comes from the engine's and decoder's pods: none yet → Pending; the
+service Ready → Loaded with the number of copies; a pod whose storage initializer runs →
+Loading; an init container or ``ome-container`` that failed or crash-loops →
+FailedToLoad with the failure. Every pod is checked, not only the first as upstream does.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any
+
+from ome.api.v1beta1 import InferenceService
+from ome.serving.catalog import name_of, service_namespace
+from ome.serving.components import Component, Spec, to_json
+from ome.serving.ingress import cluster_host
+from ome.serving.metadata import APP_LABEL
+from ome.serving.plan import ServingPlan, Workload
+from ome.serving.podspec import MAIN_CONTAINER
+from ome.serving.problems import ServingError
+from ome.serving.raw import service_name
+from ome.serving.render import (
+    entry_port,
+    entry_workload,
+    ingress_component,
+    ingress_hosts,
+    needs_external_service,
+)
+
+READY = "Ready"
+INGRESS_READY = "IngressReady"
+REVISION_ANNOTATION = "deployment.kubernetes.io/revision"
+STORAGE_INITIALIZER = "storage-initializer"
+_COMPONENT_CONDITIONS = {c: f"{c.value.capitalize()}Ready" for c in Component}
+_DEPENDENTS = (_COMPONENT_CONDITIONS[Component.ENGINE], INGRESS_READY)
+_COMPARED = frozenset({"type", "status", "reason", "message", "severity"})
+# Knative marks conditions that Ready does not depend on as informational.
+_INFO = "Info"
+
+
+def compute_status(
+    plan: ServingPlan, deployments: Mapping[str, Spec], pods: Sequence[Spec], now: str
+) -> Spec:
+    """The status to write. ``deployments``: the service's Deployments by name, as read;
+    ``pods``: its pods; ``now``: an RFC 3339 time for conditions that change."""
+    service = plan.service
+    status = _previous(service)
+    conditions = _Conditions(status.get("conditions", []), now)
+    components: dict[str, Spec] = {}
+    for workload in plan.workloads:
+        condition = _available(deployments.get(workload.name), workload.component)
+        severity = "" if workload.component is Component.ENGINE else _INFO
+        conditions.set(_COMPONENT_CONDITIONS[workload.component], *condition, severity)
+        components[str(workload.component)] = _component_status(
+            status.get("components", {}).get(str(workload.component), {}),
+            deployments.get(workload.name),
+            workload,
+            available=condition[0] == "True",
+        )
+    for component in Component:
+        if plan.workload(component) is None:
+            conditions.drop(_COMPONENT_CONDITIONS[component])
+    status["components"] = components
+    _access(plan, status, conditions)
+    conditions.set(READY, *conditions.conjunction(_DEPENDENTS))
+    status["conditions"] = conditions.listed()
+    status["modelStatus"] = _model_status(
+        status.get("modelStatus", {}), _model_pods(plan, pods), conditions.is_true(READY)
+    )
+    return _observed(status, service)
+
+
+def failed_status(service: InferenceService, error: ServingError, now: str) -> Spec:
+    """The status of a service that cannot be served: ``Ready=False`` with the error's
+    reason, the model marked as blocked by an invalid spec; other conditions are kept."""
+    status = _previous(service)
+    conditions = _Conditions(status.get("conditions", []), now)
+    conditions.set(READY, "False", error.reason, error.message)
+    status["conditions"] = conditions.listed()
+    model = dict(status.get("modelStatus", {}))
+    model["transitionStatus"] = "InvalidSpec"
+    states = model.get("modelRevisionStates", {"activeModelState": "Pending"})
+    model["modelRevisionStates"] = {**states, "targetModelState": "FailedToLoad"}
+    model["lastFailureInfo"] = {"message": error.message, "reason": error.failure_info_reason}
+    status["modelStatus"] = model
+    return _observed(status, service)
+
+
+def is_ready(status: Mapping[str, Any] | None) -> bool:
+    """Whether a status (as written or read) says Ready=True."""
+    conditions = (status or {}).get("conditions") or []
+    return any(c.get("type") == READY and c.get("status") == "True" for c in conditions)
+
+
+def _observed(status: Spec, service: InferenceService) -> Spec:
+    if service.metadata.generation is not None:
+        status["observedGeneration"] = service.metadata.generation
+    return status
+
+
+def _previous(service: InferenceService) -> Spec:
+    return to_json(service.status) if service.status is not None else {}
+
+
+class _Conditions:
+    """Knative-style conditions: set by type, kept sorted, times kept when unchanged."""
+
+    def __init__(self, previous: Iterable[Spec], now: str) -> None:
+        self._previous = {c["type"]: c for c in previous}
+        self._current = dict(self._previous)
+        self._now = now
+
+    def set(
+        self, kind: str, status: str, reason: str = "", message: str = "", severity: str = ""
+    ) -> None:
+        fields = {"type": kind, "status": status, "reason": reason, "message": message}
+        condition = {k: v for k, v in (fields | {"severity": severity}).items() if v}
+        before = self._previous.get(kind, {})
+        unchanged = {k: v for k, v in before.items() if k in _COMPARED and v} == condition
+        condition["lastTransitionTime"] = (
+            before.get("lastTransitionTime") if unchanged else None
+        ) or self._now
+        self._current[kind] = condition
+
+    def drop(self, kind: str) -> None:
+        self._current.pop(kind, None)
+
+    def is_true(self, kind: str) -> bool:
+        return bool(self._current.get(kind, {}).get("status") == "True")
+
+    def conjunction(self, kinds: Sequence[str]) -> tuple[str, str, str]:
+        """(status, reason, message) of a condition that holds when all ``kinds`` do."""
+        found = [self._current.get(k, {"status": "Unknown"}) for k in kinds]
+        for verdict in ("False", "Unknown"):
+            for condition in found:
+                if condition["status"] == verdict:
+                    return verdict, condition.get("reason", ""), condition.get("message", "")
+        return "True", "", ""
+
+    def listed(self) -> list[Spec]:
+        return [self._current[k] for k in sorted(self._current)]
+
+
+def _available(deployment: Spec | None, component: Component) -> tuple[str, str, str]:
+    conditions = (deployment or {}).get("status", {}).get("conditions", [])
+    found = next((c for c in conditions if c.get("type") == "Available"), None)
+    if found is None:
+        return "False", "Initializing", f"{component} component initializing"
+    return found.get("status", "Unknown"), found.get("reason", ""), found.get("message", "")
+
+
+def _component_status(
+    previous: Spec, deployment: Spec | None, workload: Workload, *, available: bool
+) -> Spec:
+    status = dict(previous)
+    annotations = (deployment or {}).get("metadata", {}).get("annotations", {})
+    if REVISION_ANNOTATION in annotations:
+        status["latestCreatedRevision"] = annotations[REVISION_ANNOTATION]
+    if available:
+        status["url"] = workload.url
+    return status
+
+
+def _access(plan: ServingPlan, status: Spec, conditions: _Conditions) -> None:
+    """IngressReady, and the URL and address once they are known."""
+    service = plan.service
+    namespace, port = service_namespace(service), entry_port(plan)
+    if plan.ingress.disable_ingress_creation:
+        message = "Ingress creation is disabled, using external service for access"
+        conditions.set(INGRESS_READY, "True", "IngressDisabled", message)
+        # the external Service; without one (cluster-local), the entry component's
+        fronted = name_of(service) if needs_external_service(service) else None
+        host = cluster_host(fronted or service_name(entry_workload(plan)), namespace)
+        url = f"http://{host}:{port}"
+        status["url"], status["address"] = url, {"url": url}
+        return
+    entry = ingress_component(plan)
+    if not conditions.is_true(_COMPONENT_CONDITIONS[entry.component]):
+        message = "Target service not ready for ingress creation"
+        conditions.set(INGRESS_READY, "False", "ComponentNotReady", message)
+        return
+    conditions.set(INGRESS_READY, "True")
+    scheme = plan.ingress.url_scheme
+    status["url"] = f"{scheme}://{ingress_hosts(plan)[0][0]}:{port}"
+    router = plan.workload(Component.ROUTER)
+    backend = router.name if router is not None else name_of(service)
+    status["address"] = {"url": f"{scheme}://{cluster_host(backend, namespace)}:{port}"}
+
+
+def _model_pods(plan: ServingPlan, pods: Sequence[Spec]) -> list[Spec]:
+    """The pods that load the model (the engine's and the decoder's), by name."""
+    apps = {w.app for w in plan.workloads if w.component is not Component.ROUTER}
+    mine = [p for p in pods if p.get("metadata", {}).get("labels", {}).get(APP_LABEL) in apps]
+    return sorted(mine, key=lambda p: str(p.get("metadata", {}).get("name", "")))
+
+
+def _model_status(previous: Spec, pods: list[Spec], ready: bool) -> Spec:
+    model = dict(previous)
+    states = dict(model.get("modelRevisionStates", {"activeModelState": "Pending"}))
+    if not pods:
+        target, transition = "Pending", "InProgress"
+    elif ready:
+        target, transition = "Loaded", "UpToDate"
+        states["activeModelState"] = "Loaded"
+        model["modelCopies"] = {"failedCopies": 0, "totalCopies": len(pods)}
+    else:
+        failure = next(filter(None, map(_load_failure, pods)), None)
+        if failure is not None:
+            target, transition = "FailedToLoad", "BlockedByFailedLoad"
+            model["lastFailureInfo"] = failure
+        elif any(_initializing(p) for p in pods):
+            target, transition = "Loading", "InProgress"
+        else:
+            target, transition = "Pending", "InProgress"
+    model["modelRevisionStates"] = {**states, "targetModelState": target}
+    model["transitionStatus"] = transition
+    return model
+
+
+def _statuses(pod: Spec, field: str) -> list[Spec]:
+    found: list[Spec] = pod.get("status", {}).get(field) or []
+    return found
+
+
+def _initializing(pod: Spec) -> bool:
+    return any(
+        s.get("name") == STORAGE_INITIALIZER and "running" in s.get("state", {})
+        for s in _statuses(pod, "initContainerStatuses")
+    )
+
+
+def _load_failure(pod: Spec) -> Spec | None:
+    """The failure of the storage initializer or the main container, if any."""
+    watched = [
+        *(
+            s
+            for s in _statuses(pod, "initContainerStatuses")
+            if s.get("name") == STORAGE_INITIALIZER
+        ),
+        *(s for s in _statuses(pod, "containerStatuses") if s.get("name") == MAIN_CONTAINER),
+    ]
+    for container in watched:
+        state = container.get("state", {})
+        terminated = state.get("terminated")
+        if terminated is None and state.get("waiting", {}).get("reason") == "CrashLoopBackOff":
+            terminated = container.get("lastState", {}).get("terminated")
+        elif terminated is not None and terminated.get("reason") != "Error":
+            terminated = None
+        if terminated is not None:
+            info = {"exitCode": terminated.get("exitCode", 0), "reason": "ModelLoadFailed"}
+            return info | ({"message": terminated["message"]} if terminated.get("message") else {})
+    return None

@@ -1,0 +1,169 @@
+"""``ome explain`` and ``ome render``: on a small catalogue, and over upstream's 148
+InferenceService samples against upstream's catalogue."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+import pytest
+import yaml
+
+from ome.cli.main import main
+from tests.compat.reference import CONFIG, needs_reference
+from tests.unit.serving.helpers import ENGINE_ONLY, kinds_and_names
+
+CATALOGUE = """\
+apiVersion: ome.io/v1beta1
+kind: ClusterBaseModel
+metadata: {name: llama}
+spec:
+  modelFormat: {name: safetensors, version: "1.0.0"}
+  modelFramework: {name: transformers, version: "4.42.3"}
+  modelArchitecture: LlamaForCausalLM
+  storage: {storageUri: "hf://meta/llama", path: /raid/models/llama}
+---
+apiVersion: ome.io/v1beta1
+kind: ClusterServingRuntime
+metadata: {name: srt-llama}
+spec:
+  supportedModelFormats:
+  - modelFormat: {name: safetensors, version: "1.0.0"}
+    modelFramework: {name: transformers, version: "4.42.3"}
+    modelArchitecture: LlamaForCausalLM
+    autoSelect: true
+  engineConfig:
+    runner: {name: ome-container, image: "sglang:1"}
+---
+apiVersion: ome.io/v1beta1
+kind: ClusterServingRuntime
+metadata: {name: srt-mistral}
+spec:
+  supportedModelFormats:
+  - modelFormat: {name: safetensors, version: "1.0.0"}
+    modelFramework: {name: transformers, version: "4.42.3"}
+    modelArchitecture: MistralForCausalLM
+    autoSelect: true
+"""
+SERVICES = """\
+apiVersion: ome.io/v1beta1
+kind: InferenceService
+metadata: {name: chat, namespace: team}
+spec:
+  model: {name: llama}
+  engine: {minReplicas: 1}
+---
+apiVersion: ome.io/v1beta1
+kind: InferenceService
+metadata: {name: lost, namespace: team}
+spec:
+  model: {name: falcon}
+  engine: {minReplicas: 1}
+"""
+
+
+@pytest.fixture
+def files(tmp_path: Path) -> tuple[Path, Path]:
+    (tmp_path / "catalogue.yaml").write_text(CATALOGUE)
+    (tmp_path / "services.yaml").write_text(SERVICES)
+    return tmp_path / "services.yaml", tmp_path / "catalogue.yaml"
+
+
+def test_explain(files: tuple[Path, Path], capsys: pytest.CaptureFixture[str]) -> None:
+    services, catalogue = files
+    assert main(["explain", "-f", str(services), "--catalog", str(catalogue)]) == 1
+    out, err = capsys.readouterr()
+    assert out.splitlines() == [
+        f"InferenceService team/chat ({services}:1)",
+        "  model: ClusterBaseModel llama "
+        "(mt:safetensors:1.0.0:LlamaForCausalLM:transformers:4.42.3)",
+        "  runtime: ClusterServingRuntime srt-llama (auto-selected)",
+        "  candidates (2):",
+        "    + ClusterServingRuntime srt-llama: selected: score 2",
+        "    - ClusterServingRuntime srt-mistral: no supported format matches: architecture "
+        "mismatch (model=LlamaForCausalLM, runtime=MistralForCausalLM)",
+        f"InferenceService team/lost ({services}:8)",
+        "  error: BaseModelNotFound: no ClusterBaseModel 'falcon'",
+    ]
+    assert err == "2 services: 1 without a runtime\n"
+
+
+def test_render(files: tuple[Path, Path], capsys: pytest.CaptureFixture[str]) -> None:
+    services, catalogue = files
+    assert main(["render", "-f", str(services), "--catalog", str(catalogue)]) == 1
+    out, err = capsys.readouterr()
+    assert kinds_and_names(list(yaml.safe_load_all(out))) == ENGINE_ONLY
+    assert "&id" not in out
+    lost = "InferenceService team/lost: BaseModelNotFound: no ClusterBaseModel 'falcon'"
+    assert err == f"{services}:8: {lost}\n"
+
+
+def test_render_json_with_a_config(
+    files: tuple[Path, Path], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    services, catalogue = files
+    ingress = {"ingressGateway": "g", "ingressService": "s", "ingressDomain": "example.com"}
+    config = {"kind": "ConfigMap", "data": {"ingress": json.dumps(ingress)}}
+    (tmp_path / "config.yaml").write_text(yaml.safe_dump(config))
+    argv = ["render", "-o", "json", "-f", str(services), "--catalog", str(catalogue)]
+    main([*argv, "--config", str(tmp_path / "config.yaml")])
+    objects = json.loads(capsys.readouterr().out)
+    (ingress_object,) = [o for o in objects if o["kind"] == "Ingress"]
+    assert ingress_object["spec"]["rules"][0]["host"] == "chat.team.example.com"
+
+
+# Hand-checked against the spec (section 4) and the files: model facts, runtime entries,
+# size ranges, autoSelect flags, and which of two same-named runtimes is applied last.
+EXPECTED = {
+    # auto-selection: the only eligible runtime (Qwen3ForCausalLM, 32B in 30B..34B)
+    "Qwen/Qwen3-32B.yaml": "runtime: ClusterServingRuntime srt-qwen3-32b (auto-selected)",
+    # three runtimes score 2 for Qwen2ForCausalLM; the two without a size range are
+    # closest (distance 0), then the name decides
+    "Qwen/Qwen2.5-32B-Instruct.yaml": (
+        "runtime: ClusterServingRuntime srt-deepseek-r1-distill-qwen-14b (auto-selected)"
+    ),
+    # the model gives no size: three runtimes tie, the first name wins
+    "openai/gpt-oss-20b.yaml": (
+        "runtime: ClusterServingRuntime srt-gpt-oss-120b-grpc (auto-selected)"
+    ),
+    # named runtime, compatible
+    "meta/llama-4-scout-17b-16e-instruct.yaml": (
+        "runtime: ClusterServingRuntime srt-llama-4-scout-17b-16e-instruct (named in spec.runtime)"
+    ),
+    # the auto-selectable srt-qwen3-embedding-0-6b is replaced by the later file of that
+    # name (autoSelect: false); the others want transformers 4.51.0, the model has 4.51.3
+    "Qwen/Qwen3-Embedding-0.6B.yaml": "error: NoSupportingRuntime: no runtime supports model",
+    # the named runtime requires an architecture and a framework the model lacks
+    "Salesforce/xgen-7b-8k-inst.yaml": "error: RuntimeIncompatible: runtime 'srt-xgen-7b-8k-inst'",
+    # the sample names a model that is not in the catalogue
+    "meta/llama3-2-90b-vision-fp8-dynamic.yaml": (
+        "error: BaseModelNotFound: no ClusterBaseModel 'llama-3-2-90b-fp8-dynamic'"
+    ),
+    # most catalogue models leave their metadata to the model agent
+    "meta/llama-3-1-8b-instruct.yaml": "error: ModelFormatMissing: model 'llama-3-1-8b-instruct'",
+    "zai-org/glm-4-5v.yaml": "invalid: spec.modelRef: unknown field",
+}
+
+
+@needs_reference
+def test_explain_answers_every_upstream_sample_the_same_way_twice(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    argv = ["explain", "-f", str(CONFIG / "samples" / "isvc")]
+    argv += ["--catalog", str(CONFIG / "models"), str(CONFIG / "runtimes")]
+    main(argv)
+    first = capsys.readouterr().out
+    main(argv)
+    assert capsys.readouterr().out == first
+    reports = re.split(r"^(?=InferenceService )", first, flags=re.MULTILINE)[1:]
+    assert len(reports) == 148
+    answers = {}
+    for report in reports:
+        path = re.search(r"samples/isvc/(\S+):\d+\)", report)
+        assert path is not None
+        answer = re.search(r"^  (runtime|error|invalid): .*$", report, flags=re.MULTILINE)
+        assert answer is not None, report
+        answers[path.group(1)] = answer.group(0).strip()
+    for sample, expected in EXPECTED.items():
+        assert answers[sample].startswith(expected), sample

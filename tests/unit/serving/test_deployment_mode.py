@@ -1,0 +1,68 @@
+"""Per-component deployment modes."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from ome.serving import Component, DeploymentMode, Reason, ServingError
+from ome.serving.deployment_mode import component_modes, require_supported, service_mode
+
+RAW, SERVERLESS, MULTI_NODE = (
+    DeploymentMode.RAW_DEPLOYMENT,
+    DeploymentMode.SERVERLESS,
+    DeploymentMode.MULTI_NODE,
+)
+MODE = "ome.io/deploymentMode"
+
+
+@pytest.mark.parametrize(
+    ("components", "expected"),
+    [
+        ({"engine": {}}, {"engine": RAW}),
+        ({"engine": {"minReplicas": 0}}, {"engine": SERVERLESS}),
+        ({"engine": {"leader": {}}}, {"engine": MULTI_NODE}),
+        ({"engine": {"worker": {"size": 1}, "minReplicas": 0}}, {"engine": MULTI_NODE}),
+        ({"engine": {"annotations": {MODE: "RawDeployment"}, "leader": {}}}, {"engine": RAW}),
+        ({"engine": {"annotations": {MODE: "Nonsense"}, "leader": {}}}, {"engine": MULTI_NODE}),
+        (
+            {"engine": {"minReplicas": 0}, "decoder": {"minReplicas": 0}},
+            {"engine": RAW, "decoder": RAW},
+        ),
+        ({"engine": {}, "decoder": {"worker": {}}}, {"engine": RAW, "decoder": MULTI_NODE}),
+        ({"engine": {}, "router": {"minReplicas": 0}}, {"engine": RAW, "router": SERVERLESS}),
+    ],
+)
+def test_component_modes(components: dict[str, Any], expected: dict[str, DeploymentMode]) -> None:
+    specs = {Component(k): v for k, v in components.items()}
+    assert component_modes(specs) == {Component(k): v for k, v in expected.items()}
+
+
+def test_an_engine_is_required() -> None:
+    with pytest.raises(ServingError) as caught:
+        component_modes({Component.ROUTER: {}})
+    assert caught.value.reason is Reason.ENGINE_MISSING
+
+
+def test_the_service_annotation_wins_over_the_default() -> None:
+    assert service_mode({MODE: "Serverless"}, RAW) is SERVERLESS
+    assert service_mode({MODE: "PDDisaggregated"}, RAW) is RAW
+    assert service_mode(None, SERVERLESS) is SERVERLESS
+
+
+@pytest.mark.parametrize(
+    ("service", "modes"),
+    [
+        (SERVERLESS, {}),
+        (DeploymentMode.VIRTUAL_DEPLOYMENT, {}),
+        (RAW, {Component.ENGINE: MULTI_NODE}),
+        (RAW, {Component.ENGINE: RAW, Component.ROUTER: SERVERLESS}),
+    ],
+)
+def test_only_raw_deployment_is_supported(
+    service: DeploymentMode, modes: dict[Component, DeploymentMode]
+) -> None:
+    with pytest.raises(ServingError) as caught:
+        require_supported(service, modes)
+    assert caught.value.reason is Reason.UNSUPPORTED_DEPLOYMENT_MODE
