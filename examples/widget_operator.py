@@ -77,18 +77,24 @@ async def build(manager: Manager, workers: int = 4) -> Controller:
     configmap_cache = manager.informer(CONFIGMAP)
     widgets = await manager.client.resource(WIDGET)
     configmaps = await manager.client.resource(CONFIGMAP)
+    # The generation each Widget (by uid) was last marked Ready for: the cache may not show
+    # that write yet when the ConfigMap's event wakes the Widget again, so remember it.
+    written: dict[Request, tuple[str, int]] = {}
 
     async def reconcile(request: Request) -> None:
         widget = widget_cache.store.get(str(request))
         if widget is None:
+            written.pop(request, None)
             return  # deleted: the garbage collector removes its ConfigMap
         configmap = desired_configmap(widget)
         cached = configmap_cache.store.get(f"{request.namespace}/{configmap['metadata']['name']}")
         if not up_to_date(cached, configmap):  # write only what differs from the cache
             await configmaps.apply(configmap, field_manager=FIELD_MANAGER, force=True)
         status = ready_status(widget)
-        if status["status"] != widget.get("status"):
+        done = (widget["metadata"]["uid"], widget["metadata"].get("generation", 0))
+        if status["status"] != widget.get("status") and written.get(request) != done:
             await widgets.apply_status(status, field_manager=FIELD_MANAGER, force=True)
+            written[request] = done
 
     return (
         Controller.for_(WIDGET, generation_changed())  # our own status writes wake nothing
