@@ -23,6 +23,7 @@ from ome.api.documents import Document, manifest_files, read_documents
 from ome.api.meta import ApiObject
 from ome.api.v1beta1 import KINDS, InferenceService
 from ome.api.validation import Outcome, validate_object
+from ome.cli.arguments import add_filename_argument
 from ome.serving import (
     Candidate,
     MemoryCatalog,
@@ -67,15 +68,8 @@ def register(commands: Any) -> None:
 
 
 def add_input_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument(
-        "-f",
-        "--filename",
-        dest="paths",
-        action="extend",
-        nargs="+",
-        required=True,
-        metavar="PATH",
-        help="InferenceServices (and models and runtimes): files, folders or -",
+    add_filename_argument(
+        parser, "InferenceServices (and models and runtimes): files, folders or -"
     )
     parser.add_argument(
         "--catalog",

@@ -17,6 +17,7 @@ import yaml
 from ome.api.documents import manifest_files, read_documents
 from ome.api.v1beta1 import KINDS
 from ome.api.validation import Outcome, validate_object
+from ome.cli.arguments import add_filename_argument
 
 STDIN = "-"
 
@@ -27,15 +28,8 @@ def register(commands: Any) -> None:
         help="check manifests against the ome.io API (offline)",
         description=__doc__.split("\n\n")[0] if __doc__ else None,
     )
-    parser.add_argument(
-        "-f",
-        "--filename",
-        dest="paths",
-        action="extend",
-        nargs="+",
-        required=True,
-        metavar="PATH",
-        help="a file (multi-document YAML or JSON), a folder (searched recursively) or -",
+    add_filename_argument(
+        parser, "a file (multi-document YAML or JSON), a folder (searched recursively) or -"
     )
     parser.set_defaults(handler=run)
 
