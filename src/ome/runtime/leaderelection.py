@@ -32,6 +32,8 @@ import structlog
 from ome.client import ApiError, Client, Conflict, NotFound
 
 JITTER_FACTOR = 1.2
+# How long after a lease's local expiry a follower tries to take it.
+EXPIRY_SLACK = 0.05
 T = TypeVar("T")
 log = structlog.get_logger("ome.leaderelection")
 
@@ -159,25 +161,33 @@ class LeaderElector:
             self._set_leading(False)
 
     async def _acquire(self) -> None:
-        """Try every retry period (with jitter), and at once when a watch on the Lease
-        shows it released, so a graceful handover takes one round trip, not a period."""
+        """Try every retry period (with jitter); and, thanks to a watch on the Lease that
+        records each renewal the moment it happens, at once when the holder releases it
+        or exactly when it expires — so a handover takes one round trip, and a crashed
+        leader is replaced one lease duration after its last renewal."""
         log.info("waiting for the lease", lease=self.config.name, identity=self.config.identity)
-        released = asyncio.Event()
-        watcher = asyncio.ensure_future(self._watch_for_release(released))
+        changed = asyncio.Event()
+        watcher = asyncio.ensure_future(self._watch_lease(changed))
         try:
             while not await self._attempt(self.config.renew_deadline):
-                period = self.config.retry_period
-                released.clear()
+                changed.clear()
                 with contextlib.suppress(TimeoutError):
-                    async with asyncio.timeout(
-                        random.uniform(period, period * (1 + JITTER_FACTOR))
-                    ):
-                        await released.wait()
+                    async with asyncio.timeout(self._next_attempt_in()):
+                        await changed.wait()
         finally:
             await _cancel(watcher)
         log.info("acquired the lease", lease=self.config.name, identity=self.config.identity)
 
-    async def _watch_for_release(self, released: asyncio.Event) -> None:
+    def _next_attempt_in(self) -> float:
+        period = self.config.retry_period
+        wait = random.uniform(period, period * (1 + JITTER_FACTOR))
+        if self._observed is not None:
+            duration = float(self._observed.get("leaseDurationSeconds") or 0)
+            expires_in = self._observed_at + duration - self._clock()
+            wait = min(wait, max(expires_in, 0.0) + EXPIRY_SLACK)
+        return wait
+
+    async def _watch_lease(self, changed: asyncio.Event) -> None:
         collection = self.config.path.rsplit("/", 1)[0]
         query: dict[str, str | bool] = {
             "watch": True,
@@ -187,10 +197,16 @@ class LeaderElector:
             try:
                 async with self.client.stream(collection, query=query) as events:
                     async for event in events:
-                        spec = (event.get("object") or {}).get("spec") or {}
-                        if event.get("type") == "DELETED" or not spec.get("holderIdentity"):
-                            released.set()
-            except (ApiError, OSError, TimeoutError, aiohttp.ClientError) as err:
+                        lease = event.get("object") or {}
+                        if event.get("type") == "DELETED":
+                            changed.set()
+                        elif event.get("type") in ("ADDED", "MODIFIED"):
+                            self._observe(
+                                lease.get("spec") or {}, lease["metadata"]["resourceVersion"]
+                            )
+                            if not (lease.get("spec") or {}).get("holderIdentity"):
+                                changed.set()  # released: take it now
+            except (ApiError, OSError, TimeoutError, aiohttp.ClientError, KeyError) as err:
                 log.debug("lease watch ended", lease=self.config.name, error=repr(err))
             await asyncio.sleep(self.config.retry_period)
 
