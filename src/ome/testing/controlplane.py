@@ -16,12 +16,11 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
-import os
 import shutil
 import ssl
 import tempfile
 from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
 from typing import Any
@@ -67,7 +66,6 @@ class ControlPlaneOptions:
     start_timeout: float = 60.0
     apiserver_args: Sequence[str] = ()
     etcd_args: Sequence[str] = ()
-    extra_env: Mapping[str, str] = field(default_factory=dict)
 
 
 class ControlPlane:
@@ -214,8 +212,7 @@ class ControlPlane:
 
     def _launch(self, name: str, argv: list[str]) -> Process:
         log = self.run_dir / "logs" / f"{name}.log"
-        env = {**os.environ, **self.options.extra_env}
-        process = Process.start(name, argv, log, env)
+        process = Process.start(name, argv, log)
         self.processes[name] = process
         return process
 

@@ -110,15 +110,12 @@ class Process:
     def attach(cls, name: str, argv: Sequence[str], log_path: Path, pid: int) -> Process:
         return cls(name, argv, log_path, pid)
 
-    def is_ours(self) -> bool:
-        """The process id still belongs to this component (not a recycled id)."""
+    def running(self) -> bool:
+        """Alive, and the process id still belongs to this component (not a recycled id)."""
         if self._popen is not None:
             return self._popen.poll() is None
         command = _command_line(self.pid)
         return command is not None and command[:1] == self.argv[:1] and not _is_zombie(self.pid)
-
-    def running(self) -> bool:
-        return self.is_ours()
 
     def exit_code(self) -> int | None:
         return self._popen.poll() if self._popen is not None else None
@@ -139,16 +136,16 @@ class Process:
 
     async def stop(self, grace: float = 15.0) -> None:
         """SIGTERM, wait up to ``grace`` seconds, then SIGKILL; returns once it is gone."""
-        if not self.is_ours():
+        if not self.running():
             self._reap()
             return
         self._signal(signal.SIGTERM)
         deadline = time.monotonic() + grace
-        while self.is_ours() and time.monotonic() < deadline:
+        while self.running() and time.monotonic() < deadline:
             await asyncio.sleep(0.05)
-        if self.is_ours():
+        if self.running():
             self._signal(signal.SIGKILL)
-            while self.is_ours():
+            while self.running():
                 await asyncio.sleep(0.02)
         self._reap()
 
