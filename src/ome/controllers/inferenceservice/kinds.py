@@ -1,0 +1,32 @@
+"""The kinds the InferenceService controller reads and writes."""
+
+from __future__ import annotations
+
+from ome.api.v1beta1 import (
+    BaseModel,
+    ClusterBaseModel,
+    ClusterServingRuntime,
+    InferenceService,
+    ServingRuntime,
+)
+from ome.client import GVK
+
+INFERENCESERVICE = GVK("ome.io", "v1beta1", InferenceService.KIND)
+BASEMODEL = GVK("ome.io", "v1beta1", BaseModel.KIND)
+CLUSTERBASEMODEL = GVK("ome.io", "v1beta1", ClusterBaseModel.KIND)
+SERVINGRUNTIME = GVK("ome.io", "v1beta1", ServingRuntime.KIND)
+CLUSTERSERVINGRUNTIME = GVK("ome.io", "v1beta1", ClusterServingRuntime.KIND)
+
+CONFIGMAP = GVK("", "v1", "ConfigMap")
+POD = GVK("", "v1", "Pod")
+DEPLOYMENT = GVK("apps", "v1", "Deployment")
+SERVICE = GVK("", "v1", "Service")
+SERVICEACCOUNT = GVK("", "v1", "ServiceAccount")
+ROLE = GVK("rbac.authorization.k8s.io", "v1", "Role")
+ROLEBINDING = GVK("rbac.authorization.k8s.io", "v1", "RoleBinding")
+HPA = GVK("autoscaling", "v2", "HorizontalPodAutoscaler")
+PDB = GVK("policy", "v1", "PodDisruptionBudget")
+INGRESS = GVK("networking.k8s.io", "v1", "Ingress")
+
+CHILD_KINDS = (CONFIGMAP, SERVICEACCOUNT, ROLE, ROLEBINDING, DEPLOYMENT, SERVICE, HPA, PDB, INGRESS)
+"""Every kind a service's children may have (render order is irrelevant here)."""

@@ -1,0 +1,287 @@
+"""The reconcile of one InferenceService: finalizer, plan, children, status."""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+from collections.abc import Mapping
+from datetime import UTC, datetime
+from typing import Any
+
+import structlog
+
+from ome.api.v1beta1 import InferenceService
+from ome.client import GVK, NotFound
+from ome.controllers.inferenceservice.catalog import StoreCatalog
+from ome.controllers.inferenceservice.kinds import (
+    CHILD_KINDS,
+    DEPLOYMENT,
+    INFERENCESERVICE,
+)
+from ome.controllers.inferenceservice.tracking import Tracker
+from ome.runtime import (
+    NORMAL,
+    WARNING,
+    EventRecorder,
+    Request,
+    controller_of,
+    has_finalizer,
+    set_controller_reference,
+)
+from ome.serving import (
+    ServingConfig,
+    ServingError,
+    compute_status,
+    failed_status,
+    is_ready,
+    parse_config,
+    plan_service,
+    render_objects,
+)
+from ome.serving.components import Component
+from ome.serving.metadata import COMPONENT_LABEL, INFERENCESERVICE_LABEL
+
+FINALIZER = "inferenceservice.finalizers"
+FIELD_MANAGER = "ome-controller"
+CONFIG_NAME = "inferenceservice-config"
+SERVICE_INDEX = "inferenceservice"
+"""Index of children and pods: ``{namespace}/{ome.io/inferenceservice label}``."""
+READY_REASON = "InferenceServiceReady"
+
+Obj = dict[str, Any]
+log = structlog.get_logger("ome.controllers.inferenceservice")
+
+
+def service_index(obj: Mapping[str, Any]) -> list[str]:
+    meta = obj.get("metadata", {})
+    name = (meta.get("labels") or {}).get(INFERENCESERVICE_LABEL)
+    return [f"{meta.get('namespace', '')}/{name}"] if name else []
+
+
+def rfc3339_now() -> str:
+    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def _available(deployment: Mapping[str, Any] | None) -> bool:
+    conditions = ((deployment or {}).get("status") or {}).get("conditions") or []
+    return any(c.get("type") == "Available" and c.get("status") == "True" for c in conditions)
+
+
+def _ready_condition(status: Mapping[str, Any] | None) -> Mapping[str, Any]:
+    for condition in (status or {}).get("conditions") or ():
+        if condition.get("type") == "Ready":
+            return dict(condition)
+    return {}
+
+
+def _digest(obj: Mapping[str, Any]) -> str:
+    return hashlib.sha256(json.dumps(obj, sort_keys=True).encode()).hexdigest()
+
+
+def _marker(obj: Mapping[str, Any] | None) -> str | None:
+    """What changes when someone else changes an object's desired state: its generation
+    when it has one (status writes leave it alone), else its resourceVersion."""
+    if obj is None:
+        return None
+    meta = obj.get("metadata", {})
+    generation = meta.get("generation")
+    return f"g{generation}" if generation is not None else f"r{meta.get('resourceVersion')}"
+
+
+class InferenceServiceReconciler:
+    def __init__(
+        self,
+        *,
+        client: Any,
+        informers: Mapping[GVK, Any],
+        pods: Any,
+        catalog: StoreCatalog,
+        recorder: EventRecorder,
+        tracker: Tracker,
+        config_namespace: str,
+    ) -> None:
+        self.client = client
+        self.informers = informers
+        self.pods = pods
+        self.catalog = catalog
+        self.recorder = recorder
+        self.tracker = tracker
+        self.config_namespace = config_namespace
+        self._resources: dict[GVK, Any] = {}
+        self._config: tuple[str | None, ServingConfig | ServingError] | None = None
+        # (kind, namespace/name) -> (digest of what was applied, marker of the result):
+        # an unchanged desired object over an unchanged live one is not applied again.
+        self._applied: dict[tuple[GVK, str], tuple[str, str | None]] = {}
+        self._sweep_at = 256
+        # the last Event of each service, so a stale cache does not repeat it
+        self._announced: dict[str, str] = {}
+
+    async def _resource(self, gvk: GVK) -> Any:
+        if gvk not in self._resources:
+            self._resources[gvk] = await self.client.resource(gvk)
+        return self._resources[gvk]
+
+    @property
+    def config_key(self) -> str:
+        return f"{self.config_namespace}/{CONFIG_NAME}"
+
+    def config(self) -> ServingConfig:
+        """The parsed inferenceservice-config, parsed again only when it changed; raises
+        ``ServingError(InvalidConfig)``."""
+        configmap = self.informers[GVK("", "v1", "ConfigMap")].store.get(self.config_key)
+        version = None if configmap is None else configmap["metadata"].get("resourceVersion")
+        if self._config is None or self._config[0] != version:
+            try:
+                parsed: ServingConfig | ServingError = parse_config(
+                    None if configmap is None else configmap.get("data") or {}
+                )
+            except ServingError as error:
+                parsed = error
+            self._config = (version, parsed)
+        result = self._config[1]
+        if isinstance(result, ServingError):
+            raise result
+        return result
+
+    # -- the reconcile ---------------------------------------------------------------
+
+    async def __call__(self, request: Request) -> None:
+        key = str(request)
+        raw = self.informers[INFERENCESERVICE].store.get(key)
+        if raw is None or raw["metadata"].get("deletionTimestamp"):
+            self.tracker.forget(key)
+            self._announced.pop(key, None)
+        if raw is None:
+            return
+        if raw["metadata"].get("deletionTimestamp"):
+            if has_finalizer(raw, FINALIZER):
+                await self._set_finalizers(
+                    raw, [f for f in raw["metadata"]["finalizers"] if f != FINALIZER]
+                )
+            return  # the children go with their owner (garbage collection)
+        if not has_finalizer(raw, FINALIZER):
+            finalizers = [*(raw["metadata"].get("finalizers") or []), FINALIZER]
+            raw = await self._set_finalizers(raw, finalizers)
+        service = InferenceService.model_validate(raw)
+        try:
+            plan = plan_service(service, self.catalog, self.config())
+        except ServingError as error:
+            await self._failed(key, raw, service, error)
+            return
+        self.tracker.serving(key, plan.runtime.metadata.name or "")
+        namespace = request.namespace
+        deployments = {
+            w.name: self.informers[DEPLOYMENT].store.get(f"{namespace}/{w.name}")
+            for w in plan.workloads
+        }
+        available = {w.component for w in plan.workloads if _available(deployments[w.name])}
+        for obj in render_objects(plan, available):
+            set_controller_reference(raw, obj)
+            await self._apply(obj)
+        await self._prune(raw, {str(w.component) for w in plan.workloads})
+        pods = self.pods.store.by_index(SERVICE_INDEX, key)
+        found = {name: d for name, d in deployments.items() if d is not None}
+        status = compute_status(plan, found, pods, rfc3339_now())
+        await self._write_status(raw, status)
+        if not is_ready(status):
+            self._announced.pop(key, None)
+        elif not is_ready(raw.get("status")) and self._announced.get(key) != READY_REASON:
+            # the memory covers a cache that has not yet seen the status just written
+            self._announced[key] = READY_REASON
+            url = status.get("url", "")
+            self.recorder.event(raw, NORMAL, READY_REASON, f"InferenceService is ready at {url}")
+
+    async def _failed(
+        self, key: str, raw: Obj, service: InferenceService, error: ServingError
+    ) -> None:
+        """Ready=False with the reason, a Warning Event, no children (existing ones are
+        left as they are: a runtime briefly missing must not take a service down). No
+        retry: a change to the service, a model, a runtime or the config wakes it."""
+        self.tracker.failing(key, str(error.reason))
+        previous = _ready_condition(raw.get("status"))
+        status = failed_status(service, error, rfc3339_now())
+        await self._write_status(raw, status)
+        announced = f"{error.reason}: {error.message}"
+        changed = previous.get("reason") != error.reason or previous.get("message") != error.message
+        if changed and self._announced.get(key) != announced:
+            self._announced[key] = announced
+            self.recorder.event(raw, WARNING, str(error.reason), error.message)
+        log.info("inferenceservice not servable", reason=str(error.reason), message=error.message)
+
+    async def _set_finalizers(self, raw: Obj, finalizers: list[str]) -> Obj:
+        meta = raw["metadata"]
+        services = await self._resource(INFERENCESERVICE)
+        patch = {"metadata": {"finalizers": finalizers, "resourceVersion": meta["resourceVersion"]}}
+        updated: Obj = await services.patch(meta["name"], patch, meta["namespace"])
+        return updated
+
+    async def _apply(self, obj: Obj) -> None:
+        gvk = GVK.parse(obj["apiVersion"], obj["kind"])
+        meta = obj["metadata"]
+        key = f"{meta['namespace']}/{meta['name']}"
+        digest = _digest(obj)
+        cached = self.informers[gvk].store.get(key) if gvk in self.informers else None
+        last = self._applied.get((gvk, key))
+        if last is not None and cached is not None and last == (digest, _marker(cached)):
+            return
+        resource = await self._resource(gvk)
+        applied = await resource.apply(obj, field_manager=FIELD_MANAGER, force=True)
+        self._applied[gvk, key] = (digest, _marker(applied))
+        self._forget_deleted()
+
+    def _forget_deleted(self) -> None:
+        """Bound the memory of applies: drop objects the caches no longer hold (deleted
+        with their service), whenever the memory has doubled since the last sweep."""
+        if len(self._applied) <= self._sweep_at:
+            return
+        self._applied = {
+            (gvk, key): value
+            for (gvk, key), value in self._applied.items()
+            if gvk not in self.informers or key in self.informers[gvk].store
+        }
+        self._sweep_at = max(2 * len(self._applied), 256)
+
+    async def _prune(self, raw: Obj, components: set[str]) -> None:
+        """Delete the children of components the service no longer declares."""
+        meta = raw["metadata"]
+        uid = meta["uid"]
+        for gvk in CHILD_KINDS:
+            informer = self.informers.get(gvk)
+            if informer is None:
+                continue
+            for child in informer.store.by_index(
+                SERVICE_INDEX, f"{meta['namespace']}/{meta['name']}"
+            ):
+                child_meta = child["metadata"]
+                component = (child_meta.get("labels") or {}).get(COMPONENT_LABEL)
+                if component is None or component in components:
+                    continue
+                if component not in {str(c) for c in Component}:
+                    continue
+                owner = controller_of(child)
+                if owner is None or owner.get("uid") != uid:
+                    continue
+                resource = await self._resource(gvk)
+                log.info("deleting child", kind=gvk.kind, name=child_meta["name"])
+                with contextlib.suppress(NotFound):  # already gone
+                    await resource.delete(
+                        child_meta["name"],
+                        child_meta["namespace"],
+                        preconditions={"uid": child_meta["uid"]},
+                        propagation_policy="Background",
+                    )
+                self._applied.pop((gvk, f"{child_meta['namespace']}/{child_meta['name']}"), None)
+
+    async def _write_status(self, raw: Obj, status: Obj) -> None:
+        if status == raw.get("status"):
+            return
+        meta = raw["metadata"]
+        body = {
+            "apiVersion": INFERENCESERVICE.api_version,
+            "kind": INFERENCESERVICE.kind,
+            "metadata": {"name": meta["name"], "namespace": meta["namespace"]},
+            "status": status,
+        }
+        services = await self._resource(INFERENCESERVICE)
+        await services.apply_status(body, field_manager=FIELD_MANAGER, force=True)

@@ -1,0 +1,126 @@
+"""Wiring: the informers, their indexes, the watches and the controller."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+from ome.client import GVK
+from ome.controllers.inferenceservice.catalog import StoreCatalog
+from ome.controllers.inferenceservice.kinds import (
+    BASEMODEL,
+    CHILD_KINDS,
+    CLUSTERBASEMODEL,
+    CLUSTERSERVINGRUNTIME,
+    CONFIGMAP,
+    INFERENCESERVICE,
+    INGRESS,
+    POD,
+    SERVINGRUNTIME,
+)
+from ome.controllers.inferenceservice.reconciler import (
+    CONFIG_NAME,
+    SERVICE_INDEX,
+    InferenceServiceReconciler,
+    service_index,
+)
+from ome.controllers.inferenceservice.tracking import Tracker
+from ome.runtime import Controller, Manager, Request
+from ome.runtime.handlers import EnqueueRequestsFromMapFunc
+from ome.serving.metadata import INFERENCESERVICE_LABEL
+
+CONTROLLER_NAME = "inferenceservice-controller"
+DEFAULT_CONFIG_NAMESPACE = "ome"
+MODEL_INDEX = "model"
+"""Index of InferenceServices by ``spec.model.name``."""
+
+Obj = Mapping[str, Any]
+
+
+def model_index(obj: Obj) -> list[str]:
+    name = ((obj.get("spec") or {}).get("model") or {}).get("name")
+    return [name] if name else []
+
+
+def _identity(obj: Obj) -> tuple[str | None, str]:
+    meta = obj.get("metadata", {})
+    return meta.get("namespace") or None, meta.get("name", "")
+
+
+def setup(
+    manager: Manager,
+    *,
+    config_namespace: str | None = None,
+    workers: int = 4,
+    watch_ingresses: bool = True,
+) -> Controller:
+    """Register the InferenceService controller on ``manager``. The operator's config is
+    read from ``inferenceservice-config`` in ``config_namespace`` (default: the manager's
+    namespace, else ``ome``)."""
+    namespace = config_namespace or manager.options.namespace or DEFAULT_CONFIG_NAMESPACE
+    tracker = Tracker()
+    services = manager.informer(INFERENCESERVICE)
+    services.add_indexers({MODEL_INDEX: model_index})
+    children = [k for k in CHILD_KINDS if watch_ingresses or k != INGRESS]
+    informers: dict[GVK, Any] = {INFERENCESERVICE: services}
+    for kind in children:
+        informers[kind] = manager.informer(kind)
+        informers[kind].add_indexers({SERVICE_INDEX: service_index})
+    pods = manager.informer(POD, label_selector=INFERENCESERVICE_LABEL)
+    pods.add_indexers({SERVICE_INDEX: service_index})
+    catalog = StoreCatalog(
+        manager.informer(BASEMODEL).store,
+        manager.informer(CLUSTERBASEMODEL).store,
+        manager.informer(SERVINGRUNTIME).store,
+        manager.informer(CLUSTERSERVINGRUNTIME).store,
+    )
+    reconciler = InferenceServiceReconciler(
+        client=manager.client,
+        informers=informers,
+        pods=pods,
+        catalog=catalog,
+        recorder=manager.event_recorder(CONTROLLER_NAME),
+        tracker=tracker,
+        config_namespace=namespace,
+    )
+
+    def all_services() -> list[Request]:
+        return [Request.for_object(obj) for obj in services.store.list()]
+
+    def runtime_users(obj: Obj) -> Iterable[Request]:
+        scope, name = _identity(obj)
+        return {*tracker.using_runtime(name, scope), *tracker.failed(scope)}
+
+    def model_users(obj: Obj) -> Iterable[Request]:
+        scope, name = _identity(obj)
+        users = {
+            Request.for_object(service)
+            for service in services.store.by_index(MODEL_INDEX, name)
+            if scope is None or service["metadata"].get("namespace") == scope
+        }
+        return users | set(tracker.failed(scope))
+
+    def config_users(obj: Obj) -> Iterable[Request]:
+        scope, name = _identity(obj)
+        return all_services() if (scope, name) == (namespace, CONFIG_NAME) else ()
+
+    def pod_owner(obj: Obj) -> Iterable[Request]:
+        meta = obj.get("metadata", {})
+        name = (meta.get("labels") or {}).get(INFERENCESERVICE_LABEL)
+        return (Request(meta.get("namespace", ""), name),) if name else ()
+
+    builder = Controller.for_(INFERENCESERVICE).named(CONTROLLER_NAME)
+    for kind in children:
+        builder = builder.owns(kind)
+    controller = (
+        builder.watches(SERVINGRUNTIME, runtime_users)
+        .watches(CLUSTERSERVINGRUNTIME, runtime_users)
+        .watches(BASEMODEL, model_users)
+        .watches(CLUSTERBASEMODEL, model_users)
+        .watches(CONFIGMAP, config_users)
+        .with_options(max_concurrent_reconciles=workers)
+        .complete(manager, reconciler)
+    )
+    # Only the pods of services are cached: a label-selected informer of their own.
+    controller.watch(pods, EnqueueRequestsFromMapFunc(pod_owner))
+    return controller

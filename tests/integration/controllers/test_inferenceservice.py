@@ -1,0 +1,317 @@
+"""The InferenceService controller in-process against a real control plane with fake GPU
+nodes: a sample becomes Ready, children follow the spec, runtimes and models wake the
+services that use them, and an unservable service reports why."""
+
+from __future__ import annotations
+
+import asyncio
+import copy
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import pytest_asyncio
+import yaml
+
+from ome.client import GVK, Client, NotFound
+from ome.controllers.inferenceservice import CONFIG_NAME, CONTROLLER_NAME, FINALIZER, setup
+from ome.controllers.inferenceservice.kinds import (
+    CLUSTERBASEMODEL,
+    CLUSTERSERVINGRUNTIME,
+    DEPLOYMENT,
+    HPA,
+    INFERENCESERVICE,
+    PDB,
+    POD,
+    ROLE,
+    ROLEBINDING,
+    SERVICE,
+    SERVICEACCOUNT,
+)
+from ome.runtime import Manager, ManagerOptions
+from ome.testing.pytest_plugin import Cluster
+from tests.integration.helpers import eventually
+
+pytestmark = pytest.mark.integration
+
+ROOT = Path(__file__).resolve().parents[3]
+REFERENCE = ROOT / ".." / "shared" / "ome-reference" / "config"
+MODEL_FILE = REFERENCE / "models" / "Qwen" / "Qwen1.5-7B-Chat.yaml"
+RUNTIME_FILE = REFERENCE / "runtimes" / "srt" / "Qwen" / "Qwen1.5-7B-Chat-rt.yaml"
+SAMPLE_FILE = REFERENCE / "samples" / "isvc" / "Qwen" / "Qwen1.5-7B-Chat.yaml"
+NODES = ("gpu-node-0", "gpu-node-1")
+EVENT = GVK("events.k8s.io", "v1", "Event")
+NODE = GVK("", "v1", "Node")
+
+
+def _load(path: Path) -> dict[str, Any]:
+    document: dict[str, Any] = yaml.safe_load(path.read_text())
+    return document
+
+
+def _conditions(obj: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    return {c["type"]: c for c in (obj.get("status") or {}).get("conditions") or []}
+
+
+@pytest_asyncio.fixture(loop_scope="session", scope="module")
+async def catalogue(cluster: Cluster) -> dict[str, dict[str, Any]]:
+    if not (MODEL_FILE.exists() and RUNTIME_FILE.exists() and SAMPLE_FILE.exists()):
+        pytest.skip(f"the OME reference catalogue is not at {REFERENCE}")
+    await cluster.install_crds(sorted((ROOT / "manifests" / "crds").glob("ome.io_*.yaml")))
+    model, runtime = _load(MODEL_FILE), _load(RUNTIME_FILE)
+    async with await cluster.client() as admin:
+        for obj in (model, runtime):
+            resource = await admin.resource(GVK.parse(obj["apiVersion"], obj["kind"]))
+            await resource.apply(obj, field_manager="test", force=True)
+        await label_nodes(admin, model["metadata"]["name"])
+    return {"model": model, "runtime": runtime, "sample": _load(SAMPLE_FILE)}
+
+
+async def label_nodes(client: Client, model: str) -> None:
+    nodes = await client.resource(NODE)
+    for node in NODES:
+        label = {f"models.ome.io/clusterbasemodel.{model}": "Ready"}
+        await nodes.patch(node, {"metadata": {"labels": label}})
+
+
+@pytest_asyncio.fixture(loop_scope="session")
+async def manager(
+    cluster: Cluster, namespace: str, catalogue: dict[str, Any]
+) -> AsyncIterator[Manager]:
+    options = ManagerOptions(
+        namespace=namespace,
+        metrics_address="127.0.0.1:0",
+        probe_address="127.0.0.1:0",
+        handle_signals=False,
+    )
+    running = Manager(await cluster.client(), options)
+    setup(running, workers=2)
+    task = asyncio.create_task(running.run())
+    yield running
+    task.cancel()
+    await asyncio.gather(task, return_exceptions=True)
+
+
+def service_in(sample: dict[str, Any], namespace: str, **spec: Any) -> dict[str, Any]:
+    service = copy.deepcopy(sample)
+    service["metadata"]["namespace"] = namespace
+    service["spec"].update(spec)
+    return service
+
+
+def reconciles(manager: Manager) -> float:
+    return sum(
+        manager.registry.get_sample_value(
+            "controller_runtime_reconcile_total",
+            {"controller": CONTROLLER_NAME, "result": result},
+        )
+        or 0.0
+        for result in ("success", "error", "requeue", "requeue_after", "terminal", "timeout")
+    )
+
+
+async def get_or_none(resource: Any, name: str, namespace: str | None = None) -> Any:
+    try:
+        return await resource.get(name, namespace)
+    except NotFound:
+        return None
+
+
+async def test_sample_becomes_ready_and_is_deleted_with_its_children(
+    client: Client, namespace: str, catalogue: dict[str, Any], manager: Manager
+) -> None:
+    services = await client.resource(INFERENCESERVICE)
+    deployments = await client.resource(DEPLOYMENT)
+    pods = await client.resource(POD)
+    service = service_in(catalogue["sample"], namespace)
+    name = service["metadata"]["name"]
+    await services.create(service)
+
+    async def ready() -> bool:
+        current = await services.get(name, namespace)
+        return _conditions(current).get("Ready", {}).get("status") == "True"
+
+    await eventually(ready, timeout=60)
+    current = await services.get(name, namespace)
+    assert current["status"]["url"].startswith(f"http://{name}.{namespace}.svc")
+    assert FINALIZER in current["metadata"]["finalizers"]
+    assert current["status"]["observedGeneration"] == current["metadata"]["generation"]
+    listed = await pods.list(namespace, label_selector=f"ome.io/inferenceservice={name}")
+    assert listed
+    assert all(p["status"]["phase"] == "Running" for p in listed)
+    assert {p["spec"]["nodeName"] for p in listed} <= set(NODES)
+    names = {d["metadata"]["name"] for d in await deployments.list(namespace)}
+    assert names == {f"{name}-engine", f"{name}-router"}
+
+    async def announced() -> bool:
+        events = await (await client.resource(EVENT)).list(namespace)
+        return any(e["reason"] == "InferenceServiceReady" for e in events)
+
+    await eventually(announced, timeout=10)
+
+    # removing the router deletes its objects, and only them
+    router = f"{name}-router"
+    for kind in (DEPLOYMENT, SERVICEACCOUNT, HPA, PDB):
+        assert await get_or_none(await client.resource(kind), router, namespace) is not None
+    await services.patch(name, {"spec": {"router": None}}, namespace)
+
+    async def router_gone() -> bool:
+        for kind in (DEPLOYMENT, SERVICE, SERVICEACCOUNT, ROLE, ROLEBINDING, HPA, PDB):
+            if await get_or_none(await client.resource(kind), router, namespace) is not None:
+                return False
+        return True
+
+    await eventually(router_gone, timeout=30)
+    assert await get_or_none(deployments, f"{name}-engine", namespace) is not None
+
+    # deleting the service: the finalizer goes, then the garbage collector takes the rest
+    await services.delete(name, namespace)
+
+    async def all_gone() -> bool:
+        if await get_or_none(services, name, namespace) is not None:
+            return False
+        selector = f"ome.io/inferenceservice={name}"
+        for kind in (DEPLOYMENT, SERVICE, HPA, PDB):
+            if await (await client.resource(kind)).list(namespace, label_selector=selector):
+                return False
+        return True
+
+    await eventually(all_gone, timeout=60)
+
+
+async def test_runtime_change_rolls_only_its_services(
+    client: Client, namespace: str, catalogue: dict[str, Any], manager: Manager
+) -> None:
+    runtimes = await client.resource(CLUSTERSERVINGRUNTIME)
+    services = await client.resource(INFERENCESERVICE)
+    deployments = await client.resource(DEPLOYMENT)
+    runtime = copy.deepcopy(catalogue["runtime"])
+    runtime_name = f"srt-{namespace}"
+    runtime["metadata"] = {"name": runtime_name}
+    await runtimes.apply(runtime, field_manager="test", force=True)
+    try:
+        changed = service_in(catalogue["sample"], namespace, runtime={"name": runtime_name})
+        changed["metadata"]["name"] = "changed"
+        shipped = catalogue["runtime"]["metadata"]["name"]
+        kept = service_in(catalogue["sample"], namespace, runtime={"name": shipped})
+        kept["metadata"]["name"] = "kept"
+        for service in (changed, kept):
+            service["spec"].pop("router", None)
+            await services.create(service)
+
+        async def engines() -> dict[str, str]:
+            found = {}
+            for name in ("changed", "kept"):
+                d = await get_or_none(deployments, f"{name}-engine", namespace)
+                if d is not None:
+                    found[name] = d["spec"]["template"]["spec"]["containers"][0]["image"]
+            return found
+
+        async def both() -> bool:
+            return len(await engines()) == 2
+
+        await eventually(both, timeout=30)
+        before = {
+            n: (await deployments.get(f"{n}-engine", namespace))["metadata"]["generation"]
+            for n in ("changed", "kept")
+        }
+        image = "example.com/sglang:patched"
+        runner = copy.deepcopy(runtime["spec"]["engineConfig"]["runner"])
+        runner["image"] = image
+        await runtimes.patch(runtime_name, {"spec": {"engineConfig": {"runner": runner}}})
+
+        async def rolled() -> bool:
+            return (await engines()).get("changed") == image
+
+        await eventually(rolled, timeout=30)
+        await asyncio.sleep(2)
+        kept_now = await deployments.get("kept-engine", namespace)
+        assert kept_now["metadata"]["generation"] == before["kept"]
+        assert kept_now["spec"]["template"]["spec"]["containers"][0]["image"] != image
+    finally:
+        await runtimes.delete(runtime_name)
+
+
+async def test_missing_model_fails_then_recovers(
+    client: Client, namespace: str, catalogue: dict[str, Any], manager: Manager
+) -> None:
+    services = await client.resource(INFERENCESERVICE)
+    deployments = await client.resource(DEPLOYMENT)
+    models = await client.resource(CLUSTERBASEMODEL)
+    model_name = f"model-{namespace}"
+    service = service_in(
+        catalogue["sample"],
+        namespace,
+        model={"name": model_name},
+        runtime={"name": catalogue["runtime"]["metadata"]["name"]},
+    )
+    name = service["metadata"]["name"]
+    await services.create(service)
+
+    async def failed() -> bool:
+        ready = _conditions(await services.get(name, namespace)).get("Ready", {})
+        return ready.get("status") == "False" and ready.get("reason") == "BaseModelNotFound"
+
+    await eventually(failed, timeout=30)
+
+    async def warned() -> bool:
+        events = await (await client.resource(EVENT)).list(namespace)
+        return any(e["reason"] == "BaseModelNotFound" and e["type"] == "Warning" for e in events)
+
+    await eventually(warned, timeout=10)
+    assert not await deployments.list(namespace)
+    # no retries while nothing changes: the model's creation is what wakes it
+    await asyncio.sleep(1)
+    count = reconciles(manager)
+    await asyncio.sleep(3)
+    assert reconciles(manager) == count
+
+    model = copy.deepcopy(catalogue["model"])
+    model["metadata"] = {"name": model_name}
+    await label_nodes(client, model_name)
+    await models.apply(model, field_manager="test", force=True)
+    try:
+
+        async def ready() -> bool:
+            current = await services.get(name, namespace)
+            return _conditions(current).get("Ready", {}).get("status") == "True"
+
+        await eventually(ready, timeout=60)
+        assert await get_or_none(deployments, f"{name}-engine", namespace) is not None
+    finally:
+        await models.delete(model_name)
+
+
+async def test_config_change_wakes_every_service(
+    client: Client, namespace: str, catalogue: dict[str, Any], manager: Manager
+) -> None:
+    configmaps = await client.resource(GVK("", "v1", "ConfigMap"))
+    services = await client.resource(INFERENCESERVICE)
+    deployments = await client.resource(DEPLOYMENT)
+    config = {
+        "apiVersion": "v1",
+        "kind": "ConfigMap",
+        "metadata": {"name": CONFIG_NAME, "namespace": namespace},
+        "data": {"deploy": "not json"},
+    }
+    await configmaps.create(config)
+    service = service_in(catalogue["sample"], namespace)
+    name = service["metadata"]["name"]
+    await services.create(service)
+
+    async def invalid() -> bool:
+        ready = _conditions(await services.get(name, namespace)).get("Ready", {})
+        return ready.get("reason") == "InvalidConfig"
+
+    await eventually(invalid, timeout=30)
+    assert not await deployments.list(namespace)
+
+    await configmaps.patch(
+        CONFIG_NAME, {"data": {"deploy": '{"defaultDeploymentMode": "RawDeployment"}'}}, namespace
+    )
+
+    async def applied() -> bool:
+        return await get_or_none(deployments, f"{name}-engine", namespace) is not None
+
+    await eventually(applied, timeout=30)
