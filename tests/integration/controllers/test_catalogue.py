@@ -21,7 +21,6 @@ from ome.api.documents import manifest_files, read_documents
 from ome.api.v1beta1 import KINDS, InferenceService
 from ome.api.validation import validate_object
 from ome.client import GVK, Client, NotFound
-from ome.controllers.inferenceservice import setup
 from ome.controllers.inferenceservice.kinds import (
     CLUSTERBASEMODEL,
     CLUSTERSERVINGRUNTIME,
@@ -35,11 +34,12 @@ from ome.controllers.inferenceservice.kinds import (
     SERVICE,
     SERVICEACCOUNT,
 )
-from ome.runtime import Manager, ManagerOptions
+from ome.runtime import Manager
 from ome.serving import MemoryCatalog, ServingError, parse_config, plan_service
 from ome.serving.problems import Reason
 from ome.serving.render import render_objects
 from ome.testing.pytest_plugin import Cluster
+from tests.integration.controllers.support import running_controller
 from tests.integration.controllers.test_inferenceservice import (
     EVENT,
     NODE,
@@ -229,18 +229,8 @@ async def installed(cluster: Cluster) -> list[dict[str, Any]]:
 
 @pytest_asyncio.fixture(loop_scope="session")
 async def manager(cluster: Cluster, installed: list[dict[str, Any]]) -> AsyncIterator[Manager]:
-    options = ManagerOptions(
-        namespace=None,
-        metrics_address="127.0.0.1:0",
-        probe_address="127.0.0.1:0",
-        handle_signals=False,
-    )
-    running = Manager(await cluster.client(), options)
-    setup(running, workers=4)
-    task = asyncio.create_task(running.run())
-    yield running
-    task.cancel()
-    await asyncio.gather(task, return_exceptions=True)
+    async with running_controller(cluster, None, workers=4) as running:
+        yield running
 
 
 async def create_namespace(client: Client, name: str) -> None:

@@ -15,7 +15,7 @@ import pytest_asyncio
 import yaml
 
 from ome.client import GVK, Client, NotFound
-from ome.controllers.inferenceservice import CONFIG_NAME, CONTROLLER_NAME, FINALIZER, setup
+from ome.controllers.inferenceservice import CONFIG_NAME, CONTROLLER_NAME, FINALIZER
 from ome.controllers.inferenceservice.kinds import (
     CLUSTERBASEMODEL,
     CLUSTERSERVINGRUNTIME,
@@ -29,8 +29,9 @@ from ome.controllers.inferenceservice.kinds import (
     SERVICE,
     SERVICEACCOUNT,
 )
-from ome.runtime import Manager, ManagerOptions
+from ome.runtime import Manager
 from ome.testing.pytest_plugin import Cluster
+from tests.integration.controllers.support import running_controller
 from tests.integration.helpers import eventually
 
 pytestmark = pytest.mark.integration
@@ -79,18 +80,8 @@ async def label_nodes(client: Client, model: str) -> None:
 async def manager(
     cluster: Cluster, namespace: str, catalogue: dict[str, Any]
 ) -> AsyncIterator[Manager]:
-    options = ManagerOptions(
-        namespace=namespace,
-        metrics_address="127.0.0.1:0",
-        probe_address="127.0.0.1:0",
-        handle_signals=False,
-    )
-    running = Manager(await cluster.client(), options)
-    setup(running, workers=2)
-    task = asyncio.create_task(running.run())
-    yield running
-    task.cancel()
-    await asyncio.gather(task, return_exceptions=True)
+    async with running_controller(cluster, namespace, workers=2) as running:
+        yield running
 
 
 def service_in(sample: dict[str, Any], namespace: str, **spec: Any) -> dict[str, Any]:
