@@ -1,0 +1,153 @@
+"""The four webhooks: an AdmissionReview request in, a verdict out.
+
+Everything the verdicts depend on besides the request comes from three read-only
+sources given at construction (the informer caches in the operator, plain values in the
+tests): the catalogue of models and runtimes, the ``inferenceservice-config`` data, and
+the names of the AcceleratorClasses. No call does I/O, so a handler never waits."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Collection, Mapping
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+from ome.api.v1beta1 import ClusterServingRuntime, ServingRuntime
+from ome.serving import Catalog, ServingError, parse_config
+from ome.serving.catalog import DEFAULT_NAMESPACE, Runtime
+from ome.webhooks import configuration as paths
+from ome.webhooks.defaulting import default_inference_service
+from ome.webhooks.inferenceservice import validate_inference_service
+from ome.webhooks.jsonpatch import diff
+from ome.webhooks.review import Request, Verdict
+from ome.webhooks.servingruntime import ACCELERATOR_CLASSES_FIELD, validate_runtime
+
+MIGRATION_ENV = "ENABLE_PREDICTOR_MIGRATION"
+"""Upstream's switch: ``false`` turns the predictor → engine migration off."""
+
+ConfigData = Callable[[], Mapping[str, str] | None]
+
+
+def _no_config() -> Mapping[str, str] | None:
+    return None
+
+
+@dataclass
+class Admission:
+    """The webhooks over a catalogue, the operator config and the accelerator classes."""
+
+    catalog: Catalog
+    config_data: ConfigData = _no_config
+    accelerator_classes: Callable[[], Collection[str]] | None = None
+    migrate_predictor: bool = field(
+        default_factory=lambda: os.environ.get(MIGRATION_ENV, "") != "false"
+    )
+
+    def handler(self, path: str) -> Callable[[Request], Verdict] | None:
+        return {
+            paths.MUTATE_INFERENCESERVICE: self.mutate_inference_service,
+            paths.VALIDATE_INFERENCESERVICE: self.validate_inference_service,
+            paths.VALIDATE_SERVINGRUNTIME: self.validate_serving_runtime,
+            paths.VALIDATE_CLUSTERSERVINGRUNTIME: self.validate_cluster_serving_runtime,
+        }.get(path)
+
+    # -- InferenceService ------------------------------------------------------------
+
+    def mutate_inference_service(self, request: Request) -> Verdict:
+        obj = _writable_object(request)
+        if isinstance(obj, Verdict):
+            return obj
+        if obj is None or _deleting(obj):
+            return Verdict.allow()
+        try:
+            config = parse_config(_deploy_only(self.config_data()))
+        except ServingError as err:
+            return Verdict.error(500, f"cannot default the InferenceService: {err.message}")
+        defaulted, warnings = default_inference_service(
+            obj, config.default_deployment_mode, migrate_predictor=self.migrate_predictor
+        )
+        return Verdict.allow(warnings, diff(obj, defaulted))
+
+    def validate_inference_service(self, request: Request) -> Verdict:
+        obj = _writable_object(request)
+        if isinstance(obj, Verdict):
+            return obj
+        if obj is None or _deleting(obj):
+            return Verdict.allow()
+        obj = _with_namespace(obj, request)
+        # References are checked when the spec is written, not on metadata-only updates
+        # (finalizers, labels): those must not fail because a model went away.
+        changed = request.operation == "CREATE" or _spec(request.old_object) != _spec(obj)
+        found = validate_inference_service(obj, self.catalog if changed else None)
+        if not found.causes:
+            return Verdict.allow(found.warnings)
+        verdict = Verdict.deny(found.causes, found.warnings)
+        return replace(verdict, transient=found.from_catalog)
+
+    # -- runtimes --------------------------------------------------------------------
+
+    def validate_serving_runtime(self, request: Request) -> Verdict:
+        obj = _writable_object(request)
+        if isinstance(obj, Verdict):
+            return obj
+        if obj is None:
+            return Verdict.allow()
+        obj = _with_namespace(obj, request)
+        namespace = obj["metadata"].get("namespace") or DEFAULT_NAMESPACE
+        others = self.catalog.serving_runtimes(namespace)
+        return self._runtime(obj, ServingRuntime.KIND, others)
+
+    def validate_cluster_serving_runtime(self, request: Request) -> Verdict:
+        obj = _writable_object(request)
+        if isinstance(obj, Verdict):
+            return obj
+        if obj is None:
+            return Verdict.allow()
+        others = self.catalog.cluster_serving_runtimes()
+        return self._runtime(obj, ClusterServingRuntime.KIND, others)
+
+    def _runtime(self, obj: dict[str, Any], kind: str, others: Collection[Runtime]) -> Verdict:
+        if _deleting(obj):
+            return Verdict.allow()
+        known = self.accelerator_classes() if self.accelerator_classes is not None else None
+        causes = validate_runtime(obj, kind, list(others), known)
+        if not causes:
+            return Verdict.allow()
+        # an AcceleratorClass created with the runtime may not be cached yet
+        lagging = all(c.field == ACCELERATOR_CLASSES_FIELD for c in causes)
+        return replace(Verdict.deny(causes), transient=lagging)
+
+
+def _writable_object(request: Request) -> dict[str, Any] | Verdict | None:
+    """The object of a CREATE or UPDATE; None for other operations (nothing to check);
+    a 400 verdict when the request carries no object."""
+    if request.operation not in ("CREATE", "UPDATE"):
+        return None
+    if not isinstance(request.object, dict):
+        return Verdict.error(400, f"{request.operation} request without an object")
+    if not isinstance(request.object.get("metadata", {}), dict):
+        return Verdict.error(400, "metadata is not an object")
+    return request.object
+
+
+def _with_namespace(obj: dict[str, Any], request: Request) -> dict[str, Any]:
+    """The object with its metadata (and namespace, which a create may leave to the URL)."""
+    metadata = dict(obj.get("metadata") or {})
+    if request.namespace and not metadata.get("namespace"):
+        metadata["namespace"] = request.namespace
+    return {**obj, "metadata": metadata}
+
+
+def _deleting(obj: Mapping[str, Any]) -> bool:
+    """Being deleted: only finalizers are still being removed; refusing any write then
+    could leave the object stuck."""
+    return bool((obj.get("metadata") or {}).get("deletionTimestamp"))
+
+
+def _spec(obj: Any) -> Any:
+    return obj.get("spec") if isinstance(obj, dict) else None
+
+
+def _deploy_only(data: Mapping[str, str] | None) -> dict[str, str]:
+    """The ``deploy`` key alone: defaulting must not fail over an ingress setting."""
+    return {"deploy": data["deploy"]} if data and "deploy" in data else {}

@@ -1,0 +1,181 @@
+"""The MutatingWebhookConfiguration and ValidatingWebhookConfiguration that send ome.io
+objects to the webhook server, as plain dicts (for ``ome manifests``, ``ome run --local``
+and the tests).
+
+Every webhook fails closed (``failurePolicy: Fail``: nothing is admitted unchecked while
+the server is down), has no side effects (so dry-run requests reach it) and speaks
+AdmissionReview v1. The server is reached through a Service (in the cluster) or a URL
+(a server outside it, e.g. ``https://127.0.0.1:9443``)."""
+
+from __future__ import annotations
+
+import base64
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+MUTATING_NAME = "ome-mutating-webhook-configuration"
+VALIDATING_NAME = "ome-validating-webhook-configuration"
+CERT_MANAGER_ANNOTATION = "cert-manager.io/inject-ca-from"
+
+MUTATE_INFERENCESERVICE = "/mutate-ome-io-v1beta1-inferenceservice"
+VALIDATE_INFERENCESERVICE = "/validate-ome-io-v1beta1-inferenceservice"
+VALIDATE_SERVINGRUNTIME = "/validate-ome-io-v1beta1-servingruntime"
+VALIDATE_CLUSTERSERVINGRUNTIME = "/validate-ome-io-v1beta1-clusterservingruntime"
+
+
+@dataclass(frozen=True)
+class Hook:
+    """One webhook: its upstream name, path, resource and scope."""
+
+    name: str
+    path: str
+    resource: str
+    scope: str
+    mutating: bool = False
+
+
+HOOKS = (
+    Hook(
+        "inferenceservice.ome-webhook-server.defaulter",
+        MUTATE_INFERENCESERVICE,
+        "inferenceservices",
+        "Namespaced",
+        mutating=True,
+    ),
+    Hook(
+        "inferenceservice.ome-webhook-server.validator",
+        VALIDATE_INFERENCESERVICE,
+        "inferenceservices",
+        "Namespaced",
+    ),
+    Hook(
+        "servingruntime.ome-webhook-server.validator",
+        VALIDATE_SERVINGRUNTIME,
+        "servingruntimes",
+        "Namespaced",
+    ),
+    Hook(
+        "clusterservingruntime.ome-webhook-server.validator",
+        VALIDATE_CLUSTERSERVINGRUNTIME,
+        "clusterservingruntimes",
+        "Cluster",
+    ),
+)
+
+
+@dataclass(frozen=True)
+class ServiceRef:
+    """The Service in front of the webhook server (its port, not the pod's)."""
+
+    namespace: str
+    name: str
+    port: int = 443
+
+
+def client_config(
+    hook: Hook,
+    *,
+    service: ServiceRef | None = None,
+    url: str | None = None,
+    ca_bundle: bytes | None = None,
+) -> dict[str, Any]:
+    """How the API server reaches ``hook``: exactly one of ``service`` and ``url`` (the
+    server's base, the hook's path is appended)."""
+    if (service is None) == (url is None):
+        raise ValueError("give exactly one of service and url")
+    config: dict[str, Any]
+    if service is not None:
+        config = {
+            "service": {
+                "namespace": service.namespace,
+                "name": service.name,
+                "path": hook.path,
+                "port": service.port,
+            }
+        }
+    else:
+        assert url is not None
+        config = {"url": url.rstrip("/") + hook.path}
+    if ca_bundle:
+        config["caBundle"] = base64.b64encode(ca_bundle).decode()
+    return config
+
+
+def webhook_configurations(
+    *,
+    service: ServiceRef | None = None,
+    url: str | None = None,
+    ca_bundle: bytes | None = None,
+    mutating_name: str = MUTATING_NAME,
+    validating_name: str = VALIDATING_NAME,
+    namespace_selector: Mapping[str, Any] | None = None,
+    object_selector: Mapping[str, Any] | None = None,
+    timeout_seconds: int = 10,
+    labels: Mapping[str, str] | None = None,
+    annotations: Mapping[str, str] | None = None,
+) -> tuple[dict[str, Any], dict[str, Any]]:
+    """The (mutating, validating) configurations for all of :data:`HOOKS`.
+
+    ``namespace_selector`` limits the namespaced hooks to some namespaces (it has no
+    effect on cluster-scoped objects); ``object_selector`` limits every hook to objects
+    with matching labels. ``ca_bundle`` (PEM) is left out for cert-manager to inject, in
+    which case ``annotations`` should carry :data:`CERT_MANAGER_ANNOTATION`."""
+    mutating: list[dict[str, Any]] = []
+    validating: list[dict[str, Any]] = []
+    for hook in HOOKS:
+        webhook: dict[str, Any] = {
+            "name": hook.name,
+            "clientConfig": client_config(hook, service=service, url=url, ca_bundle=ca_bundle),
+            "rules": [
+                {
+                    "apiGroups": ["ome.io"],
+                    "apiVersions": ["v1beta1"],
+                    "operations": ["CREATE", "UPDATE"],
+                    "resources": [hook.resource],
+                    "scope": hook.scope,
+                }
+            ],
+            "failurePolicy": "Fail",
+            "matchPolicy": "Equivalent",
+            "sideEffects": "None",
+            "admissionReviewVersions": ["v1"],
+            "timeoutSeconds": timeout_seconds,
+        }
+        if namespace_selector is not None and hook.scope == "Namespaced":
+            webhook["namespaceSelector"] = dict(namespace_selector)
+        if object_selector is not None:
+            webhook["objectSelector"] = dict(object_selector)
+        if hook.mutating:
+            webhook["reinvocationPolicy"] = "Never"
+            mutating.append(webhook)
+        else:
+            validating.append(webhook)
+    return (
+        _configuration(
+            "MutatingWebhookConfiguration", mutating_name, mutating, labels, annotations
+        ),
+        _configuration(
+            "ValidatingWebhookConfiguration", validating_name, validating, labels, annotations
+        ),
+    )
+
+
+def _configuration(
+    kind: str,
+    name: str,
+    webhooks: list[dict[str, Any]],
+    labels: Mapping[str, str] | None,
+    annotations: Mapping[str, str] | None,
+) -> dict[str, Any]:
+    metadata: dict[str, Any] = {"name": name}
+    if labels:
+        metadata["labels"] = dict(labels)
+    if annotations:
+        metadata["annotations"] = dict(annotations)
+    return {
+        "apiVersion": "admissionregistration.k8s.io/v1",
+        "kind": kind,
+        "metadata": metadata,
+        "webhooks": webhooks,
+    }

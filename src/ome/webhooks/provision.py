@@ -1,0 +1,180 @@
+"""Getting the serving certificate to the server and its CA to the API server.
+
+Two ways, chosen by the webhook configurations themselves:
+
+- **cert-manager**: a configuration annotated ``cert-manager.io/inject-ca-from`` has its
+  ``caBundle`` injected by cert-manager, which also writes the certificate into a Secret
+  mounted at the certificate directory. Nothing is generated or written here; the server
+  waits for the mounted files.
+- **self-managed** (no cert-manager): the certificate lives in a Secret (default
+  ``ome-webhook-server-cert``), so every replica serves the same one. The first replica
+  to find it missing, unusable or near expiry generates a new one; a replica that loses
+  the race to create or update it reads the winner's. The certificate is written into the
+  certificate directory for the server, and the CA is patched into the ``caBundle`` of
+  every webhook of both configurations.
+
+All writes go through a client that is not fenced by leader election: the webhooks run on
+every replica, leader or not."""
+
+from __future__ import annotations
+
+import base64
+import contextlib
+import os
+import tempfile
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import structlog
+
+from ome.client import GVK, AlreadyExists, Client, Conflict, NotFound
+from ome.webhooks.certificates import CA_CERT, TLS_CERT, TLS_KEY, Bundle, generate, problem
+from ome.webhooks.configuration import CERT_MANAGER_ANNOTATION
+
+SECRET = GVK("", "v1", "Secret")
+MUTATING = GVK("admissionregistration.k8s.io", "v1", "MutatingWebhookConfiguration")
+VALIDATING = GVK("admissionregistration.k8s.io", "v1", "ValidatingWebhookConfiguration")
+FIELD_MANAGER = "ome-webhooks"
+ATTEMPTS = 5  # optimistic-concurrency retries per write
+log = structlog.get_logger("ome.webhooks")
+
+
+async def get_or_none(client: Client, gvk: GVK, name: str, namespace: str | None = None) -> Any:
+    resource = await client.resource(gvk)
+    try:
+        return await resource.get(name, namespace)
+    except NotFound:
+        return None
+
+
+async def uses_cert_manager(client: Client, configurations: Sequence[tuple[GVK, str]]) -> bool:
+    """True when any of the named configurations asks cert-manager for its CA."""
+    for gvk, name in configurations:
+        found = await get_or_none(client, gvk, name)
+        annotations = ((found or {}).get("metadata") or {}).get("annotations") or {}
+        if CERT_MANAGER_ANNOTATION in annotations:
+            return True
+    return False
+
+
+def _decode(secret: dict[str, Any]) -> Bundle | None:
+    data = secret.get("data") or {}
+    try:
+        files = {key: base64.b64decode(data[key]) for key in (TLS_CERT, TLS_KEY, CA_CERT)}
+    except (KeyError, ValueError):
+        return None
+    return Bundle(files[TLS_CERT], files[TLS_KEY], files[CA_CERT])
+
+
+def _secret_body(namespace: str, name: str, bundle: Bundle) -> dict[str, Any]:
+    return {
+        "apiVersion": "v1",
+        "kind": "Secret",
+        "metadata": {
+            "namespace": namespace,
+            "name": name,
+            "labels": {"app.kubernetes.io/managed-by": "ome"},
+        },
+        "type": "kubernetes.io/tls",
+        "data": {k: base64.b64encode(v).decode() for k, v in bundle.files().items()},
+    }
+
+
+async def shared_certificate(
+    client: Client, namespace: str, name: str, hosts: Sequence[str]
+) -> Bundle:
+    """The certificate in Secret ``namespace/name``, made (or replaced) when it cannot
+    serve ``hosts`` for long enough."""
+    secrets = await client.resource(SECRET)
+    for _ in range(ATTEMPTS):
+        current = await get_or_none(client, SECRET, name, namespace)
+        if current is not None:
+            bundle = _decode(current)
+            why = "incomplete Secret" if bundle is None else problem(bundle, hosts)
+            if bundle is not None and why is None:
+                return bundle
+            log.info("renewing the webhook certificate", secret=f"{namespace}/{name}", why=why)
+        fresh = generate(hosts)
+        body = _secret_body(namespace, name, fresh)
+        try:
+            if current is None:
+                await secrets.create(body)
+            else:
+                body["metadata"]["resourceVersion"] = current["metadata"]["resourceVersion"]
+                await secrets.update(body)
+        except (AlreadyExists, Conflict):
+            continue  # another replica wrote one first: use theirs
+        log.info("webhook certificate generated", secret=f"{namespace}/{name}", hosts=list(hosts))
+        return fresh
+    raise RuntimeError(f"Secret {namespace}/{name} kept changing while being written")
+
+
+async def inject_ca_bundle(client: Client, gvk: GVK, name: str, ca: bytes) -> bool:
+    """Set ``caBundle`` on every webhook of configuration ``name``; False if it does not
+    exist (yet)."""
+    encoded = base64.b64encode(ca).decode()
+    resource = await client.resource(gvk)
+    for _ in range(ATTEMPTS):
+        current = await get_or_none(client, gvk, name)
+        if current is None:
+            return False
+        changed = False
+        for webhook in current.get("webhooks") or []:
+            config = webhook.setdefault("clientConfig", {})
+            if config.get("caBundle") != encoded:
+                config["caBundle"] = encoded
+                changed = True
+        if not changed:
+            return True
+        try:
+            await resource.update(current)
+        except Conflict:
+            continue
+        log.info("caBundle injected", kind=gvk.kind, name=name)
+        return True
+    raise RuntimeError(f"{gvk.kind} {name} kept changing while its caBundle was set")
+
+
+async def install(client: Client, configurations: Sequence[dict[str, Any]]) -> None:
+    """Create or update the configurations (server-side apply, owning what they say)."""
+    for configuration in configurations:
+        gvk = GVK.parse(configuration["apiVersion"], configuration["kind"])
+        resource = await client.resource(gvk)
+        await resource.apply(configuration, field_manager=FIELD_MANAGER, force=True)
+
+
+def write_files(directory: Path, bundle: Bundle) -> bool:
+    """Write the bundle's files (atomically each, key first); False if already there."""
+    directory.mkdir(parents=True, exist_ok=True)
+    files = bundle.files()
+    if all(_read(directory / n) == content for n, content in files.items()):
+        return False
+    for file_name in (TLS_KEY, CA_CERT, TLS_CERT):
+        handle, temporary = tempfile.mkstemp(dir=directory, prefix=f".{file_name}.")
+        try:
+            with os.fdopen(handle, "wb") as out:
+                out.write(files[file_name])
+            os.chmod(temporary, 0o600)
+            os.replace(temporary, directory / file_name)
+        except BaseException:
+            with contextlib.suppress(OSError):
+                os.unlink(temporary)
+            raise
+    return True
+
+
+def read_files(directory: Path) -> Bundle | None:
+    """The certificate files in ``directory`` (e.g. mounted by cert-manager), if all
+    there; the CA is optional (cert-manager may leave ``ca.crt`` empty)."""
+    cert, key = _read(directory / TLS_CERT), _read(directory / TLS_KEY)
+    if not cert or not key:
+        return None
+    return Bundle(cert, key, _read(directory / CA_CERT) or b"")
+
+
+def _read(path: Path) -> bytes | None:
+    try:
+        return path.read_bytes()
+    except OSError:
+        return None

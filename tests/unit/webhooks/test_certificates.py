@@ -1,0 +1,54 @@
+"""Self-made certificates: a CA and a serving certificate for the hosts asked for, and
+the checks that decide when to make new ones."""
+
+from __future__ import annotations
+
+import datetime
+import ipaddress
+
+from cryptography import x509
+
+from ome.webhooks.certificates import (
+    RENEW_BEFORE,
+    SERVING_VALIDITY,
+    Bundle,
+    generate,
+    problem,
+    service_hosts,
+)
+
+HOSTS = service_hosts("ome", "ome-webhook-server-service")
+
+
+def test_service_hosts_include_the_cluster_names() -> None:
+    assert "ome-webhook-server-service.ome.svc" in HOSTS
+    assert "ome-webhook-server-service.ome.svc.cluster.local" in HOSTS
+
+
+def test_a_fresh_certificate_serves_its_hosts_and_is_signed_by_its_ca() -> None:
+    bundle = generate((*HOSTS, "127.0.0.1"))
+    assert problem(bundle, (*HOSTS, "127.0.0.1")) is None
+    cert = x509.load_pem_x509_certificate(bundle.cert)
+    ca = x509.load_pem_x509_certificate(bundle.ca)
+    cert.verify_directly_issued_by(ca)
+    names = cert.extensions.get_extension_for_class(x509.SubjectAlternativeName).value
+    assert ipaddress.ip_address("127.0.0.1") in names.get_values_for_type(x509.IPAddress)
+    assert ca.extensions.get_extension_for_class(x509.BasicConstraints).value.ca
+
+
+def test_a_certificate_for_other_hosts_is_not_reused() -> None:
+    bundle = generate(("127.0.0.1",))
+    assert "does not name" in (problem(bundle, HOSTS) or "")
+
+
+def test_a_certificate_near_expiry_is_not_reused() -> None:
+    bundle = generate(HOSTS)
+    later = datetime.datetime.now(datetime.UTC) + SERVING_VALIDITY - RENEW_BEFORE / 2
+    assert "expires" in (problem(bundle, HOSTS, later) or "")
+
+
+def test_mismatched_or_broken_files_are_not_reused() -> None:
+    one, other = generate(HOSTS), generate(HOSTS)
+    assert problem(Bundle(one.cert, other.key, one.ca), HOSTS) is not None
+    assert problem(Bundle(one.cert, one.key, other.ca), HOSTS) is not None
+    assert problem(Bundle(b"junk", one.key, one.ca), HOSTS) is not None
