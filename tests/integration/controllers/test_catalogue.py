@@ -21,7 +21,7 @@ from ome.api.documents import manifest_files, read_documents
 from ome.api.v1beta1 import KINDS, InferenceService
 from ome.api.validation import validate_object
 from ome.client import GVK, Client, NotFound
-from ome.controllers.inferenceservice.kinds import (
+from ome.controllers.kinds import (
     CLUSTERBASEMODEL,
     CLUSTERSERVINGRUNTIME,
     DEPLOYMENT,
@@ -203,7 +203,7 @@ def batches(samples: list[Sample]) -> list[list[Sample]]:
 
 
 @pytest_asyncio.fixture(loop_scope="session", scope="module")
-async def installed(cluster: Cluster) -> list[dict[str, Any]]:
+async def installed(cluster: Cluster) -> AsyncIterator[list[dict[str, Any]]]:
     if not all(d.is_dir() for d in (*CATALOGUE_DIRS, SAMPLES)):
         pytest.skip(f"the OME reference catalogue is not at {REFERENCE}")
     await cluster.install_crds(sorted((ROOT / "manifests" / "crds").glob("ome.io_*.yaml")))
@@ -224,7 +224,13 @@ async def installed(cluster: Cluster) -> list[dict[str, Any]]:
                 await resources[kind].apply(obj, field_manager="test", force=True)
 
         await asyncio.gather(*(apply(c) for c in catalogue))
-    return catalogue
+    yield catalogue
+    # Left installed, 200 cluster-wide models would be every later test's model agents' work.
+    async with await cluster.client() as admin:
+        for obj in catalogue:
+            kind = CLUSTERBASEMODEL if obj["kind"] == "ClusterBaseModel" else CLUSTERSERVINGRUNTIME
+            with contextlib.suppress(NotFound):
+                await (await admin.resource(kind)).delete(obj["metadata"]["name"])
 
 
 @pytest_asyncio.fixture(loop_scope="session")

@@ -5,6 +5,7 @@ services that use them, and an unservable service reports why."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import copy
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -16,7 +17,7 @@ import yaml
 
 from ome.client import GVK, Client, NotFound
 from ome.controllers.inferenceservice import CONFIG_NAME, CONTROLLER_NAME, FINALIZER
-from ome.controllers.inferenceservice.kinds import (
+from ome.controllers.kinds import (
     CLUSTERBASEMODEL,
     CLUSTERSERVINGRUNTIME,
     DEPLOYMENT,
@@ -56,7 +57,7 @@ def _conditions(obj: dict[str, Any]) -> dict[str, dict[str, Any]]:
 
 
 @pytest_asyncio.fixture(loop_scope="session", scope="module")
-async def catalogue(cluster: Cluster) -> dict[str, dict[str, Any]]:
+async def catalogue(cluster: Cluster) -> AsyncIterator[dict[str, dict[str, Any]]]:
     if not (MODEL_FILE.exists() and RUNTIME_FILE.exists() and SAMPLE_FILE.exists()):
         pytest.skip(f"the OME reference catalogue is not at {REFERENCE}")
     await cluster.install_crds(sorted((ROOT / "manifests" / "crds").glob("ome.io_*.yaml")))
@@ -66,7 +67,12 @@ async def catalogue(cluster: Cluster) -> dict[str, dict[str, Any]]:
             resource = await admin.resource(GVK.parse(obj["apiVersion"], obj["kind"]))
             await resource.apply(obj, field_manager="test", force=True)
         await label_nodes(admin, model["metadata"]["name"])
-    return {"model": model, "runtime": runtime, "sample": _load(SAMPLE_FILE)}
+    yield {"model": model, "runtime": runtime, "sample": _load(SAMPLE_FILE)}
+    async with await cluster.client() as admin:
+        for obj in (model, runtime):
+            resource = await admin.resource(GVK.parse(obj["apiVersion"], obj["kind"]))
+            with contextlib.suppress(NotFound):
+                await resource.delete(obj["metadata"]["name"])
 
 
 async def label_nodes(client: Client, model: str) -> None:

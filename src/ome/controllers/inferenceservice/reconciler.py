@@ -14,12 +14,12 @@ import structlog
 from ome.api.v1beta1 import InferenceService
 from ome.client import GVK, NotFound
 from ome.controllers.inferenceservice.catalog import StoreCatalog
-from ome.controllers.inferenceservice.kinds import (
+from ome.controllers.inferenceservice.tracking import Tracker
+from ome.controllers.kinds import (
     CHILD_KINDS,
     DEPLOYMENT,
     INFERENCESERVICE,
 )
-from ome.controllers.inferenceservice.tracking import Tracker
 from ome.runtime import (
     NORMAL,
     WARNING,
@@ -75,6 +75,16 @@ def _ready_condition(status: Mapping[str, Any] | None) -> Mapping[str, Any]:
     return {}
 
 
+def _timeless(status: Obj) -> Obj:
+    """The status without its conditions' transition times, which a reconcile over a
+    stale cache stamps anew."""
+    conditions = [
+        {k: v for k, v in c.items() if k != "lastTransitionTime"}
+        for c in status.get("conditions") or ()
+    ]
+    return {**status, "conditions": conditions}
+
+
 def _digest(obj: Mapping[str, Any]) -> str:
     return hashlib.sha256(json.dumps(obj, sort_keys=True).encode()).hexdigest()
 
@@ -116,6 +126,10 @@ class InferenceServiceReconciler:
         self._sweep_at = 256
         # the last Event of each service, so a stale cache does not repeat it
         self._announced: dict[str, str] = {}
+        # key -> (digest of the status last written, resourceVersion it was written over):
+        # a cache still showing that version has not seen the write yet, so the same
+        # status is not written again (a newer version, e.g. a user's edit, is answered).
+        self._written: dict[str, tuple[str, str]] = {}
 
     async def _resource(self, gvk: GVK) -> Any:
         if gvk not in self._resources:
@@ -152,6 +166,7 @@ class InferenceServiceReconciler:
         if raw is None or raw["metadata"].get("deletionTimestamp"):
             self.tracker.forget(key)
             self._announced.pop(key, None)
+            self._written.pop(key, None)
         if raw is None:
             return
         if raw["metadata"].get("deletionTimestamp"):
@@ -277,6 +292,10 @@ class InferenceServiceReconciler:
         if status == raw.get("status"):
             return
         meta = raw["metadata"]
+        key = f"{meta['namespace']}/{meta['name']}"
+        answered = (_digest(_timeless(status)), meta["resourceVersion"])
+        if self._written.get(key) == answered:
+            return
         body = {
             "apiVersion": INFERENCESERVICE.api_version,
             "kind": INFERENCESERVICE.kind,
@@ -285,3 +304,4 @@ class InferenceServiceReconciler:
         }
         services = await self._resource(INFERENCESERVICE)
         await services.apply_status(body, field_manager=FIELD_MANAGER, force=True)
+        self._written[key] = answered

@@ -7,7 +7,14 @@ from typing import Any
 
 from ome.client import GVK
 from ome.controllers.inferenceservice.catalog import StoreCatalog
-from ome.controllers.inferenceservice.kinds import (
+from ome.controllers.inferenceservice.reconciler import (
+    CONFIG_NAME,
+    SERVICE_INDEX,
+    InferenceServiceReconciler,
+    service_index,
+)
+from ome.controllers.inferenceservice.tracking import Tracker
+from ome.controllers.kinds import (
     BASEMODEL,
     CHILD_KINDS,
     CLUSTERBASEMODEL,
@@ -18,13 +25,6 @@ from ome.controllers.inferenceservice.kinds import (
     POD,
     SERVINGRUNTIME,
 )
-from ome.controllers.inferenceservice.reconciler import (
-    CONFIG_NAME,
-    SERVICE_INDEX,
-    InferenceServiceReconciler,
-    service_index,
-)
-from ome.controllers.inferenceservice.tracking import Tracker
 from ome.runtime import Controller, Manager, Request
 from ome.runtime.handlers import EnqueueRequestsFromMapFunc
 from ome.serving.metadata import INFERENCESERVICE_LABEL

@@ -1,4 +1,4 @@
-"""The kinds the InferenceService controller reads and writes."""
+"""The kinds the controllers read and write."""
 
 from __future__ import annotations
 
@@ -30,3 +30,4 @@ INGRESS = GVK("networking.k8s.io", "v1", "Ingress")
 
 CHILD_KINDS = (CONFIGMAP, SERVICEACCOUNT, ROLE, ROLEBINDING, DEPLOYMENT, SERVICE, HPA, PDB, INGRESS)
 """Every kind a service's children may have (render order is irrelevant here)."""
+NODE = GVK("", "v1", "Node")

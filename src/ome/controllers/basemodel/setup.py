@@ -1,0 +1,107 @@
+"""Wiring: informers, indexes and watches of the model controllers."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+from ome.controllers.basemodel.nodes import NodeStatusCleanup
+from ome.controllers.basemodel.reconciler import DELETION_TIMEOUT, ModelReconciler
+from ome.controllers.basemodel.reports import STATUS_CONFIGMAP_LABEL, node_of, status_key
+from ome.controllers.kinds import BASEMODEL, CLUSTERBASEMODEL, CONFIGMAP, NODE
+from ome.runtime import Controller, Manager, Request
+from ome.runtime.handlers import EnqueueRequestsFromMapFunc
+
+STATUS_KEY_INDEX = "status-key"
+"""Index of models by their data key in the node status ConfigMaps."""
+DEFAULT_STATUS_NAMESPACE = "ome"
+
+Obj = Mapping[str, Any]
+
+
+def _status_key_index(obj: Obj) -> list[str]:
+    meta = obj.get("metadata", {})
+    return [status_key(meta["name"], meta.get("namespace") or None)]
+
+
+def setup(
+    manager: Manager,
+    *,
+    status_namespace: str | None = None,
+    workers: int = 2,
+    deletion_timeout: float = DELETION_TIMEOUT,
+) -> list[Controller]:
+    """Register the BaseModel, ClusterBaseModel and node-status cleanup controllers.
+    The agents' status ConfigMaps are read in ``status_namespace`` (default: the
+    manager's namespace, else ``ome``)."""
+    namespace = status_namespace or manager.options.namespace or DEFAULT_STATUS_NAMESPACE
+    configmaps = manager.informer(CONFIGMAP, label_selector=f"{STATUS_CONFIGMAP_LABEL}=true")
+    nodes = manager.informer(NODE, metadata_only=True)
+    recorder = manager.event_recorder("basemodel-controller")
+    controllers = []
+    for kind in (BASEMODEL, CLUSTERBASEMODEL):
+        models = manager.informer(kind)
+        models.add_indexers({STATUS_KEY_INDEX: _status_key_index})
+        reconciler = ModelReconciler(
+            kind=kind,
+            client=manager.client,
+            models=models,
+            configmaps=configmaps,
+            nodes=nodes,
+            recorder=recorder,
+            status_namespace=namespace,
+            deletion_timeout=deletion_timeout,
+        )
+        controller = (
+            Controller.for_(kind, namespaced=kind is BASEMODEL)
+            .named(f"{kind.kind.lower()}-controller")
+            .with_options(max_concurrent_reconciles=workers)
+            .complete(manager, reconciler)
+        )
+        controller.watch(configmaps, EnqueueRequestsFromMapFunc(_reported(models, namespace)))
+        # A node that goes away may have been the one holding up a deletion.
+        controller.watch(nodes, EnqueueRequestsFromMapFunc(_deleting(models)))
+        controllers.append(controller)
+    cleanup = (
+        Controller.for_(NODE, namespaced=False)
+        .named("node-status-cleanup")
+        .complete(
+            manager,
+            NodeStatusCleanup(manager.client, nodes, configmaps, namespace),
+        )
+    )
+    cleanup.watch(configmaps, EnqueueRequestsFromMapFunc(_node_of_configmap(namespace)))
+    return [*controllers, cleanup]
+
+
+def _reported(models: Any, namespace: str) -> Any:
+    def requests(configmap: Obj) -> Iterable[Request]:
+        if configmap.get("metadata", {}).get("namespace") != namespace:
+            return ()
+        return {
+            Request.for_object(model)
+            for key in configmap.get("data") or {}
+            for model in models.store.by_index(STATUS_KEY_INDEX, key)
+        }
+
+    return requests
+
+
+def _deleting(models: Any) -> Any:
+    def requests(_: Obj) -> Iterable[Request]:
+        return [
+            Request.for_object(model)
+            for model in models.store.list()
+            if model["metadata"].get("deletionTimestamp")
+        ]
+
+    return requests
+
+
+def _node_of_configmap(namespace: str) -> Any:
+    def requests(configmap: Obj) -> Iterable[Request]:
+        if configmap.get("metadata", {}).get("namespace") != namespace:
+            return ()
+        return (Request("", node_of(configmap)),)
+
+    return requests
