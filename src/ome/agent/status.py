@@ -61,6 +61,9 @@ class ModelRef:
     name: str
     namespace: str | None = None
 
+    def __str__(self) -> str:
+        return f"{self.namespace}/{self.name}" if self.namespace else self.name
+
     @property
     def is_cluster_scoped(self) -> bool:
         return self.namespace is None

@@ -1,0 +1,109 @@
+"""Wiring of the node daemon on the framework: informers on the models and on this
+node, one controller per model kind, the health check, and the background loop that
+cleans up after an earlier run and repairs what others removed.
+
+    manager = Manager(client, ManagerOptions(namespace=None))
+    agent = setup(manager, AgentSettings(node_name="gpu-0", models_root=Path("/mnt/models")))
+    await manager.run()
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+from ome.agent.download import Downloaders, HfDownloader, HfSettings, LocalDownloader
+from ome.agent.metrics import AgentMetrics
+from ome.agent.node_agent import AgentSettings, NodeAgent
+from ome.agent.publisher import NodeStatusPublisher
+from ome.api.v1beta1 import BaseModel, ClusterBaseModel
+from ome.client import GVK
+from ome.runtime import Controller, Manager, Request
+from ome.runtime.handlers import EventHandler
+from ome.serving.naming import MODEL_LABEL_DOMAIN
+
+NODE = GVK("", "v1", "Node")
+KINDS = {
+    BaseModel.KIND: GVK("ome.io", "v1beta1", BaseModel.KIND),
+    ClusterBaseModel.KIND: GVK("ome.io", "v1beta1", ClusterBaseModel.KIND),
+}
+REPAIR_INTERVAL = 300.0
+"""Seconds between re-publications of everything this agent said (upstream: 5 min)."""
+
+Obj = Mapping[str, Any]
+
+
+class _EligibilityChanged(EventHandler):
+    """Every model of a kind, when the node's labels change other than by the model
+    labels the agents themselves write (those would wake every model on each report)."""
+
+    def __init__(self, models: Any) -> None:
+        self.models = models
+
+    def requests(self, obj: Obj) -> Iterable[Request]:
+        return [Request.for_object(model) for model in self.models.store.list()]
+
+    def for_update(self, old: Obj, new: Obj) -> set[Request]:
+        if _own_labels_aside(old) == _own_labels_aside(new):
+            return set()
+        return set(self.requests(new))
+
+
+def _own_labels_aside(node: Obj) -> dict[str, str]:
+    labels = node.get("metadata", {}).get("labels") or {}
+    return {k: v for k, v in labels.items() if not k.startswith(f"{MODEL_LABEL_DOMAIN}/")}
+
+
+def setup(
+    manager: Manager,
+    settings: AgentSettings,
+    *,
+    hf: HfSettings | None = None,
+    repair_interval: float = REPAIR_INTERVAL,
+) -> NodeAgent:
+    nodes = manager.informer(NODE, field_selector=f"metadata.name={settings.node_name}")
+    models = {kind: manager.informer(gvk) for kind, gvk in KINDS.items()}
+    agent = NodeAgent(
+        settings,
+        client=manager.client,
+        stores=models,
+        node_store=nodes.store,
+        downloaders=Downloaders({"hf": HfDownloader(hf), "local": LocalDownloader()}),
+        metrics=AgentMetrics(manager.registry),
+        publisher=NodeStatusPublisher(manager.client, settings.node_name, settings.namespace),
+    )
+    for kind, gvk in KINDS.items():
+        controller = (
+            Controller.for_(gvk, namespaced=kind == BaseModel.KIND)
+            .named(f"model-agent-{kind.lower()}")
+            .with_options(max_concurrent_reconciles=2)
+            .complete(manager, agent.reconciler(kind))
+        )
+        controller.watch(nodes, _EligibilityChanged(models[kind]))
+        agent.wake[kind] = controller.queue
+    manager.probes.add_healthz_check("models-root", lambda: _models_root_problem(settings))
+
+    async def housekeeping() -> None:
+        try:
+            for ref in await agent.load_reported():
+                agent.wake[ref.kind].add(Request(ref.namespace or "", ref.name))
+            while True:
+                await asyncio.sleep(repair_interval)
+                await agent.publisher.repair()
+        finally:
+            await agent.downloads.cancel_all()
+
+    manager.add_runnable(housekeeping, needs_leader=False)
+    return agent
+
+
+def _models_root_problem(settings: AgentSettings) -> str | None:
+    """Upstream's health rule: the models root exists, is a directory, is writable."""
+    root = settings.models_root
+    if not root.is_dir():
+        return f"models root {root} is not a directory"
+    if not os.access(root, os.W_OK | os.X_OK):
+        return f"models root {root} is not writable"
+    return None
