@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterator
 from pathlib import Path
+
+from ome.testing.pytest_plugin import Cluster
+from ome.testing.serviceaccount import account_user
 
 
 async def eventually(check: Callable[[], Awaitable[bool]], timeout: float = 60.0) -> None:
@@ -31,3 +35,14 @@ def processes_mentioning(text: str) -> list[str]:
         if text in command and state != "Z":
             found.append(command)
     return found
+
+
+@contextlib.contextmanager
+def refused_nothing(cluster: Cluster, account: str) -> Iterator[None]:
+    """Where the API server keeps an audit log: assert, on a clean exit, that the shipped
+    RBAC refused ``account`` nothing in the meantime."""
+    since = cluster.audit.position() if cluster.audit else 0
+    yield
+    if cluster.audit is not None:
+        refused = cluster.audit.forbidden(since, account_user(account))
+        assert not refused, f"the shipped RBAC refused {account}:\n" + "\n".join(refused)

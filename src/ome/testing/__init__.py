@@ -5,5 +5,14 @@ from ome.testing.binaries import BuildError
 from ome.testing.controlplane import ControlPlane
 from ome.testing.nodes import FakeNode, gpu_nodes
 from ome.testing.process import ComponentError
+from ome.testing.serviceaccount import AuditLog, service_account_client
 
-__all__ = ["BuildError", "ComponentError", "ControlPlane", "FakeNode", "gpu_nodes"]
+__all__ = [
+    "AuditLog",
+    "BuildError",
+    "ComponentError",
+    "ControlPlane",
+    "FakeNode",
+    "gpu_nodes",
+    "service_account_client",
+]

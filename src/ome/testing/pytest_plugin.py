@@ -8,6 +8,12 @@
 - ``client``: an admin :class:`ome.client.Client`, closed after the test.
 - ``namespace``: a fresh namespace for one test, deleted afterwards.
 
+``await cluster.operator_client()`` and ``await cluster.agent_client()`` act as the
+operator's ServiceAccounts under the shipped RBAC (``manifests/rbac``, applied on first
+use), ``await cluster.service_account_kubeconfig(account, path)`` writes a kubeconfig
+for a process to do the same; on the control plane ome starts, ``cluster.audit`` lists
+what they were refused.
+
 Registered through the ``pytest11`` entry point, so installing ome is enough to use it.
 """
 
@@ -17,16 +23,27 @@ import os
 import secrets
 import shutil
 from collections.abc import AsyncIterator, Iterable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
 import pytest_asyncio
+from kubernetes_asyncio.client import Configuration
 
 from ome.client import Client, load_configuration
 from ome.testing.controlplane import ControlPlane
 from ome.testing.crds import install_crds
 from ome.testing.nodes import gpu_nodes
+from ome.testing.serviceaccount import (
+    AGENT_ACCOUNT,
+    AUDIT_POLICY,
+    MANAGER_ACCOUNT,
+    AuditLog,
+    account_user,
+    default_manifests,
+    service_account_configuration,
+    write_kubeconfig,
+)
 
 KUBECONFIG_ENV = "OME_TEST_KUBECONFIG"
 CLUSTER_ENV = "OME_TEST_CLUSTER"
@@ -36,13 +53,42 @@ GPUS_PER_NODE = 8
 
 @dataclass
 class Cluster:
-    """The cluster under test; ``control_plane`` is set only when ome started it."""
+    """The cluster under test; ``control_plane`` and ``audit`` are set only when ome
+    started it."""
 
     kubeconfig: Path
     control_plane: ControlPlane | None = None
+    audit: AuditLog | None = None
+    manifests: Path = field(default_factory=default_manifests)
+    # Connection settings per ServiceAccount, made once a session: the RBAC is applied
+    # and a token minted on first use, not for every controller a test starts.
+    _accounts: dict[str, Configuration] = field(default_factory=dict, init=False, repr=False)
 
     async def client(self, timeout: float = 30.0) -> Client:
         return Client(await load_configuration(self.kubeconfig), timeout=timeout)
+
+    async def service_account_client(self, account: str, timeout: float = 30.0) -> Client:
+        """A client authenticated as ``account`` in the ``ome`` namespace, under the RBAC
+        in ``manifests``; the caller closes it."""
+        if account not in self._accounts:
+            async with await self.client() as admin:
+                self._accounts[account] = await service_account_configuration(
+                    admin, self.manifests, account
+                )
+        return Client(self._accounts[account], timeout=timeout)
+
+    async def service_account_kubeconfig(self, account: str, path: Path) -> Path:
+        """Write a kubeconfig acting as ``account`` (for a process, e.g. ``ome run``)."""
+        async with await self.service_account_client(account) as client:
+            return write_kubeconfig(path, client.configuration, account_user(account))
+
+    async def operator_client(self, timeout: float = 30.0) -> Client:
+        """As ``ome run`` in its Deployment: ServiceAccount ``ome-controller-manager``."""
+        return await self.service_account_client(MANAGER_ACCOUNT, timeout)
+
+    async def agent_client(self, timeout: float = 30.0) -> Client:
+        """As ``ome agent`` in its DaemonSet: ServiceAccount ``ome-model-agent``."""
+        return await self.service_account_client(AGENT_ACCOUNT, timeout)
 
     async def install_crds(self, paths: Iterable[Path | str], timeout: float = 60.0) -> list[str]:
         """Apply CRDs (files or folders) and wait until they are served."""
@@ -77,7 +123,9 @@ def k3s_kubeconfig(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
 
 
 @pytest_asyncio.fixture(scope="session", loop_scope="session")
-async def cluster(request: pytest.FixtureRequest) -> AsyncIterator[Cluster]:
+async def cluster(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> AsyncIterator[Cluster]:
     external = os.environ.get(KUBECONFIG_ENV)
     if external:
         yield Cluster(Path(external).expanduser())
@@ -85,12 +133,18 @@ async def cluster(request: pytest.FixtureRequest) -> AsyncIterator[Cluster]:
     if os.environ.get(CLUSTER_ENV) == "k3s":
         yield Cluster(request.getfixturevalue("k3s_kubeconfig"))
         return
+    audit = tmp_path_factory.mktemp("audit")
+    (audit / "policy.yaml").write_text(AUDIT_POLICY)
     async with ControlPlane(
         controller_manager=True,
         scheduler=True,
         nodes=gpu_nodes(NODE_COUNT, GPUS_PER_NODE),
+        apiserver_args=[
+            f"--audit-policy-file={audit / 'policy.yaml'}",
+            f"--audit-log-path={audit / 'audit.log'}",
+        ],
     ) as plane:
-        yield Cluster(plane.kubeconfig, plane)
+        yield Cluster(plane.kubeconfig, plane, AuditLog(audit / "audit.log"))
 
 
 @pytest.fixture(scope="session")

@@ -2,31 +2,37 @@
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 from collections.abc import AsyncIterator
 
 from ome.controllers.inferenceservice import setup
 from ome.runtime import Manager, ManagerOptions
 from ome.testing.pytest_plugin import Cluster
+from ome.testing.serviceaccount import MANAGER_ACCOUNT
+from tests.integration.helpers import refused_nothing
 
 
 @contextlib.asynccontextmanager
 async def running_controller(
     cluster: Cluster, namespace: str | None, workers: int
 ) -> AsyncIterator[Manager]:
-    """A manager with the controller, watching ``namespace`` (None: all), until exit."""
+    """A manager with the controller, watching ``namespace`` (None: all), until exit.
+
+    It acts as the operator's ServiceAccount under the shipped RBAC, as in its
+    Deployment; the tests' own reads and writes stay admin. Where the API server keeps
+    an audit log, a clean exit also asserts that it was refused nothing."""
     options = ManagerOptions(
         namespace=namespace,
         metrics_address="127.0.0.1:0",
         probe_address="127.0.0.1:0",
         handle_signals=False,
     )
-    manager = Manager(await cluster.client(), options)
-    setup(manager, workers=workers)
-    task = asyncio.create_task(manager.run())
-    try:
-        yield manager
-    finally:
-        task.cancel()
-        await asyncio.gather(task, return_exceptions=True)
+    with refused_nothing(cluster, MANAGER_ACCOUNT):
+        client = await cluster.operator_client()
+        manager = Manager(client, options)
+        setup(manager, workers=workers)
+        try:
+            async with manager.running():
+                yield manager
+        finally:
+            await client.close()
