@@ -7,6 +7,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 INSTALLED := $(VENV)/.installed
 PYTEST_ARGS ?=
+RUN_ARGS ?=
 
 .PHONY: run test lint typecheck contracts unit controlplane local-down clean
 
@@ -21,8 +22,9 @@ $(INSTALLED): pyproject.toml
 controlplane: $(INSTALLED)
 	$(BIN)/python -m ome.testing build
 
+# The operator on an embedded control plane with fake GPU nodes; Ctrl-C stops it all.
 run: controlplane
-	$(BIN)/ome local up
+	$(BIN)/ome run --local $(RUN_ARGS)
 
 local-down: $(INSTALLED)
 	$(BIN)/ome local down

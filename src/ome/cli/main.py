@@ -7,7 +7,7 @@ import sys
 from collections.abc import Sequence
 
 from ome import __version__
-from ome.cli import explain, local, manifests, render, validate
+from ome.cli import agent, explain, local, manifests, render, run, status, validate
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -17,10 +17,13 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"ome {__version__}")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
     local.register(commands)
+    run.register(commands)
+    agent.register(commands)
     validate.register(commands)
     manifests.register(commands)
     explain.register(commands)
     render.register(commands)
+    status.register(commands)
     return parser
 
 

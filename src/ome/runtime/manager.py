@@ -20,7 +20,7 @@ import contextlib
 import gc
 import signal
 import socket
-from collections.abc import Callable, Coroutine
+from collections.abc import AsyncIterator, Callable, Coroutine
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -157,6 +157,17 @@ class Manager:
                 loop = asyncio.get_running_loop()
                 for signum in (signal.SIGTERM, signal.SIGINT):
                     loop.remove_signal_handler(signum)
+
+    @contextlib.asynccontextmanager
+    async def running(self) -> AsyncIterator[Manager]:
+        """Run in the background for the body of an ``async with`` (an operator embedded
+        in a program that does other work, or a test); stopped on exit."""
+        task = asyncio.create_task(self.run())
+        try:
+            yield self
+        finally:
+            task.cancel()
+            await asyncio.gather(task, return_exceptions=True)
 
     async def _campaign(self) -> None:
         if self.elector is None:

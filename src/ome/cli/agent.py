@@ -1,0 +1,95 @@
+"""``ome agent``: the model agent of one node (run by the DaemonSet, or one per fake node
+by ``ome run --local``)."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+from pathlib import Path
+from typing import Any
+
+from ome.agent.daemon import setup
+from ome.agent.download import HfSettings, RetryPolicy
+from ome.agent.node_agent import AgentSettings
+from ome.cli import logs
+from ome.client import Client, load_configuration
+from ome.runtime import Manager, ManagerOptions
+
+
+def register(commands: Any) -> None:
+    parser = commands.add_parser(
+        "agent",
+        help="the model agent of one node",
+        description="Downloads the models meant for this node and reports them.",
+    )
+    parser.add_argument(
+        "--node-name",
+        default=os.environ.get("NODE_NAME"),
+        help="this node's name (default $NODE_NAME)",
+    )
+    parser.add_argument("--models-root", type=Path, default=Path("/mnt/models"))
+    parser.add_argument(
+        "--pvc-root",
+        type=Path,
+        default=None,
+        help="where claims are mounted as {namespace}/{claim}; unset: pvc:// models are skipped",
+    )
+    parser.add_argument(
+        "--namespace",
+        default=os.environ.get("POD_NAMESPACE", "ome"),
+        help="namespace of the node status ConfigMaps (default $POD_NAMESPACE or ome)",
+    )
+    parser.add_argument("--concurrency", type=int, default=4, help="downloads at once")
+    parser.add_argument(
+        "--retry-interval",
+        type=float,
+        default=10.0,
+        help="seconds before a failed model is tried again, doubling up to 5 minutes",
+    )
+    parser.add_argument("--hf-endpoint", default=None, help="Hugging Face Hub URL ($HF_ENDPOINT)")
+    parser.add_argument("--kubeconfig", default=None, help="kubeconfig (default: in-cluster)")
+    parser.add_argument("--metrics-address", default=":8080")
+    parser.add_argument("--probe-address", default=":8081", help="/healthz and /readyz")
+    logs.add_arguments(parser, default_format="json")
+    parser.set_defaults(handler=run)
+
+
+def settings_from(args: argparse.Namespace) -> AgentSettings:
+    if not args.node_name:
+        raise SystemExit("error: --node-name (or $NODE_NAME) is required")
+    try:
+        return AgentSettings(
+            node_name=args.node_name,
+            models_root=args.models_root.absolute(),
+            namespace=args.namespace,
+            pvc_root=args.pvc_root.absolute() if args.pvc_root else None,
+            concurrency=args.concurrency,
+            retry=RetryPolicy(
+                attempts=1,
+                base_delay=args.retry_interval,
+                max_delay=max(300.0, args.retry_interval),
+            ),
+        )
+    except ValueError as err:
+        raise SystemExit(f"error: {err}") from None
+
+
+def run(args: argparse.Namespace) -> int:
+    settings = settings_from(args)
+    logs.configure(args.log_level, args.log_format)
+    settings.models_root.mkdir(parents=True, exist_ok=True)
+    asyncio.run(_serve(args, settings))
+    return 0
+
+
+async def _serve(args: argparse.Namespace, settings: AgentSettings) -> None:
+    client = Client(await load_configuration(args.kubeconfig))
+    options = ManagerOptions(
+        metrics_address=args.metrics_address,
+        probe_address=args.probe_address,
+        identity=f"model-agent-{settings.node_name}",
+    )
+    manager = Manager(client, options)
+    setup(manager, settings, hf=HfSettings(endpoint=args.hf_endpoint))
+    await manager.run()

@@ -1,0 +1,40 @@
+"""Log output of the long-running commands: JSON lines for clusters, a readable console
+format for people, at the level asked for."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+import structlog
+
+FORMATS = ("json", "console")
+LEVELS = ("debug", "info", "warning", "error")
+
+
+def add_arguments(parser: Any, default_format: str = "console") -> None:
+    parser.add_argument(
+        "--log-format", choices=FORMATS, default=default_format, help="log line format"
+    )
+    parser.add_argument("--log-level", choices=LEVELS, default="info", help="least severe level")
+
+
+def configure(level: str, fmt: str) -> None:
+    numeric = logging.getLevelName(level.upper())
+    logging.basicConfig(level=numeric, format="%(message)s")
+    renderer: Any = (
+        structlog.processors.JSONRenderer()
+        if fmt == "json"
+        else structlog.dev.ConsoleRenderer(colors=False)
+    )
+    structlog.configure(
+        processors=[
+            structlog.contextvars.merge_contextvars,
+            structlog.processors.add_log_level,
+            structlog.processors.TimeStamper(fmt="iso"),
+            structlog.processors.format_exc_info,
+            renderer,
+        ],
+        wrapper_class=structlog.make_filtering_bound_logger(numeric),
+        cache_logger_on_first_use=True,
+    )

@@ -1,0 +1,108 @@
+"""The operator's manager with every controller: what ``ome run`` runs, in-cluster or
+locally, and what tests and embedders start in-process."""
+
+from __future__ import annotations
+
+import socket
+import uuid
+from dataclasses import dataclass, field
+
+from ome import webhooks
+from ome.client import Client
+from ome.controllers import basemodel, inferenceservice
+from ome.runtime import LeaderElectionConfig, Manager, ManagerOptions
+
+LEASE_NAME = "ome-controller-manager"
+WEBHOOK_SERVICE = "ome-webhook-server-service"
+
+
+@dataclass(frozen=True)
+class OperatorOptions:
+    operator_namespace: str = "ome"
+    """Where the operator's own objects are: inferenceservice-config, the model agents'
+    status ConfigMaps, the leader election Lease."""
+    namespace: str | None = None
+    """The one namespace to watch; None: all."""
+    leader_elect: bool = False
+    identity: str = field(default_factory=lambda: f"{socket.gethostname()}_{uuid.uuid4()}")
+    """Unique per process, as controller-runtime's: two replicas on one host still differ."""
+    metrics_address: str = ":8080"
+    probe_address: str = ":8081"
+    isvc_workers: int = 4
+    model_workers: int = 2
+    handle_signals: bool = True
+    webhook_address: str | None = ":9443"
+    """Where the admission webhooks listen; None: no webhooks."""
+    local: bool = False
+    """The API server runs on this machine: it calls the webhooks on loopback, and the
+    webhook configurations are installed by this process and removed when it stops."""
+
+    def __post_init__(self) -> None:
+        if self.isvc_workers < 1 or self.model_workers < 1:
+            raise ValueError("--isvc-workers and --model-workers must be >= 1")
+        if self.local and self.webhook_address and self.webhook_address.endswith(":0"):
+            raise ValueError(
+                "--webhook-address: --local needs a fixed port (the API server is told it)"
+            )
+        if self.namespace is not None and self.namespace != self.operator_namespace:
+            raise ValueError(
+                f"--namespace {self.namespace}: a manager watching one namespace sees only "
+                f"that namespace's ConfigMaps, but the operator's own live in "
+                f"--operator-namespace {self.operator_namespace}; make them the same"
+            )
+
+
+def build_manager(client: Client, options: OperatorOptions) -> Manager:
+    election = (
+        LeaderElectionConfig(
+            name=LEASE_NAME,
+            namespace=options.operator_namespace,
+            identity=options.identity,
+            release_on_cancel=True,
+        )
+        if options.leader_elect
+        else None
+    )
+    manager = Manager(
+        client,
+        ManagerOptions(
+            namespace=options.namespace,
+            metrics_address=options.metrics_address,
+            probe_address=options.probe_address,
+            leader_election=election,
+            handle_signals=options.handle_signals,
+            identity=options.identity,
+        ),
+    )
+    inferenceservice.setup(
+        manager, config_namespace=options.operator_namespace, workers=options.isvc_workers
+    )
+    basemodel.setup(
+        manager, status_namespace=options.operator_namespace, workers=options.model_workers
+    )
+    if options.webhook_address:
+        _setup_webhooks(manager, options, options.webhook_address)
+    return manager
+
+
+def _setup_webhooks(manager: Manager, options: OperatorOptions, address: str) -> None:
+    host, _, port = address.rpartition(":")
+    if options.local:
+        # The in-cluster certificate Secret is for the Service's names: a local process
+        # keeps its own certificate rather than replace the cluster's.
+        webhooks.setup(
+            manager,
+            address=f"{host or '127.0.0.1'}:{port}",
+            url=f"https://{host or '127.0.0.1'}:{port}",
+            install=True,
+            uninstall_on_exit=True,
+            secret_name=None,
+            config_namespace=options.operator_namespace,
+        )
+        return
+    webhooks.setup(
+        manager,
+        address=f"{host or '0.0.0.0'}:{port}",
+        service=(options.operator_namespace, WEBHOOK_SERVICE),
+        config_namespace=options.operator_namespace,
+    )
