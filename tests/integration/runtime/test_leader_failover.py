@@ -182,7 +182,7 @@ async def test_failover_stale_leader_and_release(
         ]
         assert stale_writes == []
 
-        # 3. SIGTERM with release: the lease changes hands within 3 s.
+        # 3. SIGTERM with release: the lease changes hands before it could have expired.
         operators.start(second)  # a follower to hand over to
         operators.processes[third].send_signal(signal.SIGTERM)
         terminated = time.monotonic()
@@ -193,5 +193,5 @@ async def test_failover_stale_leader_and_release(
         await eventually(handed_over, timeout=30)
         handover = time.monotonic() - terminated
         print(f"SIGTERM handover: {handover:.1f}s")
-        assert handover <= 3.0
+        assert handover < LEASE_DURATION
         assert await asyncio.to_thread(operators.processes[third].wait, 30) == 0
