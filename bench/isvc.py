@@ -62,6 +62,7 @@ from serving import REFERENCE, cpu_ms_per_item
 from ome.api.documents import manifest_files, read_documents
 from ome.api.v1beta1 import KINDS, InferenceService
 from ome.api.validation import validate_object
+from ome.cli import bootstrap
 from ome.client import GVK, Client, load_configuration
 from ome.controllers.inferenceservice import (
     CONTROLLER_NAME,
@@ -328,14 +329,9 @@ async def gather_limited(jobs: list[Callable[[], Awaitable[object]]], limit: int
 
 
 async def install_catalogue(client: Client, objects: list[Obj]) -> None:
-    resources = {k: await client.resource(GVK("ome.io", "v1beta1", k)) for k in CATALOGUE_KINDS}
-    await gather_limited(
-        [
-            lambda o=o: resources[o["kind"]].apply(o, field_manager="bench", force=True)
-            for o in objects
-        ],
-        8,
-    )
+    refused = await bootstrap.install_catalog(client, objects)
+    if refused:
+        raise RuntimeError("catalogue refused by the API server:\n" + "\n".join(refused))
 
 
 async def create_services(client: Client, bodies: list[Obj]) -> None:

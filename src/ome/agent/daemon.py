@@ -19,16 +19,12 @@ from ome.agent.metrics import AgentMetrics
 from ome.agent.node_agent import AgentSettings, NodeAgent
 from ome.agent.publisher import NodeStatusPublisher
 from ome.api.v1beta1 import BaseModel, ClusterBaseModel
-from ome.client import GVK
+from ome.controllers.kinds import BASEMODEL, CLUSTERBASEMODEL, NODE
 from ome.runtime import Controller, Manager, Request
 from ome.runtime.handlers import EventHandler
 from ome.serving.naming import MODEL_LABEL_DOMAIN
 
-NODE = GVK("", "v1", "Node")
-KINDS = {
-    BaseModel.KIND: GVK("ome.io", "v1beta1", BaseModel.KIND),
-    ClusterBaseModel.KIND: GVK("ome.io", "v1beta1", ClusterBaseModel.KIND),
-}
+KINDS = {BaseModel.KIND: BASEMODEL, ClusterBaseModel.KIND: CLUSTERBASEMODEL}
 REPAIR_INTERVAL = 300.0
 """Seconds between re-publications of everything this agent said (upstream: 5 min)."""
 

@@ -60,10 +60,10 @@ from ome.agent.status import (
 )
 from ome.agent.storage_uri import LocalUri, PvcUri, StorageUri, parse_storage_uri
 from ome.agent.tasks import Downloads
-from ome.client import GVK, NotFound
+from ome.client import NotFound
+from ome.controllers.kinds import BASEMODEL, CLUSTERBASEMODEL, SECRET
 from ome.runtime import Request, Result
 
-SECRET = GVK("", "v1", "Secret")
 log = structlog.get_logger("ome.agent")
 
 
@@ -253,6 +253,11 @@ class NodeAgent:
         log.info("model ready", model=str(ref), path=str(result.path), reused=result.reused)
 
     def _place(self, ref: ModelRef, storage: Mapping[str, Any], uri: StorageUri) -> Path:
+        """Where the model goes, remembered so its files can be removed after it."""
+        place = self._places[ref] = self._where(ref, storage, uri)
+        return place.path
+
+    def _where(self, ref: ModelRef, storage: Mapping[str, Any], uri: StorageUri) -> _Place:
         if isinstance(uri, PvcUri):
             if self.settings.pvc_root is None:
                 raise PlacementError("this agent has no claims mounted (--pvc-root)")
@@ -260,9 +265,7 @@ class NodeAgent:
         else:
             dest = destination(storage, uri, self.settings.models_root)
         # Files read where they are (local://, pvc://) are never this agent's to remove.
-        owned = not isinstance(uri, LocalUri | PvcUri)
-        self._places[ref] = _Place(dest, owned)
-        return dest
+        return _Place(dest, owned=not isinstance(uri, LocalUri | PvcUri))
 
     async def _token(self, storage: Mapping[str, Any], ref: ModelRef) -> str | None:
         source = token_source(storage, ref.namespace, self.settings.namespace)
@@ -292,7 +295,9 @@ class NodeAgent:
         changes = {key: value for key, value in filled.items() if spec.get(key) != value}
         if not changes:
             return
-        models = await self.client.resource(GVK("ome.io", "v1beta1", ref.kind))
+        models = await self.client.resource(
+            CLUSTERBASEMODEL if ref.namespace is None else BASEMODEL
+        )
         try:
             await models.patch(ref.name, {"spec": changes}, ref.namespace)
         except NotFound:
@@ -331,10 +336,9 @@ class NodeAgent:
             return None
         storage = (model.get("spec") or {}).get("storage") or {}
         try:
-            self._place(ref, storage, _parse_uri(storage))
+            return self._where(ref, storage, _parse_uri(storage))
         except PlacementError:
             return None
-        return self._places.pop(ref)
 
     def _may_delete(self, model: Mapping[str, Any] | None, place: _Place) -> bool:
         """Only what this agent downloaded, inside its models root, that no other model

@@ -23,10 +23,9 @@ from ome.agent.status import (
     node_label_key,
     status_configmap,
 )
-from ome.client import GVK, AlreadyExists, Client, NotFound
+from ome.client import AlreadyExists, Client, NotFound
+from ome.controllers.kinds import CONFIGMAP, NODE
 
-CONFIGMAP = GVK("", "v1", "ConfigMap")
-NODE = GVK("", "v1", "Node")
 log = structlog.get_logger("ome.agent")
 
 
@@ -35,8 +34,8 @@ class NodeStatusPublisher:
         self.client = client
         self.node_name = node_name
         self.namespace = namespace
-        self._entries: dict[str, str | None] = {}
-        self._labels: dict[str, str | None] = {}
+        self._entries: dict[str, str] = {}
+        self._labels: dict[str, str] = {}
         self._lock = asyncio.Lock()
 
     async def reported(self) -> dict[str, str]:
@@ -55,14 +54,15 @@ class NodeStatusPublisher:
         value = None if entry is None else entry_to_json(entry)
         label_value = None if entry is None or entry.status is ModelStatus.DELETED else entry.status
         async with self._lock:
-            self._entries[key] = value
+            _remember(self._entries, key, value)
             await self._write_entries({key: value})
             if label:
-                self._labels[node_label_key(ref)] = label_value
+                _remember(self._labels, node_label_key(ref), label_value)
                 await self._write_labels({node_label_key(ref): label_value})
 
     async def repair(self) -> None:
-        """Say everything again (entries removed earlier are removed again: harmless)."""
+        """Say everything present again (what was removed is not remembered: the memory
+        stays as large as what the node holds)."""
         async with self._lock:
             if self._entries:
                 await self._write_entries(dict(self._entries))
@@ -91,6 +91,13 @@ class NodeStatusPublisher:
             await nodes.patch(self.node_name, {"metadata": {"labels": labels}})
         except NotFound:
             log.warning("this agent's node does not exist", node=self.node_name)
+
+
+def _remember(memory: dict[str, str], key: str, value: str | None) -> None:
+    if value is None:
+        memory.pop(key, None)
+    else:
+        memory[key] = value
 
 
 class ProgressReporter:

@@ -28,11 +28,14 @@ from typing import Any
 
 from ome.agent.metadata import ModelMetadata
 from ome.agent.progress import Phase, Progress
-from ome.serving.naming import model_key, model_ready_label
+from ome.serving.naming import (
+    STATUS_CONFIGMAP_LABEL,
+    STATUS_CONFIGMAP_NODE_LABEL,
+    model_ready_label,
+    model_status_key,
+)
 
 DEFAULT_NAMESPACE = "ome"
-STATUS_CONFIGMAP_LABEL = "models.ome/basemodel-status"
-NODE_LABEL = "node"
 NODE_NAME_ANNOTATION = "models.ome.io/node-name"
 MANAGED_BY_ANNOTATION = "models.ome.io/managed-by"
 MANAGED_BY = "model-agent"
@@ -41,8 +44,6 @@ RESERVE_MODEL_ARTIFACT_LABEL = "models.ome/reserve-model-artifact"
 
 _CLUSTER = "clusterbasemodel"
 _NAMESPACED = "basemodel"
-# Upstream's limit on a ConfigMap key; the key is cut like the node label's name.
-_CONFIGMAP_KEY_MAX = 253
 
 
 class ModelStatus(StrEnum):
@@ -85,7 +86,7 @@ class ModelEntry:
 
 
 def configmap_key(ref: ModelRef) -> str:
-    return model_key(ref.name, ref.namespace, _CONFIGMAP_KEY_MAX)
+    return model_status_key(ref.name, ref.namespace)
 
 
 def node_label_key(ref: ModelRef) -> str:
@@ -109,7 +110,7 @@ def status_configmap(node_name: str, namespace: str = DEFAULT_NAMESPACE) -> dict
         "metadata": {
             "name": node_name,
             "namespace": namespace,
-            "labels": {STATUS_CONFIGMAP_LABEL: "true", NODE_LABEL: node_name},
+            "labels": {STATUS_CONFIGMAP_LABEL: "true", STATUS_CONFIGMAP_NODE_LABEL: node_name},
             "annotations": {NODE_NAME_ANNOTATION: node_name, MANAGED_BY_ANNOTATION: MANAGED_BY},
         },
         "data": {},

@@ -31,3 +31,4 @@ INGRESS = GVK("networking.k8s.io", "v1", "Ingress")
 CHILD_KINDS = (CONFIGMAP, SERVICEACCOUNT, ROLE, ROLEBINDING, DEPLOYMENT, SERVICE, HPA, PDB, INGRESS)
 """Every kind a service's children may have (render order is irrelevant here)."""
 NODE = GVK("", "v1", "Node")
+SECRET = GVK("", "v1", "Secret")

@@ -55,6 +55,19 @@ def model_key(name: str, namespace: str | None, limit: int) -> str:
     return f"{namespace}.basemodel.{name}"
 
 
+STATUS_CONFIGMAP_LABEL = "models.ome/basemodel-status"
+"""Marks each node's model status ConfigMap, written by the model agents."""
+STATUS_CONFIGMAP_NODE_LABEL = "node"
+"""On a status ConfigMap: the node it reports on."""
+_STATUS_KEY_MAX = 253  # upstream's limit on a ConfigMap key, cut like a label's name
+
+
+def model_status_key(name: str, namespace: str | None) -> str:
+    """A model's data key in every node's status ConfigMap: ``clusterbasemodel.{name}``
+    or ``{namespace}.basemodel.{name}``."""
+    return model_key(name, namespace, _STATUS_KEY_MAX)
+
+
 def modelconfig_name(service: str) -> str:
     """The ConfigMap describing the served model: ``modelconfig-`` and the service name's
     last 20 characters."""

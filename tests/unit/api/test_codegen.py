@@ -3,7 +3,6 @@ is what the committed snapshot gives."""
 
 from __future__ import annotations
 
-import importlib.util
 import subprocess
 import sys
 from pathlib import Path
@@ -11,17 +10,14 @@ from types import ModuleType
 
 import pytest
 
+from tests.unit.scripts import load_script
+
 GENERATOR = Path(__file__).resolve().parents[3] / "tools" / "codegen" / "k8s_types.py"
 
 
 @pytest.fixture(scope="module")
 def codegen() -> ModuleType:
-    spec = importlib.util.spec_from_file_location("k8s_types", GENERATOR)
-    assert spec is not None
-    assert spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_script(GENERATOR)
 
 
 def test_committed_module_is_reproduced_from_the_snapshot() -> None:

@@ -9,10 +9,10 @@ from ome.controllers.basemodel.reports import (
     model_status,
     pending_cleanup,
     reports,
-    status_key,
 )
+from ome.serving.naming import model_status_key
 
-KEY = status_key("llama", "team")
+KEY = model_status_key("llama", "team")
 
 
 def configmap(node: str, status: str | None, message: str | None = None) -> dict[str, Any]:
@@ -24,7 +24,7 @@ def configmap(node: str, status: str | None, message: str | None = None) -> dict
 
 
 def test_keys_are_upstreams() -> None:
-    assert status_key("llama", None) == "clusterbasemodel.llama"
+    assert model_status_key("llama", None) == "clusterbasemodel.llama"
     assert KEY == "team.basemodel.llama"
 
 

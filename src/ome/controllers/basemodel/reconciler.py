@@ -19,9 +19,9 @@ from ome.controllers.basemodel.reports import (
     model_status,
     pending_cleanup,
     reports,
-    status_key,
 )
 from ome.runtime import NORMAL, WARNING, EventRecorder, Request, Result, has_finalizer
+from ome.serving.naming import model_status_key
 
 DELETION_TIMEOUT = 600.0
 """Seconds a deleted model waits for the agents before its finalizer goes anyway."""
@@ -60,7 +60,7 @@ class ModelReconciler:
         if model is None:
             return None
         found = reports(
-            status_key(request.name, request.namespace or None),
+            model_status_key(request.name, request.namespace or None),
             (
                 cm
                 for cm in self.configmaps.store.list()

@@ -13,15 +13,12 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from ome.serving.naming import model_key
+from ome.serving.naming import STATUS_CONFIGMAP_NODE_LABEL
 
-STATUS_CONFIGMAP_LABEL = "models.ome/basemodel-status"
-NODE_LABEL = "node"
 READY = "Ready"
 FAILED = "Failed"
 DELETED = "Deleted"
 IN_TRANSIT = "In_Transit"
-_CONFIGMAP_KEY_MAX = 253
 
 Obj = Mapping[str, Any]
 
@@ -34,14 +31,9 @@ class NodeReport:
     message: str = ""
 
 
-def status_key(name: str, namespace: str | None) -> str:
-    """The data key of a model in every node's status ConfigMap."""
-    return model_key(name, namespace, _CONFIGMAP_KEY_MAX)
-
-
 def node_of(configmap: Obj) -> str:
     meta = configmap.get("metadata", {})
-    return str((meta.get("labels") or {}).get(NODE_LABEL) or meta.get("name", ""))
+    return str((meta.get("labels") or {}).get(STATUS_CONFIGMAP_NODE_LABEL) or meta.get("name", ""))
 
 
 def reports(key: str, configmaps: Iterable[Obj], live_nodes: Iterable[str]) -> list[NodeReport]:

@@ -7,10 +7,11 @@ from typing import Any
 
 from ome.controllers.basemodel.nodes import NodeStatusCleanup
 from ome.controllers.basemodel.reconciler import DELETION_TIMEOUT, ModelReconciler
-from ome.controllers.basemodel.reports import STATUS_CONFIGMAP_LABEL, node_of, status_key
+from ome.controllers.basemodel.reports import node_of
 from ome.controllers.kinds import BASEMODEL, CLUSTERBASEMODEL, CONFIGMAP, NODE
 from ome.runtime import Controller, Manager, Request
 from ome.runtime.handlers import EnqueueRequestsFromMapFunc
+from ome.serving.naming import STATUS_CONFIGMAP_LABEL, model_status_key
 
 STATUS_KEY_INDEX = "status-key"
 """Index of models by their data key in the node status ConfigMaps."""
@@ -21,7 +22,7 @@ Obj = Mapping[str, Any]
 
 def _status_key_index(obj: Obj) -> list[str]:
     meta = obj.get("metadata", {})
-    return [status_key(meta["name"], meta.get("namespace") or None)]
+    return [model_status_key(meta["name"], meta.get("namespace") or None)]
 
 
 def setup(
