@@ -38,6 +38,7 @@ class _Watch:
     gvk: GVK
     handler: EventHandler
     predicates: tuple[Predicate, ...]
+    metadata_only: bool = False
 
 
 @dataclass
@@ -45,6 +46,7 @@ class Builder:
     target: GVK
     namespaced: bool = True
     own_predicates: tuple[Predicate, ...] = ()
+    metadata_only: bool = False
     _watches: list[_Watch] = field(default_factory=list)
     _predicates: list[Predicate] = field(default_factory=list)
     _name: str | None = None
@@ -89,10 +91,12 @@ class Builder:
         controller = Controller(
             name, reconciler, metrics=manager.metrics, queue=queue, **self._options
         )
-        own = _Watch(self.target, EnqueueRequestForObject(), self.own_predicates)
+        own = _Watch(
+            self.target, EnqueueRequestForObject(), self.own_predicates, self.metadata_only
+        )
         for watch in (own, *self._watches):
             controller.watch(
-                manager.informer(watch.gvk),
+                manager.informer(watch.gvk, metadata_only=watch.metadata_only),
                 watch.handler,
                 (*self._predicates, *watch.predicates),
             )
@@ -100,7 +104,12 @@ class Builder:
         return controller
 
 
-def for_(target: Any, *predicates: Predicate, namespaced: bool = True) -> Builder:
+def for_(
+    target: Any, *predicates: Predicate, namespaced: bool = True, metadata_only: bool = False
+) -> Builder:
     """Reconcile ``target`` objects; ``predicates`` filter the events of these objects
-    only (e.g. ``generation_changed()`` to ignore their status writes)."""
-    return Builder(gvk_of(target), namespaced, predicates)
+    only (e.g. ``generation_changed()`` to ignore their status writes). ``metadata_only``
+    watches them through the metadata-only informer, which a reconciler that reads that
+    same informer needs: a second, full informer of the kind would deliver events
+    before the reconciler's cache has caught up."""
+    return Builder(gvk_of(target), namespaced, predicates, metadata_only)

@@ -104,11 +104,13 @@ class Controller:
             metrics.register_controller(name, max_concurrent_reconciles)
 
     @staticmethod
-    def for_(target: Any, *predicates: Predicate, namespaced: bool = True) -> Builder:
+    def for_(
+        target: Any, *predicates: Predicate, namespaced: bool = True, metadata_only: bool = False
+    ) -> Builder:
         """Start wiring a controller for ``target`` (see :mod:`ome.runtime.builder`)."""
         from ome.runtime.builder import for_  # noqa: PLC0415 - the builder imports this module
 
-        return for_(target, *predicates, namespaced=namespaced)
+        return for_(target, *predicates, namespaced=namespaced, metadata_only=metadata_only)
 
     # -- wiring --------------------------------------------------------------------
 

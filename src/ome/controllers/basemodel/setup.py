@@ -64,7 +64,7 @@ def setup(
         controller.watch(nodes, EnqueueRequestsFromMapFunc(_deleting(models)))
         controllers.append(controller)
     cleanup = (
-        Controller.for_(NODE, namespaced=False)
+        Controller.for_(NODE, namespaced=False, metadata_only=True)
         .named("node-status-cleanup")
         .complete(
             manager,
