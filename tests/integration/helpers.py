@@ -7,7 +7,9 @@ import contextlib
 import time
 from collections.abc import Awaitable, Callable, Iterator
 from pathlib import Path
+from typing import Any
 
+from ome.client import Client
 from ome.testing.pytest_plugin import Cluster
 from ome.testing.serviceaccount import account_user
 
@@ -46,3 +48,14 @@ def refused_nothing(cluster: Cluster, account: str) -> Iterator[None]:
     if cluster.audit is not None:
         refused = cluster.audit.forbidden(since, account_user(account))
         assert not refused, f"the shipped RBAC refused {account}:\n" + "\n".join(refused)
+
+
+class StallableClient(Client):
+    """A client whose requests hang while ``stalled`` is set, like a cut-off network."""
+
+    stalled = False
+
+    async def request(self, *args: Any, **kwargs: Any) -> Any:
+        while self.stalled:
+            await asyncio.sleep(3600)
+        return await super().request(*args, **kwargs)

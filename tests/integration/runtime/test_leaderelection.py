@@ -12,22 +12,11 @@ import pytest
 from ome.client import Client
 from ome.runtime.leaderelection import LeaderElectionConfig, LeaderElectionLost, LeaderElector
 from ome.testing.pytest_plugin import Cluster
-from tests.integration.helpers import eventually
+from tests.integration.helpers import StallableClient, eventually
 
 pytestmark = pytest.mark.integration
 
 FAST = {"lease_duration": 3.0, "renew_deadline": 2.0, "retry_period": 0.5}
-
-
-class StallableClient(Client):
-    """A client whose requests hang while ``stalled`` is set, like a cut-off network."""
-
-    stalled = False
-
-    async def request(self, *args: Any, **kwargs: Any) -> Any:
-        while self.stalled:
-            await asyncio.sleep(3600)
-        return await super().request(*args, **kwargs)
 
 
 def settings(namespace: str, identity: str, **overrides: Any) -> LeaderElectionConfig:

@@ -16,7 +16,7 @@ import pytest_asyncio
 from ome.client import GVK, Client
 from ome.runtime import LeaderElectionConfig, LeaderElectionLost, Manager, ManagerOptions
 from ome.testing.pytest_plugin import Cluster
-from tests.integration.helpers import eventually
+from tests.integration.helpers import StallableClient, eventually
 
 pytestmark = pytest.mark.integration
 
@@ -186,17 +186,6 @@ async def test_not_ready_before_the_caches_sync(cluster: Cluster, widget_crd: No
     finally:
         await manager.probe_server.stop()
         await manager.client.close()
-
-
-class StallableClient(Client):
-    """Requests hang while ``stalled`` is set, as if the apiserver were cut off."""
-
-    stalled = False
-
-    async def request(self, *args: Any, **kwargs: Any) -> Any:
-        while self.stalled:
-            await asyncio.sleep(3600)
-        return await super().request(*args, **kwargs)
 
 
 async def test_healthz_fails_when_lease_renewals_stall(
