@@ -6,6 +6,7 @@ from __future__ import annotations
 import socket
 import uuid
 from dataclasses import dataclass, field
+from typing import Any
 
 from ome import webhooks
 from ome.client import Client
@@ -43,12 +44,6 @@ class OperatorOptions:
         if self.local and self.webhook_address and self.webhook_address.endswith(":0"):
             raise ValueError(
                 "--webhook-address: --local needs a fixed port (the API server is told it)"
-            )
-        if self.namespace is not None and self.namespace != self.operator_namespace:
-            raise ValueError(
-                f"--namespace {self.namespace}: a manager watching one namespace sees only "
-                f"that namespace's ConfigMaps, but the operator's own live in "
-                f"--operator-namespace {self.operator_namespace}; make them the same"
             )
 
 
@@ -98,6 +93,7 @@ def _setup_webhooks(manager: Manager, options: OperatorOptions, address: str) ->
             uninstall_on_exit=True,
             secret_name=None,
             config_namespace=options.operator_namespace,
+            namespace_selector=_watched(options.namespace),
         )
         return
     webhooks.setup(
@@ -106,3 +102,11 @@ def _setup_webhooks(manager: Manager, options: OperatorOptions, address: str) ->
         service=(options.operator_namespace, WEBHOOK_SERVICE),
         config_namespace=options.operator_namespace,
     )
+
+
+def _watched(namespace: str | None) -> dict[str, Any] | None:
+    """Admission for the watched namespace only: the caches hold no other namespace's
+    models and runtimes, so another namespace's services would be judged blind."""
+    if namespace is None:
+        return None
+    return {"matchLabels": {"kubernetes.io/metadata.name": namespace}}

@@ -80,15 +80,18 @@ class SharedInformerFactory:
         label_selector: str | None = None,
         field_selector: str | None = None,
         metadata_only: bool = False,
+        namespace: str | None = None,
     ) -> SharedInformer:
         """The shared informer for a resource, by plural ("deployments") or kind
         ("Deployment"); metadata_only caches PartialObjectMetadata (apiVersion, kind and
-        metadata) instead of whole objects."""
+        metadata) instead of whole objects. ``namespace`` watches that namespace instead
+        of the factory's (an operator watching its users' namespace still reads its own
+        configuration from its own)."""
         request = ResourceRequest(
             group,
             version,
             plural_or_kind,
-            self.namespace,
+            namespace or self.namespace,
             normalize_selector(label_selector),
             normalize_selector(field_selector),
             metadata_only,

@@ -33,9 +33,8 @@ from ome.api.v1beta1 import (
     ServingRuntime,
 )
 from ome.client import GVK, Client, NotFound, gvk_of
-from ome.controllers.inferenceservice import StoreCatalog
+from ome.controllers.inferenceservice import CONFIG_NAME, StoreCatalog, config_informer
 from ome.runtime import Manager
-from ome.serving.config import CONFIGMAP_NAME
 from ome.webhooks import certificates, provision
 from ome.webhooks.admission import Admission
 from ome.webhooks.configuration import (
@@ -287,10 +286,10 @@ def _admission(manager: Manager, config_namespace: str, accelerators: bool) -> A
         for kind in (BaseModel, ClusterBaseModel, ServingRuntime, ClusterServingRuntime)
     ]
     catalog = StoreCatalog(*stores)
-    configmaps = manager.informer(CONFIGMAP).store
+    configmaps = config_informer(manager, config_namespace).store
 
     def config_data() -> Mapping[str, str] | None:
-        found = configmaps.get(f"{config_namespace}/{CONFIGMAP_NAME}")
+        found = configmaps.get(f"{config_namespace}/{CONFIG_NAME}")
         data = (found or {}).get("data")
         return data if found is not None else None
 

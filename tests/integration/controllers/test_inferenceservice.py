@@ -15,6 +15,7 @@ import pytest
 import pytest_asyncio
 import yaml
 
+from ome.cli.operator import OperatorOptions, build_manager
 from ome.client import GVK, Client, NotFound
 from ome.controllers.inferenceservice import CONFIG_NAME, CONTROLLER_NAME, FINALIZER
 from ome.controllers.kinds import (
@@ -32,8 +33,9 @@ from ome.controllers.kinds import (
 )
 from ome.runtime import Manager
 from ome.testing.pytest_plugin import Cluster
+from ome.testing.serviceaccount import MANAGER_ACCOUNT, ensure_namespace
 from tests.integration.controllers.support import running_controller
-from tests.integration.helpers import eventually
+from tests.integration.helpers import eventually, refused_nothing
 
 pytestmark = pytest.mark.integration
 
@@ -280,35 +282,87 @@ async def test_missing_model_fails_then_recovers(
         await models.delete(model_name)
 
 
-async def test_config_change_wakes_every_service(
-    client: Client, namespace: str, catalogue: dict[str, Any], manager: Manager
-) -> None:
+async def a_broken_config_fails_the_service_until_fixed(
+    client: Client, sample: dict[str, Any], namespace: str, config_namespace: str
+) -> str:
+    """Create an unparsable config in ``config_namespace`` and a service in ``namespace``:
+    the service fails with InvalidConfig and no children until the config is fixed, then
+    gets its engine. Returns the service's name."""
     configmaps = await client.resource(GVK("", "v1", "ConfigMap"))
     services = await client.resource(INFERENCESERVICE)
     deployments = await client.resource(DEPLOYMENT)
     config = {
         "apiVersion": "v1",
         "kind": "ConfigMap",
-        "metadata": {"name": CONFIG_NAME, "namespace": namespace},
+        "metadata": {"name": CONFIG_NAME, "namespace": config_namespace},
         "data": {"deploy": "not json"},
     }
     await configmaps.create(config)
-    service = service_in(catalogue["sample"], namespace)
-    name = service["metadata"]["name"]
+    service = service_in(sample, namespace)
+    name: str = service["metadata"]["name"]
     await services.create(service)
 
     async def invalid() -> bool:
         ready = _conditions(await services.get(name, namespace)).get("Ready", {})
         return ready.get("reason") == "InvalidConfig"
 
-    await eventually(invalid, timeout=30)
+    await eventually(invalid, timeout=60)
     assert not await deployments.list(namespace)
 
-    await configmaps.patch(
-        CONFIG_NAME, {"data": {"deploy": '{"defaultDeploymentMode": "RawDeployment"}'}}, namespace
-    )
+    deploy = '{"defaultDeploymentMode": "RawDeployment"}'
+    await configmaps.patch(CONFIG_NAME, {"data": {"deploy": deploy}}, config_namespace)
 
     async def applied() -> bool:
         return await get_or_none(deployments, f"{name}-engine", namespace) is not None
 
-    await eventually(applied, timeout=30)
+    await eventually(applied, timeout=60)
+    return name
+
+
+async def test_config_change_wakes_every_service(
+    client: Client, namespace: str, catalogue: dict[str, Any], manager: Manager
+) -> None:
+    await a_broken_config_fails_the_service_until_fixed(
+        client, catalogue["sample"], namespace, namespace
+    )
+
+
+async def test_an_operator_watching_one_namespace_reads_its_config_from_its_own(
+    cluster: Cluster, client: Client, namespace: str, catalogue: dict[str, Any]
+) -> None:
+    """``ome run --namespace team --operator-namespace ome``: services in the watched
+    namespace, configuration in the operator's, which the manager does not watch."""
+    own = f"{namespace}-operator"
+    await ensure_namespace(client, own)
+    options = OperatorOptions(
+        operator_namespace=own,
+        namespace=namespace,
+        metrics_address="127.0.0.1:0",
+        probe_address="127.0.0.1:0",
+        webhook_address=None,
+        handle_signals=False,
+    )
+    services = await client.resource(INFERENCESERVICE)
+    try:
+        with refused_nothing(cluster, MANAGER_ACCOUNT):
+            async with (
+                await cluster.operator_client() as operator,
+                build_manager(operator, options).running(),
+            ):
+                name = await a_broken_config_fails_the_service_until_fixed(
+                    client, catalogue["sample"], namespace, own
+                )
+
+                async def ready() -> bool:
+                    current = await services.get(name, namespace)
+                    return _conditions(current).get("Ready", {}).get("status") == "True"
+
+                await eventually(ready, timeout=60)
+                await services.delete(name, namespace)
+
+                async def gone() -> bool:
+                    return await get_or_none(services, name, namespace) is None
+
+                await eventually(gone, timeout=60)
+    finally:
+        await client.delete(f"/api/v1/namespaces/{own}")

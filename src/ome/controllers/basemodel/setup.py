@@ -36,7 +36,9 @@ def setup(
     The agents' status ConfigMaps are read in ``status_namespace`` (default: the
     manager's namespace, else ``ome``)."""
     namespace = status_namespace or manager.options.namespace or DEFAULT_STATUS_NAMESPACE
-    configmaps = manager.informer(CONFIGMAP, label_selector=f"{STATUS_CONFIGMAP_LABEL}=true")
+    configmaps = manager.informer(
+        CONFIGMAP, namespace=namespace, label_selector=f"{STATUS_CONFIGMAP_LABEL}=true"
+    )
     nodes = manager.informer(NODE, metadata_only=True)
     recorder = manager.event_recorder("basemodel-controller")
     controllers = []

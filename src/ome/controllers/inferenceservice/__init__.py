@@ -3,12 +3,12 @@ children, and reports its status (see docs/controllers.md)."""
 
 from ome.controllers.inferenceservice.catalog import StoreCatalog
 from ome.controllers.inferenceservice.reconciler import (
-    CONFIG_NAME,
     FIELD_MANAGER,
     FINALIZER,
     InferenceServiceReconciler,
 )
-from ome.controllers.inferenceservice.setup import CONTROLLER_NAME, setup
+from ome.controllers.inferenceservice.setup import CONTROLLER_NAME, config_informer, setup
+from ome.serving.config import CONFIGMAP_NAME as CONFIG_NAME
 
 __all__ = [
     "CONFIG_NAME",
@@ -17,5 +17,6 @@ __all__ = [
     "FINALIZER",
     "InferenceServiceReconciler",
     "StoreCatalog",
+    "config_informer",
     "setup",
 ]

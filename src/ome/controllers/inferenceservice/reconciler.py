@@ -40,11 +40,11 @@ from ome.serving import (
     render_objects,
 )
 from ome.serving.components import Component
+from ome.serving.config import CONFIGMAP_NAME as CONFIG_NAME
 from ome.serving.metadata import COMPONENT_LABEL, INFERENCESERVICE_LABEL
 
 FINALIZER = "inferenceservice.finalizers"
 FIELD_MANAGER = "ome-controller"
-CONFIG_NAME = "inferenceservice-config"
 SERVICE_INDEX = "inferenceservice"
 """Index of children and pods: ``{namespace}/{ome.io/inferenceservice label}``."""
 READY_REASON = "InferenceServiceReady"
@@ -109,14 +109,18 @@ class InferenceServiceReconciler:
         catalog: StoreCatalog,
         recorder: EventRecorder,
         tracker: Tracker,
+        config: Any,
         config_namespace: str,
     ) -> None:
+        """``config`` is the informer of ``inferenceservice-config`` in
+        ``config_namespace``."""
         self.client = client
         self.informers = informers
         self.pods = pods
         self.catalog = catalog
         self.recorder = recorder
         self.tracker = tracker
+        self.config_informer = config
         self.config_namespace = config_namespace
         self._resources: dict[GVK, Any] = {}
         self._config: tuple[str | None, ServingConfig | ServingError] | None = None
@@ -143,7 +147,7 @@ class InferenceServiceReconciler:
     def config(self) -> ServingConfig:
         """The parsed inferenceservice-config, parsed again only when it changed; raises
         ``ServingError(InvalidConfig)``."""
-        configmap = self.informers[GVK("", "v1", "ConfigMap")].store.get(self.config_key)
+        configmap = self.config_informer.store.get(self.config_key)
         version = None if configmap is None else configmap["metadata"].get("resourceVersion")
         if self._config is None or self._config[0] != version:
             try:

@@ -8,7 +8,6 @@ from typing import Any
 from ome.client import GVK
 from ome.controllers.inferenceservice.catalog import StoreCatalog
 from ome.controllers.inferenceservice.reconciler import (
-    CONFIG_NAME,
     SERVICE_INDEX,
     InferenceServiceReconciler,
     service_index,
@@ -27,6 +26,7 @@ from ome.controllers.kinds import (
 )
 from ome.runtime import Controller, Manager, Request
 from ome.runtime.handlers import EnqueueRequestsFromMapFunc
+from ome.serving.config import CONFIGMAP_NAME as CONFIG_NAME
 from ome.serving.metadata import INFERENCESERVICE_LABEL
 
 CONTROLLER_NAME = "inferenceservice-controller"
@@ -45,6 +45,14 @@ def model_index(obj: Obj) -> list[str]:
 def _identity(obj: Obj) -> tuple[str | None, str]:
     meta = obj.get("metadata", {})
     return meta.get("namespace") or None, meta.get("name", "")
+
+
+def config_informer(manager: Manager, namespace: str) -> Any:
+    """The informer of the operator's ``inferenceservice-config`` alone, in ``namespace``,
+    which need not be one the manager watches."""
+    return manager.informer(
+        CONFIGMAP, namespace=namespace, field_selector=f"metadata.name={CONFIG_NAME}"
+    )
 
 
 def setup(
@@ -74,6 +82,7 @@ def setup(
         manager.informer(SERVINGRUNTIME).store,
         manager.informer(CLUSTERSERVINGRUNTIME).store,
     )
+    config = config_informer(manager, namespace)
     reconciler = InferenceServiceReconciler(
         client=manager.client,
         informers=informers,
@@ -81,6 +90,7 @@ def setup(
         catalog=catalog,
         recorder=manager.event_recorder(CONTROLLER_NAME),
         tracker=tracker,
+        config=config,
         config_namespace=namespace,
     )
 
@@ -100,10 +110,6 @@ def setup(
         }
         return users | set(tracker.failed(scope))
 
-    def config_users(obj: Obj) -> Iterable[Request]:
-        scope, name = _identity(obj)
-        return all_services() if (scope, name) == (namespace, CONFIG_NAME) else ()
-
     def pod_owner(obj: Obj) -> Iterable[Request]:
         meta = obj.get("metadata", {})
         name = (meta.get("labels") or {}).get(INFERENCESERVICE_LABEL)
@@ -117,10 +123,10 @@ def setup(
         .watches(CLUSTERSERVINGRUNTIME, runtime_users)
         .watches(BASEMODEL, model_users)
         .watches(CLUSTERBASEMODEL, model_users)
-        .watches(CONFIGMAP, config_users)
         .with_options(max_concurrent_reconciles=workers)
         .complete(manager, reconciler)
     )
     # Only the pods of services are cached: a label-selected informer of their own.
     controller.watch(pods, EnqueueRequestsFromMapFunc(pod_owner))
+    controller.watch(config, EnqueueRequestsFromMapFunc(lambda _: all_services()))
     return controller
