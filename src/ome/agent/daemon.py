@@ -14,7 +14,14 @@ import os
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from ome.agent.download import Downloaders, HfDownloader, HfSettings, LocalDownloader
+from ome.agent.download import (
+    Downloaders,
+    HfDownloader,
+    HfSettings,
+    LocalDownloader,
+    S3Downloader,
+    S3Settings,
+)
 from ome.agent.metrics import AgentMetrics
 from ome.agent.node_agent import AgentSettings, NodeAgent
 from ome.agent.publisher import NodeStatusPublisher
@@ -57,6 +64,7 @@ def setup(
     settings: AgentSettings,
     *,
     hf: HfSettings | None = None,
+    s3: S3Settings | None = None,
     repair_interval: float = REPAIR_INTERVAL,
 ) -> NodeAgent:
     nodes = manager.informer(NODE, field_selector=f"metadata.name={settings.node_name}")
@@ -66,7 +74,9 @@ def setup(
         client=manager.client,
         stores=models,
         node_store=nodes.store,
-        downloaders=Downloaders({"hf": HfDownloader(hf), "local": LocalDownloader()}),
+        downloaders=Downloaders(
+            {"hf": HfDownloader(hf), "s3": S3Downloader(s3), "local": LocalDownloader()}
+        ),
         metrics=AgentMetrics(manager.registry),
         publisher=NodeStatusPublisher(manager.client, settings.node_name, settings.namespace),
     )

@@ -58,7 +58,7 @@ from ome.agent.status import (
     configmap_key,
     parse_configmap_key,
 )
-from ome.agent.storage_uri import LocalUri, PvcUri, StorageUri, parse_storage_uri
+from ome.agent.storage_uri import LocalUri, PvcUri, S3Uri, StorageUri, parse_storage_uri
 from ome.agent.tasks import Downloads
 from ome.client import NotFound
 from ome.controllers.kinds import BASEMODEL, CLUSTERBASEMODEL, SECRET
@@ -227,7 +227,7 @@ class NodeAgent:
         previous = self._outcomes.get(ref)
         if previous is None or previous.status is not ModelStatus.READY:
             await self.publisher.publish(ref, ModelEntry(ref.name, ModelStatus.UPDATING))
-        token = await self._token(storage, ref)
+        token, secret = await self._credentials(storage, ref, uri)
         reporter = ProgressReporter(self.publisher, ref, self.settings.progress_interval)
         try:
             if isinstance(uri, PvcUri):
@@ -236,7 +236,7 @@ class NodeAgent:
                 )
             else:
                 result = await self.downloaders.download(
-                    DownloadRequest(uri, dest, token), reporter
+                    DownloadRequest(uri, dest, token, secret), reporter
                 )
         finally:
             await reporter.close()
@@ -267,10 +267,14 @@ class NodeAgent:
         # Files read where they are (local://, pvc://) are never this agent's to remove.
         return _Place(dest, owned=not isinstance(uri, LocalUri | PvcUri))
 
-    async def _token(self, storage: Mapping[str, Any], ref: ModelRef) -> str | None:
+    async def _credentials(
+        self, storage: Mapping[str, Any], ref: ModelRef, uri: StorageUri
+    ) -> tuple[str | None, dict[str, str]]:
+        """The token, and the whole Secret named by ``storage.key`` (decoded) for sources
+        that need more than a token (an S3 key pair)."""
         source = token_source(storage, ref.namespace, self.settings.namespace)
         if source is None or source.inline is not None:
-            return None if source is None else source.inline
+            return (None if source is None else source.inline), {}
         secrets = await self.client.resource(SECRET)
         where = f"{source.secret_namespace}/{source.secret_name}"
         try:
@@ -279,13 +283,17 @@ class NodeAgent:
             raise DownloadError(
                 FailureReason.UNAUTHORIZED, f"spec.storage.key: Secret {where} not found"
             ) from None
-        value = (secret.get("data") or {}).get(source.secret_key)
-        if value is None:
+        data = {
+            key: base64.b64decode(value).decode(errors="replace").strip()
+            for key, value in (secret.get("data") or {}).items()
+        }
+        token = data.get(source.secret_key)
+        if token is None and not isinstance(uri, S3Uri):
             raise DownloadError(
                 FailureReason.UNAUTHORIZED,
                 f"spec.storage.key: Secret {where} has no key {source.secret_key!r}",
             )
-        return base64.b64decode(value).decode().strip()
+        return token, data
 
     async def _backfill(
         self, ref: ModelRef, model: Mapping[str, Any], metadata: ModelMetadata

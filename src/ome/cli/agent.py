@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from ome.agent.daemon import setup
-from ome.agent.download import HfSettings, RetryPolicy
+from ome.agent.download import HfSettings, RetryPolicy, S3Settings
 from ome.agent.node_agent import AgentSettings
 from ome.cli import logs
 from ome.client import Client, load_configuration
@@ -48,6 +48,9 @@ def register(commands: Any) -> None:
         help="seconds before a failed model is tried again, doubling up to 5 minutes",
     )
     parser.add_argument("--hf-endpoint", default=None, help="Hugging Face Hub URL ($HF_ENDPOINT)")
+    parser.add_argument(
+        "--s3-endpoint", default=None, help="S3 API URL ($AWS_ENDPOINT_URL, else AWS)"
+    )
     parser.add_argument("--kubeconfig", default=None, help="kubeconfig (default: in-cluster)")
     parser.add_argument("--metrics-address", default=":8080")
     parser.add_argument("--probe-address", default=":8081", help="/healthz and /readyz")
@@ -91,5 +94,10 @@ async def _serve(args: argparse.Namespace, settings: AgentSettings) -> None:
         identity=f"model-agent-{settings.node_name}",
     )
     manager = Manager(client, options)
-    setup(manager, settings, hf=HfSettings(endpoint=args.hf_endpoint))
+    setup(
+        manager,
+        settings,
+        hf=HfSettings(endpoint=args.hf_endpoint),
+        s3=S3Settings(endpoint=args.s3_endpoint),
+    )
     await manager.run()

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from ome.agent.daemon import setup as setup_agent
-from ome.agent.download import HfSettings, RetryPolicy
+from ome.agent.download import HfSettings, RetryPolicy, S3Settings
 from ome.agent.node_agent import AgentSettings
 from ome.client import GVK, Client, NotFound
 from ome.controllers.basemodel import setup as setup_models
@@ -84,6 +84,7 @@ async def model_agents(
     tmp_path: Path,
     *,
     hub_url: str | None = None,
+    s3_url: str | None = None,
     retry_interval: float = 1.0,
     pvc_root: Path | None = None,
 ) -> AsyncIterator[Agents]:
@@ -105,7 +106,12 @@ async def model_agents(
             )
             client = await cluster.agent_client()
             manager = Manager(client, _options())
-            setup_agent(manager, settings, hf=HfSettings(endpoint=hub_url, progress_interval=0.2))
+            setup_agent(
+                manager,
+                settings,
+                hf=HfSettings(endpoint=hub_url, progress_interval=0.2),
+                s3=S3Settings(endpoint=s3_url, progress_interval=0.2),
+            )
             agents.managers[node] = await stack.enter_async_context(running(manager, client))
             agents.roots[node] = root
         yield agents

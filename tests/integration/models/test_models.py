@@ -17,6 +17,10 @@ from ome.agent.status import ModelRef, configmap_key, node_label_key
 from ome.client import GVK, Client, NotFound
 from ome.testing.pytest_plugin import Cluster
 from tests.integration.agent.fakehub import FakeHub
+from tests.integration.agent.s3server import BUCKET as S3_BUCKET
+from tests.integration.agent.s3server import KEYS as S3_KEYS
+from tests.integration.agent.s3server import PREFIX as S3_PREFIX
+from tests.integration.agent.s3server import s3_server
 from tests.integration.helpers import eventually
 from tests.integration.models.conftest import PUBLIC
 from tests.integration.models.support import (
@@ -68,6 +72,25 @@ async def delete_and_wait(client: Client, name: str, namespace: str) -> None:
         return await get_or_none(client, name, namespace) is None
 
     await eventually(gone, timeout=60)
+
+
+async def one_ready_one_failed(
+    admin: Client, namespace: str, node: str, *, ready: str, failed: str, words: str
+) -> None:
+    """Wait until model ``ready`` is Ready and ``failed`` Failed with ``words`` in the
+    node's entry; the Ready one has its spec back-filled."""
+
+    async def reported() -> bool:
+        good = await state_of(admin, ready, namespace)
+        bad = await state_of(admin, failed, namespace)
+        return good.get("state") == "Ready" and bad.get("state") == "Failed"
+
+    await eventually(reported, timeout=60)
+    spec = (await get_or_none(admin, ready, namespace))["spec"]
+    assert spec["modelArchitecture"] == "BertModel"
+    entry = await node_entry(admin, node, configmap_key(ModelRef(failed, namespace)))
+    assert entry is not None
+    assert words in entry["message"]
 
 
 async def test_local_model_is_ready_on_eligible_nodes_only_with_its_spec_filled(
@@ -259,17 +282,48 @@ async def test_pvc_model_is_read_where_the_claim_is_mounted(
         await models.create(basemodel("on-claim", namespace, "pvc://weights/minilm"))
         await models.create(basemodel("elsewhere", namespace, "pvc://absent/minilm"))
 
-        async def reported() -> bool:
-            ready = await state_of(admin, "on-claim", namespace)
-            failed = await state_of(admin, "elsewhere", namespace)
-            return ready.get("state") == "Ready" and failed.get("state") == "Failed"
-
-        await eventually(reported, timeout=60)
-        spec = (await get_or_none(admin, "on-claim", namespace))["spec"]
-        assert spec["modelArchitecture"] == "BertModel"
-        entry = await node_entry(admin, node, configmap_key(ModelRef("elsewhere", namespace)))
-        assert entry is not None
-        assert "absent/minilm" in entry["message"]
+        await one_ready_one_failed(
+            admin, namespace, node, ready="on-claim", failed="elsewhere", words="absent/minilm"
+        )
         for name in ("on-claim", "elsewhere"):
             await delete_and_wait(admin, name, namespace)
         assert (MINILM / WEIGHTS).is_file()
+
+
+async def test_s3_model_is_fetched_with_the_secrets_key_pair(
+    models_cluster: Cluster, admin: Client, namespace: str, tmp_path: Path
+) -> None:
+    """Upstream's agent cannot download s3:// models; ours fetches them with the key pair
+    of the Secret named by storage.key, and removes them with the model."""
+    (node,) = node_names(namespace, 1)
+    keys = {key: base64.b64encode(value.encode()).decode() for key, value in S3_KEYS.items()}
+    secret = {
+        "apiVersion": "v1",
+        "kind": "Secret",
+        "metadata": {"name": "s3-keys", "namespace": namespace},
+        "data": keys,
+    }
+    with s3_server() as s3:
+        async with (
+            fake_nodes(admin, [node]),
+            model_agents(models_cluster, [node], tmp_path, s3_url=s3.url),
+            model_controller(models_cluster),
+        ):
+            await (await admin.resource(SECRET)).create(secret)
+            models = await admin.resource(BASEMODEL)
+            await models.create(
+                basemodel("on-s3", namespace, f"s3://{S3_BUCKET}/{S3_PREFIX}", key="s3-keys")
+            )
+            await models.create(
+                basemodel("absent", namespace, f"s3://{S3_BUCKET}/absent", key="s3-keys")
+            )
+
+            await one_ready_one_failed(
+                admin, namespace, node, ready="on-s3", failed="absent", words="no objects under"
+            )
+            (copy,) = (tmp_path / f"models-{node}" / "s3").iterdir()
+            assert (copy / WEIGHTS).read_bytes() == (MINILM / WEIGHTS).read_bytes()
+
+            for name in ("on-s3", "absent"):
+                await delete_and_wait(admin, name, namespace)
+            assert not copy.exists()

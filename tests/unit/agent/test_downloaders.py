@@ -37,9 +37,9 @@ async def test_requests_go_to_the_downloader_of_their_scheme(tmp_path: Path) -> 
 
 async def test_an_unknown_scheme_is_unsupported(tmp_path: Path) -> None:
     downloaders = Downloaders({"hf": Recorder(), "local": Recorder()})
-    request = DownloadRequest(parse_storage_uri("s3://bucket/model"), tmp_path)
+    request = DownloadRequest(parse_storage_uri("gs://bucket/model"), tmp_path)
     with pytest.raises(
-        DownloadError, match=r"cannot download s3:// models \(it can: hf://, local://\)"
+        DownloadError, match=r"cannot download gs:// models \(it can: hf://, local://\)"
     ) as raised:
         await downloaders.download(request)
     assert raised.value.reason is FailureReason.UNSUPPORTED

@@ -19,6 +19,7 @@ from ome.agent.download.errors import DownloadError, FailureReason
 from ome.agent.download.hf import HfDownloader, HfSettings
 from ome.agent.download.local import LocalDownloader
 from ome.agent.download.retry import RetryPolicy
+from ome.agent.download.s3 import S3Downloader, S3Settings
 from ome.agent.download.staging import discard
 
 __all__ = [
@@ -32,5 +33,7 @@ __all__ = [
     "HfSettings",
     "LocalDownloader",
     "RetryPolicy",
+    "S3Downloader",
+    "S3Settings",
     "discard",
 ]

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol
 
@@ -19,6 +19,9 @@ class DownloadRequest:
     """Where the model's files go (``storage.path``); a ``local://`` model stays put."""
     token: str | None = None
     """The credential for the source, already read from the model's Secret or parameters."""
+    secret: Mapping[str, str] = field(default_factory=dict)
+    """Every key of the Secret named by ``storage.key``, decoded (empty: none named), for
+    sources whose credentials take more than one value."""
 
 
 @dataclass(frozen=True)

@@ -28,12 +28,11 @@ import re
 import shutil
 import threading
 from collections.abc import Awaitable, Callable, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import httpx2
-import structlog
 from huggingface_hub import HfApi, snapshot_download
 from huggingface_hub.errors import (
     GatedRepoError,
@@ -46,24 +45,19 @@ from huggingface_hub.errors import (
 from huggingface_hub.hf_api import RepoFile
 from huggingface_hub.utils.tqdm import tqdm as hf_tqdm
 
+from ome.agent.download.attempt import StagedAttempt, TransferSettings
 from ome.agent.download.base import DownloadRequest, DownloadResult
 from ome.agent.download.errors import DownloadError, FailureReason
 from ome.agent.download.manifest import (
     ExpectedFile,
     Manifest,
     completed,
-    find_problems,
-    intact_copy,
-    raise_for,
-    write_manifest,
+    safe_relative_path,
 )
-from ome.agent.download.retry import RetryPolicy, retrying
-from ome.agent.download.staging import prepare, promote
-from ome.agent.download.threads import Cancelled, check, run_cancellable
-from ome.agent.progress import Phase, Progress, ProgressCallback, SpeedMeter
+from ome.agent.download.retry import retrying
+from ome.agent.download.threads import Cancelled, check
+from ome.agent.progress import Progress, ProgressCallback
 from ome.agent.storage_uri import HfUri
-
-log = structlog.get_logger("ome.agent.download")
 
 PUBLIC_HUB = "https://huggingface.co"
 # huggingface_hub keeps its resume bookkeeping here inside a local_dir download.
@@ -74,14 +68,9 @@ _SHORT_FILE = re.compile(r"should be of size (\d+) but has size (\d+)")
 
 
 @dataclass(frozen=True)
-class HfSettings:
-    endpoint: str | None = None
-    """The Hub's URL; None: ``$HF_ENDPOINT`` at construction, else the public Hub."""
-    max_workers: int = 8
-    """Files fetched at once."""
-    progress_interval: float = 2.0
-    """Seconds between progress reports while downloading."""
-    retry: RetryPolicy = field(default_factory=RetryPolicy)
+class HfSettings(TransferSettings):
+    """``endpoint``: the Hub's URL; None: ``$HF_ENDPOINT`` at construction, else the
+    public Hub."""
 
 
 class HfDownloader:
@@ -108,7 +97,7 @@ class HfDownloader:
         return await retrying(attempt.run, self.settings.retry, self._sleep)
 
 
-class _Attempt:
+class _Attempt(StagedAttempt):
     def __init__(
         self,
         downloader: HfDownloader,
@@ -117,47 +106,35 @@ class _Attempt:
         token: str | None,
         report: ProgressCallback,
     ) -> None:
+        source = f"hf://{uri.repo_id}@{uri.revision}"
+        super().__init__(dest, source, report, downloader.settings.progress_interval)
         self.settings = downloader.settings
         self.endpoint = downloader.endpoint
         self.uri = uri
-        self.dest = dest
         # False, not None: never fall back to a token found on the node (HF_TOKEN, a
         # login file); a model uses the credentials its own spec names, or none.
         self.token: str | bool = token or False
-        self.report = report
-        self.source = f"hf://{uri.repo_id}@{uri.revision}"
 
-    async def run(self) -> DownloadResult:
-        self.report(Progress(Phase.SCANNING))
-        copy = await asyncio.to_thread(intact_copy, self.dest)
-        try:
-            commit, files = await run_cancellable(self._list)
-        except DownloadError as err:
-            # The Hub is out of reach: a copy verified before serves until it is back.
-            if err.reason is not FailureReason.TRANSIENT or copy is None:
-                raise
-            log.warning(
-                "hub unreachable, keeping the copy on disk", model=self.source, error=str(err)
-            )
-            return DownloadResult(
-                self.dest, copy.revision, len(copy.files), copy.bytes, reused=True
-            )
-        manifest = Manifest(commit, tuple(files))
-        if copy == manifest:
-            return DownloadResult(self.dest, commit, len(files), manifest.bytes, reused=True)
-        stage = await asyncio.to_thread(prepare, self.dest)
-        await self._fetch_watching(stage, manifest)
-        done = Progress(Phase.VERIFYING, manifest.bytes, manifest.bytes, len(files), len(files))
-        self.report(done)
-        problems = await run_cancellable(lambda cancel: find_problems(stage, files, cancel))
-        if problems:
-            await asyncio.to_thread(_forget, stage, [p.path for p in problems])
-            raise_for(problems, f"{self.source} (commit {commit})")
-        self.report(replace(done, phase=Phase.FINALIZING))
-        await asyncio.to_thread(_finalize, stage, self.dest, manifest)
-        return DownloadResult(self.dest, commit, len(files), manifest.bytes)
+    def described(self, manifest: Manifest) -> str:
+        return f"{self.source} (commit {manifest.revision})"
 
-    def _list(self, cancel: threading.Event) -> tuple[str, list[ExpectedFile]]:
+    def measure(self, stage: Path, files: Sequence[ExpectedFile]) -> tuple[int, int]:
+        done_bytes, done_files = completed(stage, files)
+        with contextlib.suppress(OSError):  # files come and go while we look
+            done_bytes += sum(p.stat().st_size for p in (stage / _IN_FLIGHT).rglob("*.incomplete"))
+        return done_bytes, done_files
+
+    def forget(self, stage: Path, paths: Sequence[str]) -> None:
+        """Also the library's note that they are done, so they are refetched."""
+        super().forget(stage, paths)
+        for path in paths:
+            (stage / _IN_FLIGHT / f"{path}.metadata").unlink(missing_ok=True)
+
+    def finalize(self, stage: Path, manifest: Manifest) -> None:
+        shutil.rmtree(stage / _LIBRARY_STATE, ignore_errors=True)
+        super().finalize(stage, manifest)
+
+    def list_files(self, cancel: threading.Event) -> Manifest:
         api = HfApi(endpoint=self.endpoint, token=self.token)
         try:
             commit = api.model_info(self.uri.repo_id, revision=self.uri.revision).sha
@@ -172,34 +149,9 @@ class _Attempt:
             raise DownloadError(
                 FailureReason.INVALID, f"{self.endpoint} named no commit for {self.source}"
             )
-        return commit, files
+        return Manifest(commit, tuple(files))
 
-    async def _fetch_watching(self, stage: Path, manifest: Manifest) -> None:
-        """Fetch into ``stage``, reporting what is on disk every ``progress_interval``."""
-        files = manifest.files
-        fetch = asyncio.ensure_future(
-            run_cancellable(lambda cancel: self._fetch(cancel, stage, manifest))
-        )
-        meter = SpeedMeter()
-        try:
-            while True:
-                done, _ = await asyncio.wait({fetch}, timeout=self.settings.progress_interval)
-                done_bytes, done_files = await asyncio.to_thread(_measure, stage, files)
-                speed = meter.sample(done_bytes)
-                self.report(
-                    Progress(
-                        Phase.DOWNLOADING, manifest.bytes, done_bytes, len(files), done_files, speed
-                    )
-                )
-                if done:
-                    break
-        finally:
-            if not fetch.done():
-                fetch.cancel()
-                await asyncio.wait({fetch})
-        fetch.result()
-
-    def _fetch(self, cancel: threading.Event, stage: Path, manifest: Manifest) -> None:
+    def fetch(self, cancel: threading.Event, stage: Path, manifest: Manifest) -> None:
         try:
             snapshot_download(
                 self.uri.repo_id,
@@ -279,35 +231,10 @@ class _Attempt:
 
 
 def _expected(entry: RepoFile) -> ExpectedFile:
-    # The path is joined under the staging directory, where bad files get deleted: a
-    # listing must not reach outside it.
-    parts = entry.path.split("/")
-    if entry.path.startswith("/") or ".." in parts or "" in parts:
-        raise DownloadError(FailureReason.INVALID, f"the Hub listed an unsafe path {entry.path!r}")
+    safe_relative_path(entry.path, "the Hub")
     if entry.lfs is not None:
         return ExpectedFile(entry.path, entry.lfs.size, sha256=entry.lfs.sha256)
     return ExpectedFile(entry.path, entry.size, git_sha1=entry.blob_id)
-
-
-def _measure(stage: Path, files: Sequence[ExpectedFile]) -> tuple[int, int]:
-    """Bytes on disk (finished files and those being written) and files finished."""
-    done_bytes, done_files = completed(stage, files)
-    with contextlib.suppress(OSError):  # files come and go while we look
-        done_bytes += sum(p.stat().st_size for p in (stage / _IN_FLIGHT).rglob("*.incomplete"))
-    return done_bytes, done_files
-
-
-def _forget(stage: Path, paths: Sequence[str]) -> None:
-    """Delete bad files, and the library's note that they are done, so they are refetched."""
-    for path in paths:
-        (stage / path).unlink(missing_ok=True)
-        (stage / _IN_FLIGHT / f"{path}.metadata").unlink(missing_ok=True)
-
-
-def _finalize(stage: Path, dest: Path, manifest: Manifest) -> None:
-    write_manifest(stage, manifest)
-    shutil.rmtree(stage / _LIBRARY_STATE, ignore_errors=True)
-    promote(dest)
 
 
 def _stopping_bar(cancel: threading.Event) -> type[Any]:

@@ -35,6 +35,15 @@ class ExpectedFile:
     """Git's blob id (regular files in a Git repository publish it)."""
 
 
+def safe_relative_path(path: str, source: str) -> str:
+    """``path`` as listed by ``source``, refused if it could reach outside the directory
+    it is joined under (where bad files get deleted)."""
+    parts = path.split("/")
+    if path.startswith("/") or ".." in parts or "" in parts:
+        raise DownloadError(FailureReason.INVALID, f"{source} listed an unsafe path {path!r}")
+    return path
+
+
 @dataclass(frozen=True)
 class Problem:
     path: str
