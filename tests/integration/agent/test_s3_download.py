@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import hashlib
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -17,6 +18,7 @@ from ome.agent.download import (
     S3Downloader,
     S3Settings,
 )
+from ome.agent.download.s3 import partial_path
 from ome.agent.download.staging import staging_dir
 from ome.agent.progress import Phase, Progress
 from ome.agent.storage_uri import parse_storage_uri
@@ -102,23 +104,35 @@ async def test_without_any_credentials_the_message_says_what_to_give(
     assert raised.value.reason is FailureReason.UNAUTHORIZED
 
 
+def weights_partial(stage: Path, etag: str | None = None) -> Path:
+    """Where the weights are written while they arrive (by default: their current ETag,
+    the MD5 of a single-part upload)."""
+    etag = etag or hashlib.md5((MINILM / WEIGHTS).read_bytes(), usedforsecurity=False).hexdigest()
+    partial = partial_path(stage, WEIGHTS, etag)
+    partial.parent.mkdir(parents=True, exist_ok=True)
+    return partial
+
+
 async def test_a_partial_file_is_resumed(s3: S3Server, tmp_path: Path) -> None:
     dest = tmp_path / "minilm"
-    stage = staging_dir(dest)
-    stage.mkdir(parents=True)
     weights = (MINILM / WEIGHTS).read_bytes()
-    (stage / f"{WEIGHTS}.incomplete").write_bytes(weights[:100_000])
+    weights_partial(staging_dir(dest)).write_bytes(weights[:100_000])
     await Fetcher(s3).fetch(dest)
     assert_is_minilm(dest)
+
+
+async def test_bytes_of_an_older_version_are_not_continued(s3: S3Server, tmp_path: Path) -> None:
+    dest = tmp_path / "minilm"
+    weights_partial(staging_dir(dest), etag="an-older-version").write_bytes(b"\0" * 100_000)
+    await Fetcher(s3).fetch(dest)
+    assert_is_minilm(dest)  # and the stale partial file was not left in the model
 
 
 async def test_a_corrupt_partial_file_is_caught_and_fetched_again(
     s3: S3Server, tmp_path: Path
 ) -> None:
     dest = tmp_path / "minilm"
-    stage = staging_dir(dest)
-    stage.mkdir(parents=True)
-    (stage / f"{WEIGHTS}.incomplete").write_bytes(b"\0" * 100_000)
+    weights_partial(staging_dir(dest)).write_bytes(b"\0" * 100_000)
     with pytest.raises(DownloadError, match="does not match its ETag") as raised:
         await Fetcher(s3).fetch(dest)
     assert raised.value.reason is FailureReason.CHECKSUM_MISMATCH

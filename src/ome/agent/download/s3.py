@@ -3,7 +3,7 @@ that speaks its API (``--s3-endpoint`` or ``$AWS_ENDPOINT_URL``).
 
 Each attempt (:class:`~ome.agent.download.attempt.StagedAttempt`) lists the objects under
 ``prefix/`` (size and ETag) and streams each one not yet in the staging directory into
-``{name}.incomplete``, several at once. An interrupted object resumes with a range
+``{name}.{etag digest}.incomplete``, several at once. An interrupted object resumes with a range
 request that also requires the listed ETag (an object replaced meanwhile answers 412 and
 starts over); a finished one is checked against its ETag where that is the content's MD5
 (single-part uploads not encrypted with KMS), then renamed.
@@ -130,8 +130,9 @@ class _Attempt(StagedAttempt):
     def measure(self, stage: Path, files: Sequence[ExpectedFile]) -> tuple[int, int]:
         done_bytes, done_files = completed(stage, files)
         for file in files:
+            partial = partial_path(stage, file.path, self.objects[file.path].etag)
             with contextlib.suppress(OSError):  # renamed into place while we look
-                done_bytes += (stage / (file.path + _PARTIAL)).stat().st_size
+                done_bytes += partial.stat().st_size
         return done_bytes, done_files
 
     def finalize(self, stage: Path, manifest: Manifest) -> None:
@@ -161,7 +162,10 @@ class _Attempt(StagedAttempt):
         if not objects:
             raise DownloadError(FailureReason.NOT_FOUND, f"no objects under {self.source}")
         self.objects = {o.file.path: o for o in objects}
-        return Manifest(None, tuple(o.file for o in objects))
+        # The ETags stand for the content: a replaced object makes a new revision.
+        listing = "\n".join(f"{o.key} {o.etag}" for o in objects)
+        revision = f"etags:{hashlib.sha256(listing.encode()).hexdigest()[:16]}"
+        return Manifest(revision, tuple(o.file for o in objects))
 
     def fetch(self, cancel: threading.Event, stage: Path, manifest: Manifest) -> None:
         objects = [self.objects[f.path] for f in manifest.files]
@@ -178,7 +182,7 @@ class _Attempt(StagedAttempt):
         target = stage / obj.file.path
         if target.is_file() and target.stat().st_size == obj.file.size:
             return
-        partial = target.with_name(target.name + _PARTIAL)
+        partial = partial_path(stage, obj.file.path, obj.etag)
         partial.parent.mkdir(parents=True, exist_ok=True)
         have = partial.stat().st_size if partial.exists() else 0
         if have > obj.file.size:
@@ -250,6 +254,13 @@ class _Attempt(StagedAttempt):
         if isinstance(err, BotoCoreError):
             return DownloadError(FailureReason.TRANSIENT, f"cannot reach S3 for {where}: {err}")
         return DownloadError(FailureReason.TRANSIENT, f"downloading {where} failed: {err!r}")
+
+
+def partial_path(stage: Path, path: str, etag: str) -> Path:
+    """Where the object with ``etag`` is being written: named after the ETag, so that
+    bytes of an older version are never continued with a newer one's."""
+    tag = hashlib.sha256(etag.encode()).hexdigest()[:12]
+    return stage / f"{path}.{tag}{_PARTIAL}"
 
 
 def _code(err: BaseException) -> str:
