@@ -151,3 +151,17 @@ async def test_a_cancelled_download_leaves_no_model(s3: S3Server, tmp_path: Path
     assert_not_there(dest)
     await Fetcher(s3).fetch(dest)
     assert_is_minilm(dest)
+
+
+async def test_a_replaced_object_is_fetched_again(s3: S3Server, tmp_path: Path) -> None:
+    s3.upload(MINILM, "changing")
+    fetcher = Fetcher(s3)
+    dest = tmp_path / "minilm"
+    first = await fetcher.fetch(dest, f"s3://{BUCKET}/changing")
+    readme = (MINILM / "README.md").read_bytes()
+    replaced = readme.replace(b"a", b"b")  # same size, other content
+    s3.client().put_object(Bucket=BUCKET, Key="changing/README.md", Body=replaced)
+    second = await fetcher.fetch(dest, f"s3://{BUCKET}/changing")
+    assert not second.reused
+    assert second.revision != first.revision
+    assert (dest / "README.md").read_bytes() == replaced
