@@ -14,7 +14,8 @@ from typing import Any
 import pytest
 import yaml
 
-from ome.client import GVK, Client, load_configuration
+from ome.client import Client, load_configuration
+from ome.controllers.kinds import INFERENCESERVICE
 from tests.integration.helpers import eventually, processes_mentioning
 
 pytestmark = pytest.mark.integration
@@ -26,7 +27,6 @@ SAMPLE = (
     REFERENCE / "runtimes" / "srt" / "Qwen" / "Qwen1.5-7B-Chat-rt.yaml",
     REFERENCE / "samples" / "isvc" / "Qwen" / "Qwen1.5-7B-Chat.yaml",
 )
-INFERENCESERVICE = GVK("ome.io", "v1beta1", "InferenceService")
 READY_LINE = "ome is running on the local control plane"
 
 

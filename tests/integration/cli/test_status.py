@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 
 from ome.client import GVK, Client
+from ome.controllers.kinds import INFERENCESERVICE
 from ome.testing.pytest_plugin import Cluster
 from tests.integration.controllers.support import running_controller
 from tests.integration.controllers.test_inferenceservice import (
@@ -23,7 +24,6 @@ pytestmark = pytest.mark.integration
 
 OME = Path(sys.executable).parent / "ome"
 EVENT = GVK("events.k8s.io", "v1", "Event")
-INFERENCESERVICE = GVK("ome.io", "v1beta1", "InferenceService")
 
 
 async def ome(*args: str) -> tuple[int, str, str]:

@@ -24,6 +24,7 @@ from ome.controllers.kinds import (
     DEPLOYMENT,
     HPA,
     INFERENCESERVICE,
+    NODE,
     PDB,
     POD,
     ROLE,
@@ -46,7 +47,6 @@ RUNTIME_FILE = REFERENCE / "runtimes" / "srt" / "Qwen" / "Qwen1.5-7B-Chat-rt.yam
 SAMPLE_FILE = REFERENCE / "samples" / "isvc" / "Qwen" / "Qwen1.5-7B-Chat.yaml"
 NODES = ("gpu-node-0", "gpu-node-1")
 EVENT = GVK("events.k8s.io", "v1", "Event")
-NODE = GVK("", "v1", "Node")
 
 
 def _load(path: Path) -> dict[str, Any]:

@@ -18,6 +18,7 @@ from ome.agent.download import HfSettings, RetryPolicy, S3Settings
 from ome.agent.node_agent import AgentSettings
 from ome.client import GVK, Client, NotFound
 from ome.controllers.basemodel import setup as setup_models
+from ome.controllers.kinds import CONFIGMAP, NODE
 from ome.runtime import Manager, ManagerOptions
 from ome.testing.nodes import FakeNode, is_ready
 from ome.testing.pytest_plugin import Cluster
@@ -25,8 +26,6 @@ from ome.testing.serviceaccount import AGENT_ACCOUNT, MANAGER_ACCOUNT
 from tests.integration.helpers import eventually, refused_nothing
 
 STATUS_NAMESPACE = "ome"
-NODE = GVK("", "v1", "Node")
-CONFIGMAP = GVK("", "v1", "ConfigMap")
 NAMESPACE = GVK("", "v1", "Namespace")
 
 

@@ -14,7 +14,8 @@ import pytest
 
 from ome.agent.download.staging import staging_dir
 from ome.agent.status import ModelRef, configmap_key, node_label_key
-from ome.client import GVK, Client
+from ome.client import Client
+from ome.controllers.kinds import BASEMODEL
 from ome.testing.pytest_plugin import Cluster
 from tests.integration.agent.fakehub import FakeHub
 from tests.integration.helpers import eventually
@@ -30,7 +31,6 @@ from tests.unit.agent.helpers import MINILM
 
 pytestmark = pytest.mark.integration
 
-BASEMODEL = GVK("ome.io", "v1beta1", "BaseModel")
 WEIGHTS = "model.safetensors"
 
 

@@ -14,7 +14,8 @@ from typing import Any
 import pytest
 
 from ome.agent.status import ModelRef, configmap_key, node_label_key
-from ome.client import GVK, Client, NotFound
+from ome.client import Client, NotFound
+from ome.controllers.kinds import BASEMODEL, NODE, SECRET
 from ome.testing.pytest_plugin import Cluster
 from tests.integration.agent.fakehub import FakeHub
 from tests.integration.agent.s3server import BUCKET as S3_BUCKET
@@ -34,9 +35,6 @@ from tests.unit.agent.helpers import MINILM
 
 pytestmark = pytest.mark.integration
 
-BASEMODEL = GVK("ome.io", "v1beta1", "BaseModel")
-SECRET = GVK("", "v1", "Secret")
-NODE = GVK("", "v1", "Node")
 WEIGHTS = "model.safetensors"
 
 

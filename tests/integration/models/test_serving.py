@@ -9,7 +9,8 @@ from typing import Any
 
 import pytest
 
-from ome.client import GVK, Client
+from ome.client import Client
+from ome.controllers.kinds import BASEMODEL, INFERENCESERVICE, NODE, POD, SERVINGRUNTIME
 from ome.testing.pytest_plugin import Cluster
 from tests.integration.controllers.support import running_controller
 from tests.integration.helpers import eventually
@@ -18,11 +19,6 @@ from tests.unit.agent.helpers import MINILM
 
 pytestmark = pytest.mark.integration
 
-BASEMODEL = GVK("ome.io", "v1beta1", "BaseModel")
-SERVINGRUNTIME = GVK("ome.io", "v1beta1", "ServingRuntime")
-INFERENCESERVICE = GVK("ome.io", "v1beta1", "InferenceService")
-NODE = GVK("", "v1", "Node")
-POD = GVK("", "v1", "Pod")
 PLACE = "models.test/embeddings"
 
 

@@ -23,6 +23,7 @@ import pytest
 import pytest_asyncio
 
 from ome.client import GVK, ApiError, Client, NotFound
+from ome.controllers.kinds import BASEMODEL, CLUSTERSERVINGRUNTIME, INFERENCESERVICE
 from ome.runtime import Manager, ManagerOptions
 from ome.testing.pytest_plugin import Cluster
 from ome.webhooks import CERT_MANAGER_ANNOTATION, SECRET_NAME, Webhooks, setup
@@ -36,10 +37,6 @@ pytestmark = pytest.mark.integration
 
 ROOT = Path(__file__).resolve().parents[3]
 LABEL = "ome.io/webhook-test"
-ISVC = GVK("ome.io", "v1beta1", "InferenceService")
-BASEMODEL = GVK("ome.io", "v1beta1", "BaseModel")
-SERVINGRUNTIME = GVK("ome.io", "v1beta1", "ServingRuntime")
-CLUSTERSERVINGRUNTIME = GVK("ome.io", "v1beta1", "ClusterServingRuntime")
 ISVC_VARIANTS = [v for v in VARIANTS if v.kind == "InferenceService"]
 RUNNER = {"name": "ome-container", "image": "sglang:1"}
 VALIDATOR = 'admission webhook "inferenceservice.ome-webhook-server.validator" denied the request'
@@ -253,7 +250,7 @@ async def test_updates_check_references_only_when_the_spec_changes(
     await create(client, model(namespace))
     await create(client, service(namespace))
     await (await client.resource(BASEMODEL)).delete("llama", namespace)
-    services = await client.resource(ISVC)
+    services = await client.resource(INFERENCESERVICE)
     # the whole stored object (managedFields, defaults, ...) goes through validation
     finalized = {"metadata": {"finalizers": ["inferenceservice.finalizers"]}}
     await services.patch("chat", finalized, namespace)
@@ -449,7 +446,7 @@ async def test_a_server_that_is_down_fails_writes_closed(
     await asyncio.gather(task, return_exceptions=True)
     error = await refusal(create(client, service(namespace, "after")))
     assert "failed calling webhook" in error.message
-    services = await client.resource(ISVC)
+    services = await client.resource(INFERENCESERVICE)
     with pytest.raises(NotFound):
         await services.get("after", namespace)
 
