@@ -15,6 +15,7 @@ the agent's own AWS identity (environment, web identity, instance profile).
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import hashlib
 import re
@@ -80,7 +81,8 @@ class S3Downloader:
         uri = request.uri
         if not isinstance(uri, S3Uri):
             raise DownloadError(FailureReason.UNSUPPORTED, f"not an s3:// URI: {uri}")
-        client = _client(self.settings, uri, request.secret)
+        # Building a client reads botocore's service models from disk: not on the loop.
+        client = await asyncio.to_thread(_client, self.settings, uri, request.secret)
         attempt = _Attempt(self.settings, client, uri, request.dest, on_progress or _ignore)
         return await retrying(attempt.run, self.settings.retry)
 
