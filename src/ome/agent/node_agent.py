@@ -169,15 +169,15 @@ class NodeAgent:
             return None
         storage = (model.get("spec") or {}).get("storage") or {}
         labels = node["metadata"].get("labels") or {}
+        wanted = fingerprint(model)
         try:
             eligible = is_eligible(storage, self.settings.node_name, labels)
         except InvalidNodeSelectorError as err:
-            await self._fail(ref, fingerprint(model), FailureReason.INVALID, str(err))
+            await self._fail(ref, wanted, FailureReason.INVALID, str(err))
             return None
         if not eligible or self._is_pvc_elsewhere(storage):
             await self._remove(ref, model)
             return None
-        wanted = fingerprint(model)
         if self.downloads.fingerprint(ref) == wanted:
             return None
         await self.downloads.cancel(ref)
