@@ -15,7 +15,7 @@ from ome.client.errors import (
 )
 from ome.client.kinds import GVK, gvk_of
 from ome.client.resource import ResourceClient
-from ome.client.rest import Client, WriteFenced
+from ome.client.rest import Client, WriteFenced, WriteObserver
 
 __all__ = [
     "GVK",
@@ -32,6 +32,7 @@ __all__ = [
     "TooManyRequests",
     "Unauthorized",
     "WriteFenced",
+    "WriteObserver",
     "gvk_of",
     "load_configuration",
 ]

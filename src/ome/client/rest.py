@@ -31,6 +31,8 @@ READ_METHODS = frozenset({"GET", "HEAD"})
 KEEPALIVE_PROBES = 3
 
 Query = Mapping[str, str | int | bool] | Sequence[tuple[str, str | int | bool]]
+WriteObserver = Callable[[str, str, Any], None]
+"""Told of each accepted write: its method, path and body."""
 
 
 class WriteFenced(RuntimeError):
@@ -48,7 +50,8 @@ class Client:
 
     Every call is bounded by ``timeout`` seconds; error answers raise the matching
     :class:`~ome.client.errors.ApiError` subclass. With a ``write_guard``, any request
-    but a read is sent only while the guard returns True.
+    but a read is sent only while the guard returns True. Every write the API server
+    accepted is told to the ``write_observers`` as (method, path, body).
     """
 
     def __init__(
@@ -60,6 +63,7 @@ class Client:
         self.configuration = configuration
         self.timeout = timeout
         self.write_guard = write_guard
+        self.write_observers: list[WriteObserver] = []
         self.mapper = RESTMapper(self)
         self._api = ApiClient(configuration=configuration)
 
@@ -143,6 +147,9 @@ class Client:
             data = await response.read()
         finally:
             response.release()
+        if method not in READ_METHODS:
+            for observe in self.write_observers:
+                observe(method, path, body)
         return json.loads(data) if data else None
 
     @contextlib.asynccontextmanager

@@ -28,6 +28,7 @@ from ome.runtime.handlers import EventHandler
 from ome.runtime.metrics import RuntimeMetrics
 from ome.runtime.predicates import Predicate
 from ome.runtime.request import Request, Result
+from ome.runtime.writeloop import current_controller
 from ome.workqueue import RateLimitingQueue, default_controller_rate_limiter
 
 if TYPE_CHECKING:
@@ -194,9 +195,11 @@ class Controller:
         ):
             started = time.perf_counter()
             self._count_worker(+1)
+            running = current_controller.set(self.name)
             try:
                 outcome = await self._call(request)
             finally:
+                current_controller.reset(running)
                 self._count_worker(-1)
                 if self.metrics is not None:
                     self.metrics.reconcile_time.labels(self.name).observe(

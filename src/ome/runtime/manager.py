@@ -36,6 +36,7 @@ from ome.runtime.http import HttpServer, Probes, add_metrics_route
 from ome.runtime.kinds import GVK
 from ome.runtime.leaderelection import LeaderElectionConfig, LeaderElectionLost, LeaderElector
 from ome.runtime.metrics import RuntimeMetrics
+from ome.runtime.writeloop import DEFAULT_THRESHOLD, DEFAULT_WINDOW, WriteLoopGuard
 from ome.workqueue import PrometheusMetricsProvider
 
 Runnable = Callable[[], Coroutine[Any, Any, None]]
@@ -52,6 +53,10 @@ class ManagerOptions:
     cache_sync_timeout: float = 120.0
     handle_signals: bool = True
     identity: str = field(default_factory=socket.gethostname)
+    # A controller repeating this many writes of one object within this many seconds is
+    # reported as a write loop (ome.runtime.writeloop).
+    write_loop_threshold: int = DEFAULT_THRESHOLD
+    write_loop_window: float = DEFAULT_WINDOW
 
     def __post_init__(self) -> None:
         if self.graceful_shutdown_timeout < 0:
@@ -86,6 +91,12 @@ class Manager:
             timeout=client.timeout,
             write_guard=self.elector.is_leading if self.elector is not None else None,
         )
+        self.write_loops = WriteLoopGuard(
+            self.metrics.write_loops,
+            threshold=self.options.write_loop_threshold,
+            window=self.options.write_loop_window,
+        )
+        self.client.write_observers.append(self.write_loops.observe)
         self.factory = SharedInformerFactory(self.client, namespace=self.options.namespace)
         self.controllers: list[Controller] = []
         self._always_on: list[Runnable] = []

@@ -60,6 +60,13 @@ class RuntimeMetrics:
             ["controller"],
             registry=registry,
         )
+        self.write_loops = Counter(
+            "controller_runtime_write_loops_total",
+            "Times a controller was seen rewriting one object with content it had just "
+            "written there (a write loop; see the warning in the log for the object)",
+            ["controller"],
+            registry=registry,
+        )
         self.leader = Gauge(
             "leader_election_master_status",
             "Gauge of if the reporting system is master of the relevant lease, "
@@ -78,6 +85,7 @@ class RuntimeMetrics:
             self.reconcile_errors,
             self.terminal_errors,
             self.reconcile_timeouts,
+            self.write_loops,
         ):
             family.labels(controller)
         self.active_workers.labels(controller).set(0)

@@ -69,6 +69,12 @@ def model_status_key(name: str, namespace: str | None) -> str:
 
 
 def modelconfig_name(service: str) -> str:
-    """The ConfigMap describing the served model: ``modelconfig-`` and the service name's
-    last 20 characters."""
-    return f"modelconfig-{service[-_MODELCONFIG_TAIL:]}"
+    """The ConfigMap describing the served model: ``modelconfig-{service}``, upstream's
+    name, for a service name of at most 20 characters. Upstream keeps only the last 20
+    characters of a longer name, so two services ending alike (``…-vision-instruct``)
+    would share one ConfigMap; a longer name keeps those 20 characters and adds an
+    8-hex sha256 prefix of the whole name, unique per service."""
+    if len(service) <= _MODELCONFIG_TAIL:
+        return f"modelconfig-{service}"
+    digest = hashlib.sha256(service.encode()).hexdigest()[:_HASH_PREFIX]
+    return f"modelconfig-{service[-_MODELCONFIG_TAIL:]}-{digest}"

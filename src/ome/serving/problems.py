@@ -31,6 +31,7 @@ class Reason(StrEnum):
     UNSUPPORTED_INGRESS = "UnsupportedIngress"
     INVALID_INGRESS_DOMAIN = "InvalidIngressDomain"
     INVALID_CONFIG = "InvalidConfig"
+    OWNERSHIP_CONFLICT = "OwnershipConflict"
 
 
 # The closest upstream FailureInfo reason (status.modelStatus.lastFailureInfo.reason),

@@ -24,6 +24,7 @@ from ome.client import GVK, Client, NotFound
 from ome.controllers.kinds import (
     CLUSTERBASEMODEL,
     CLUSTERSERVINGRUNTIME,
+    CONFIGMAP,
     DEPLOYMENT,
     HPA,
     INFERENCESERVICE,
@@ -454,3 +455,61 @@ async def test_bad_runtimes_fail_quietly_then_recover(
             with contextlib.suppress(NotFound):
                 await runtimes.delete(name)
         await models.delete(lonely)
+
+
+# ---- services whose names end alike ----------------------------------------------------
+
+VISION = ("meta/llama3-2-11b-vision.yaml", "unsloth/llama3-2-11b-vision.yaml")
+QUIET_SECONDS = 30
+
+
+async def test_services_ending_alike_in_one_namespace_are_ready_and_then_quiet(
+    client: Client, installed: list[dict[str, Any]], manager: Manager
+) -> None:
+    """Upstream names both samples' model ConfigMap ``modelconfig--11b-vision-instruct``
+    and its two owners then trade it back and forth; here each service has its own, both
+    become Ready, and the operator then writes nothing at all."""
+    documents = _documents([SAMPLES / path for path in VISION])
+    (namespace,) = {d["metadata"]["name"] for d in documents if d["kind"] == "Namespace"}
+    samples = [d for d in documents if d["kind"] == "InferenceService"]
+    # upstream's agent back-fills the meta model from its config.json; here it gets what
+    # the unsloth copy of the same weights declares
+    unsloth = _named(installed, "ClusterBaseModel", "unsloth-llama-3-2-11b-vision-instruct")
+    facts = ("modelArchitecture", "modelFormat", "modelFramework", "modelParameterSize")
+    models = await client.resource(CLUSTERBASEMODEL)
+    await models.patch(
+        "llama-3-2-11b-vision-instruct", {"spec": {k: unsloth["spec"][k] for k in facts}}
+    )
+    for sample in samples:
+        await label_nodes(client, sample["spec"]["model"]["name"])
+    services = await client.resource(INFERENCESERVICE)
+    configmaps = await client.resource(CONFIGMAP)
+    await create_namespace(client, namespace)
+    try:
+        for sample in samples:
+            await services.create(sample)
+
+        async def both_ready() -> bool:
+            for sample in samples:
+                current = await services.get(sample["metadata"]["name"], namespace)
+                if _conditions(current).get("Ready", {}).get("status") != "True":
+                    return False
+            return True
+
+        await eventually(both_ready, timeout=90)
+        writes: list[str] = []
+        manager.client.write_observers.append(lambda method, path, body: writes.append(path))
+        await asyncio.sleep(QUIET_SECONDS)
+        assert writes == []
+        owners = {
+            c["metadata"]["name"]: c["metadata"]["ownerReferences"][0]["name"]
+            for c in await configmaps.list(namespace, label_selector="ome.io/inferenceservice")
+        }
+        assert sorted(owners.values()) == sorted(s["metadata"]["name"] for s in samples)
+        assert all(name.startswith("modelconfig-") for name in owners)
+        loops = manager.registry.get_sample_value(
+            "controller_runtime_write_loops_total", {"controller": "inferenceservice-controller"}
+        )
+        assert loops == 0
+    finally:
+        await client.delete(f"/api/v1/namespaces/{namespace}")

@@ -1,6 +1,7 @@
 """The InferenceService controller in-process against a real control plane with fake GPU
 nodes: a sample becomes Ready, children follow the spec, runtimes and models wake the
-services that use them, and an unservable service reports why."""
+services that use them, an unservable service reports why, and a child another owner
+controls is never taken over."""
 
 from __future__ import annotations
 
@@ -21,6 +22,7 @@ from ome.controllers.inferenceservice import CONFIG_NAME, CONTROLLER_NAME, FINAL
 from ome.controllers.kinds import (
     CLUSTERBASEMODEL,
     CLUSTERSERVINGRUNTIME,
+    CONFIGMAP,
     DEPLOYMENT,
     HPA,
     INFERENCESERVICE,
@@ -366,3 +368,119 @@ async def test_an_operator_watching_one_namespace_reads_its_config_from_its_own(
                 await eventually(gone, timeout=60)
     finally:
         await client.delete(f"/api/v1/namespaces/{own}")
+
+
+# ---- children another owner controls ---------------------------------------------------
+# A child another owner controls is never taken over: the service that would need it
+# reports the conflict (condition and Event, naming the object and its owner), writes
+# nothing more while it lasts, and serves by itself once the object is gone.
+
+QUIET = 5.0  # seconds of watching the writes of a blocked service
+
+
+def _configmap(name: str, namespace: str, owner: dict[str, Any] | None) -> dict[str, Any]:
+    metadata: dict[str, Any] = {"name": name, "namespace": namespace}
+    if owner is not None:
+        metadata["ownerReferences"] = [
+            {
+                "apiVersion": owner["apiVersion"],
+                "kind": owner["kind"],
+                "name": owner["metadata"]["name"],
+                "uid": owner["metadata"]["uid"],
+                "controller": True,
+            }
+        ]
+    return {"apiVersion": "v1", "kind": "ConfigMap", "metadata": metadata, "data": {"k": "v"}}
+
+
+async def _blocked(client: Client, name: str, namespace: str) -> dict[str, Any]:
+    services = await client.resource(INFERENCESERVICE)
+
+    async def conflict() -> bool:
+        ready = _conditions(await services.get(name, namespace)).get("Ready", {})
+        return ready.get("reason") == "OwnershipConflict"
+
+    await eventually(conflict, timeout=60)
+    found: dict[str, Any] = _conditions(await services.get(name, namespace))["Ready"]
+    return found
+
+
+async def test_a_child_controlled_by_another_service_is_not_taken(
+    client: Client, namespace: str, catalogue: dict[str, Any], manager: Manager
+) -> None:
+    services = await client.resource(INFERENCESERVICE)
+    configmaps = await client.resource(CONFIGMAP)
+    deployments = await client.resource(DEPLOYMENT)
+    first = service_in(catalogue["sample"], namespace)
+    first["metadata"]["name"] = "first"
+    await services.create(first)
+    owner = await services.get("first", namespace)
+    # the object the second service needs, already controlled by the first
+    await configmaps.create(_configmap("modelconfig-second", namespace, owner))
+    writes: list[str] = []
+    manager.client.write_observers.append(lambda method, path, body: writes.append(path))
+    second = service_in(catalogue["sample"], namespace)
+    second["metadata"]["name"] = "second"
+    await services.create(second)
+
+    ready = await _blocked(client, "second", namespace)
+    assert ready["status"] == "False"
+    assert (
+        f"ConfigMap {namespace}/modelconfig-second is controlled by InferenceService first"
+        in (ready["message"])
+    )
+    events = await (await client.resource(EVENT)).list(namespace)
+    warned = [
+        e
+        for e in events
+        if e["regarding"]["name"] == "second" and e["reason"] == "OwnershipConflict"
+    ]
+    assert len(warned) == 1
+    assert "modelconfig-second" in warned[0]["note"]
+    assert await get_or_none(deployments, "second-engine", namespace) is None
+
+    # nothing is traded back and forth: the object keeps its owner and content, and the
+    # blocked service writes nothing more (the first one, becoming Ready, may)
+    seen = len(writes)
+    await asyncio.sleep(QUIET)
+    held = await configmaps.get("modelconfig-second", namespace)
+    assert held["metadata"]["ownerReferences"][0]["name"] == "first"
+    assert held["data"] == {"k": "v"}
+    later = writes[seen:]
+    assert not [p for p in later if "second" in p], later
+    assert not [p for p in writes if p.endswith("/configmaps/modelconfig-second")], writes
+
+    # once its owner lets the object go, the blocked service serves by itself
+    await configmaps.delete("modelconfig-second", namespace)
+
+    async def serving() -> bool:
+        current = _conditions(await services.get("second", namespace)).get("Ready", {})
+        return current.get("reason") != "OwnershipConflict" and (
+            await get_or_none(deployments, "second-engine", namespace) is not None
+        )
+
+    await eventually(serving, timeout=60)
+    config = await configmaps.get("modelconfig-second", namespace)
+    assert config["metadata"]["ownerReferences"][0]["name"] == "second"
+
+
+async def test_an_object_someone_else_created_is_left_alone(
+    client: Client, namespace: str, catalogue: dict[str, Any], manager: Manager
+) -> None:
+    services = await client.resource(INFERENCESERVICE)
+    configmaps = await client.resource(CONFIGMAP)
+    await configmaps.create(_configmap("modelconfig-theirs", namespace, None))
+    service = service_in(catalogue["sample"], namespace)
+    service["metadata"]["name"] = "theirs"
+    await services.create(service)
+
+    ready = await _blocked(client, "theirs", namespace)
+    assert "ConfigMap" in ready["message"]
+    assert "no controller" in ready["message"]
+    await asyncio.sleep(QUIET)
+    mine = await configmaps.get("modelconfig-theirs", namespace)
+    assert mine["data"] == {"k": "v"}
+    assert "ownerReferences" not in mine["metadata"]
+    assert _conditions(await services.get("theirs", namespace))["Ready"]["reason"] == (
+        "OwnershipConflict"
+    )

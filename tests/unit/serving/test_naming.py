@@ -52,9 +52,21 @@ def test_model_ready_label_examples() -> None:
     assert model_ready_label("llama", "team") == "models.ome.io/team.basemodel.llama"
 
 
-def test_modelconfig_name_keeps_the_last_20_characters() -> None:
+def test_modelconfig_name_is_upstreams_for_names_upstream_does_not_cut() -> None:
     assert modelconfig_name("chat") == "modelconfig-chat"
-    assert modelconfig_name("x" * 5 + "y" * 20) == "modelconfig-" + "y" * 20
+    assert modelconfig_name("y" * 20) == "modelconfig-" + "y" * 20
+
+
+def test_modelconfig_name_of_a_cut_name_keeps_the_tail_and_adds_a_hash_of_the_whole() -> None:
+    name = "x" * 5 + "y" * 20
+    digest = hashlib.sha256(name.encode()).hexdigest()[:8]
+    assert modelconfig_name(name) == f"modelconfig-{'y' * 20}-{digest}"
+
+
+def test_services_ending_alike_get_different_modelconfigs() -> None:
+    # upstream gives both "modelconfig-2-11b-vision-instruct"
+    meta, unsloth = "llama-3-2-11b-vision-instruct", "unsloth-llama-3-2-11b-vision-instruct"
+    assert modelconfig_name(meta) != modelconfig_name(unsloth)
 
 
 @pytest.mark.parametrize("namespace", [None, "team", "a-namespace-with-a-long-name"])

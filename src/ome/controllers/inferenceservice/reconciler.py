@@ -14,7 +14,7 @@ import structlog
 from ome.api.v1beta1 import InferenceService
 from ome.client import GVK, NotFound
 from ome.controllers.inferenceservice.catalog import StoreCatalog
-from ome.controllers.inferenceservice.tracking import Tracker
+from ome.controllers.inferenceservice.tracking import Child, Tracker
 from ome.controllers.kinds import (
     CHILD_KINDS,
     DEPLOYMENT,
@@ -30,6 +30,7 @@ from ome.runtime import (
     set_controller_reference,
 )
 from ome.serving import (
+    Reason,
     ServingConfig,
     ServingError,
     compute_status,
@@ -83,6 +84,18 @@ def _timeless(status: Obj) -> Obj:
         for c in status.get("conditions") or ()
     ]
     return {**status, "conditions": conditions}
+
+
+def _conflict(taken: Mapping[Child, str]) -> ServingError:
+    """Upstream sets itself as controller only of objects no one else controls
+    (controllerutil.SetControllerReference); taking them over would make two owners
+    trade the object back and forth."""
+    found = "; ".join(f"{kind} {key} is {owner}" for (kind, key), owner in sorted(taken.items()))
+    return ServingError(
+        Reason.OWNERSHIP_CONFLICT,
+        f"{found}. The service's objects are not written while another owner holds any "
+        "of them: delete or rename that object, or rename this service",
+    )
 
 
 def _digest(obj: Mapping[str, Any]) -> str:
@@ -195,7 +208,12 @@ class InferenceServiceReconciler:
             for w in plan.workloads
         }
         available = {w.component for w in plan.workloads if _available(deployments[w.name])}
-        for obj in render_objects(plan, available):
+        objects = render_objects(plan, available)
+        taken = self._taken(raw, objects)
+        if taken:
+            await self._failed(key, raw, service, _conflict(taken), blocked_by=taken)
+            return
+        for obj in objects:
             set_controller_reference(raw, obj)
             await self._apply(obj)
         await self._prune(raw, {str(w.component) for w in plan.workloads})
@@ -211,13 +229,42 @@ class InferenceServiceReconciler:
             url = status.get("url", "")
             self.recorder.event(raw, NORMAL, READY_REASON, f"InferenceService is ready at {url}")
 
+    def _taken(self, raw: Obj, objects: list[Obj]) -> dict[Child, str]:
+        """The children that exist in the caches without being controlled by this
+        service, each with who controls it: applying them would take them over."""
+        uid = raw["metadata"]["uid"]
+        taken = {}
+        for obj in objects:
+            gvk = GVK.parse(obj["apiVersion"], obj["kind"])
+            child_key = f"{obj['metadata']['namespace']}/{obj['metadata']['name']}"
+            informer = self.informers.get(gvk)
+            cached = informer.store.get(child_key) if informer is not None else None
+            if cached is None:
+                continue
+            owner = controller_of(cached)
+            if owner is None:
+                taken[gvk.kind, child_key] = "no controller: someone else created it"
+            elif owner.get("uid") != uid:
+                taken[gvk.kind, child_key] = f"controlled by {owner['kind']} {owner['name']}"
+        return taken
+
     async def _failed(
-        self, key: str, raw: Obj, service: InferenceService, error: ServingError
+        self,
+        key: str,
+        raw: Obj,
+        service: InferenceService,
+        error: ServingError,
+        *,
+        blocked_by: Mapping[Child, str] | None = None,
     ) -> None:
         """Ready=False with the reason, a Warning Event, no children (existing ones are
         left as they are: a runtime briefly missing must not take a service down). No
-        retry: a change to the service, a model, a runtime or the config wakes it."""
-        self.tracker.failing(key, str(error.reason))
+        retry: a change to the service, a model, a runtime or the config wakes it, and
+        so does any change to the children in ``blocked_by``."""
+        if blocked_by:
+            self.tracker.blocked(key, str(error.reason), blocked_by)
+        else:
+            self.tracker.failing(key, str(error.reason))
         previous = _ready_condition(raw.get("status"))
         status = failed_status(service, error, rfc3339_now())
         await self._write_status(raw, status)

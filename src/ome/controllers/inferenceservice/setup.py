@@ -25,7 +25,7 @@ from ome.controllers.kinds import (
     SERVINGRUNTIME,
 )
 from ome.runtime import Controller, Manager, Request
-from ome.runtime.handlers import EnqueueRequestsFromMapFunc
+from ome.runtime.handlers import EnqueueRequestsFromMapFunc, MapFunc
 from ome.serving.config import CONFIGMAP_NAME as CONFIG_NAME
 from ome.serving.metadata import INFERENCESERVICE_LABEL
 
@@ -115,9 +115,16 @@ def setup(
         name = (meta.get("labels") or {}).get(INFERENCESERVICE_LABEL)
         return (Request(meta.get("namespace", ""), name),) if name else ()
 
+    def blocked_services(kind: GVK) -> MapFunc:
+        def waiting(obj: Obj) -> Iterable[Request]:
+            meta = obj.get("metadata", {})
+            return tracker.waiting_for((kind.kind, f"{meta.get('namespace')}/{meta.get('name')}"))
+
+        return waiting
+
     builder = Controller.for_(INFERENCESERVICE).named(CONTROLLER_NAME)
     for kind in children:
-        builder = builder.owns(kind)
+        builder = builder.owns(kind).watches(kind, blocked_services(kind))
     controller = (
         builder.watches(SERVINGRUNTIME, runtime_users)
         .watches(CLUSTERSERVINGRUNTIME, runtime_users)
