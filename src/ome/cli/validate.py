@@ -1,5 +1,8 @@
 """``ome validate -f PATH...``: check manifests against the ome.io API offline.
 
+Beyond the API types, the size texts of runtimes and models must be sizes as upstream
+reads them (:func:`ome.serving.sizes.size_text_problems`).
+
 Prints one line per object — ``file:line: Kind/name: OK``, ``... skipped`` (not an ome.io
 object) or ``... invalid: path: problem; ...`` — and a summary on stderr. Exits 1 when an
 object is invalid or a file cannot be read."""
@@ -18,6 +21,7 @@ from ome.api.documents import manifest_files, read_documents
 from ome.api.v1beta1 import KINDS
 from ome.api.validation import Outcome, validate_object
 from ome.cli.arguments import add_filename_argument
+from ome.serving.sizes import size_text_problems
 
 STDIN = "-"
 
@@ -42,6 +46,15 @@ def _line(where: str, outcome: Outcome) -> str:
     return f"{where}: {outcome.label}: invalid: {'; '.join(outcome.problems)}"
 
 
+def _with_sizes(outcome: Outcome) -> Outcome:
+    if outcome.model is None:
+        return outcome
+    problems = tuple(f"{field}: {problem}" for field, problem in size_text_problems(outcome.model))
+    if not problems:
+        return outcome
+    return Outcome(outcome.kind, outcome.name, "invalid", problems)
+
+
 def _read(path: str) -> str:
     return sys.stdin.read() if path == STDIN else Path(path).read_text()
 
@@ -52,7 +65,7 @@ def run(args: argparse.Namespace) -> int:
     for source in (str(f) for path in args.paths for f in _expand(path)):
         try:
             for document in read_documents(_read(source), source):
-                outcome = validate_object(document.content, KINDS)
+                outcome = _with_sizes(validate_object(document.content, KINDS))
                 tally[outcome.status] += 1
                 print(_line(document.where, outcome))
         except (OSError, UnicodeDecodeError, yaml.YAMLError) as err:

@@ -163,8 +163,13 @@ def size_mismatch(runtime: ServingRuntimeSpec, model: BaseModelSpec) -> str | No
     size, bounds = model.model_parameter_size, runtime.model_size_range
     if size is None or bounds is None:
         return None
-    low, high = _bounds(runtime)
-    if low <= parse_size(size) <= high:
+    value, (low, high) = parse_size(size), _bounds(runtime)
+    # NaN compares false with everything: upstream found such a model inside every range.
+    if math.isnan(value):
+        return f"model size {size} is not a number"
+    if math.isnan(low) or math.isnan(high):
+        return f"supported range [{bounds.min}, {bounds.max}] has a bound that is not a number"
+    if low <= value <= high:
         return None
     return f"model size {size} is outside supported range [{bounds.min}, {bounds.max}]"
 
@@ -184,7 +189,12 @@ def size_distance(runtime: ServingRuntimeSpec, model: BaseModelSpec) -> float:
         return 0.0
     size = parse_size(model.model_parameter_size)
     low, high = _bounds(runtime)
-    return abs(low - size) + abs(high - size)
+    return _gap(low, size) + _gap(high, size)
+
+
+def _gap(bound: float, size: float) -> float:
+    # An infinite size is at no distance from the same infinite bound (inf - inf is NaN).
+    return 0.0 if bound == size else abs(bound - size)
 
 
 def auto_selectable(runtime: ServingRuntimeSpec) -> bool:

@@ -81,11 +81,14 @@ class SelectionError(ServingError):
 
 def select_runtime(service: InferenceService, model: Model, catalog: Catalog) -> Selection:
     """The runtime for the service and its resolved model; :class:`SelectionError` (a
-    :class:`ServingError`) with a specific reason otherwise."""
+    :class:`ServingError`) with a specific reason otherwise.
+
+    A model without its format is reported before anything about a named runtime (even
+    one that does not exist), as upstream's ``ValidateRuntime`` checks the model first."""
+    _require_format(model)
     ref = service.spec.runtime
     if ref is not None and ref.name:
         return _named(service, model, catalog, ref.name)
-    _require_format(model)
     return _auto(service, model, catalog)
 
 
@@ -113,7 +116,6 @@ def _named(service: InferenceService, model: Model, catalog: Catalog, name: str)
         scope = "cluster-scoped" if isinstance(runtime, ClusterServingRuntime) else "namespaced"
         message = f"{scope} runtime {name!r} is disabled"
         raise SelectionError(Reason.RUNTIME_DISABLED, message, (candidate,))
-    _require_format(model)
     problem = incompatibility(runtime.spec, model.spec, required_accelerator_classes(service))
     if problem:
         candidate = Candidate(runtime, False, 0, problem)

@@ -8,6 +8,8 @@ must also have:
   no decoder, a ``DEPLOYMENT_MODE`` container environment variable of ``MultiNode`` needs
   workers and one of ``RawDeployment`` forbids them;
 - only existing accelerator classes in ``acceleratorRequirements.acceleratorClasses``;
+- ``modelSizeRange`` bounds that are sizes (:func:`ome.serving.sizes.size_problem`:
+  upstream reads other texts as 0 and NaN as inside every range);
 - one priority per format name among its auto-selectable formats;
 - no priority conflict: against every other enabled runtime of the same scope (the
   namespace's ServingRuntimes, or all ClusterServingRuntimes) that shares a protocol
@@ -27,6 +29,7 @@ from typing import Any
 from ome.api.v1beta1 import ClusterServingRuntime, ServingRuntime, ServingRuntimeSpec
 from ome.api.v1beta1.servingruntime import ModelSizeRange, SupportedModelFormat
 from ome.serving.catalog import Runtime
+from ome.serving.sizes import size_text_problems
 from ome.webhooks.inferenceservice import schema_causes
 from ome.webhooks.review import Cause
 
@@ -59,6 +62,7 @@ def validate_runtime(
         causes.append(Cause(problem[0], f"invalid configuration: {problem[1]}"))
     if accelerator_classes is not None:
         causes += _unknown_accelerators(spec, accelerator_classes)
+    causes += [Cause(field, problem) for field, problem in size_text_problems(runtime)]
     name = runtime.metadata.name or ""
     causes += _mixed_priorities(spec, kind, name)
     if not causes:

@@ -11,6 +11,7 @@ import yaml
 from ome.api.v1beta1 import KINDS
 from ome.cli import manifests
 from ome.cli.main import main
+from ome.serving.sizes import ACCEPTED_SIZES
 
 VALID = """\
 apiVersion: v1
@@ -80,6 +81,43 @@ def test_validate_reads_standard_input(
     monkeypatch.setattr("sys.stdin", io.StringIO(VALID))
     assert main(["validate", "-f", "-"]) == 0
     assert capsys.readouterr().out.splitlines()[1] == "-:5: InferenceService/llama: OK"
+
+
+SIZES = """\
+apiVersion: ome.io/v1beta1
+kind: ClusterServingRuntime
+metadata: {name: srt}
+spec:
+  modelSizeRange: {min: 1_000M, max: NaN}
+---
+apiVersion: ome.io/v1beta1
+kind: ClusterBaseModel
+metadata: {name: llama}
+spec:
+  modelParameterSize: 8 B
+  storage: {storageUri: "hf://meta/llama"}
+---
+apiVersion: ome.io/v1beta1
+kind: ClusterBaseModel
+metadata: {name: hex}
+spec:
+  modelParameterSize: 0x1p3B
+  storage: {storageUri: "hf://meta/llama"}
+"""
+
+
+def test_validate_names_the_accepted_sizes(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setattr("sys.stdin", io.StringIO(SIZES))
+    assert main(["validate", "-f", "-"]) == 1
+    assert capsys.readouterr().out.splitlines() == [
+        f"-:1: ClusterServingRuntime/srt: invalid: spec.modelSizeRange.max: "
+        f"'NaN' is not a number; accepted: {ACCEPTED_SIZES}",
+        f"-:7: ClusterBaseModel/llama: invalid: spec.modelParameterSize: "
+        f"'8 B' is not a size; accepted: {ACCEPTED_SIZES}",
+        "-:14: ClusterBaseModel/hex: OK",
+    ]
 
 
 def test_validate_needs_a_path() -> None:

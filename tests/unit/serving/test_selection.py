@@ -3,12 +3,13 @@ of a llama-like model (safetensors 1.0.0, transformers 4.42.3, LlamaForCausalLM,
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import pytest
 
 from ome.serving import Reason, SelectionError, select_runtime
-from ome.serving.matching import format_score, runtime_score
+from ome.serving.matching import format_score, runtime_score, size_distance
 from tests.unit.serving.helpers import (
     catalog,
     cluster_model,
@@ -128,6 +129,10 @@ def test_diffusion_pipeline_parts_required_by_the_runtime() -> None:
         ({"min": "7B"}, "700B", True),  # a missing bound is open
         ({"max": "9B"}, "1B", True),
         ({"min": "7B", "max": "9B"}, "8b", False),  # unreadable: 0 parameters
+        ({"min": "7B", "max": "9B"}, "8_000M", True),  # Go's ParseFloat reads underscores
+        ({"min": "7B", "max": "9B"}, "0x1p3B", True),  # and hexadecimal floats
+        ({"min": "7B", "max": "Inf"}, "1e12", True),
+        ({"min": "-Inf", "max": "9B"}, "1e12", False),
         (None, "8B", True),
     ],
 )
@@ -138,6 +143,30 @@ def test_size_range(size_range: dict[str, str] | None, model_size: str, selected
     if not selected:
         assert reason is not None
         assert "outside supported range" in reason
+
+
+@pytest.mark.parametrize(
+    ("size_range", "model_size", "reason"),
+    [
+        ({"min": "7B", "max": "9B"}, "NaN", "model size NaN is not a number"),
+        (
+            {"min": "NaNB", "max": "9B"},
+            "8B",
+            "supported range [NaNB, 9B] has a bound that is not a number",
+        ),
+        (
+            {"min": "7B", "max": "nan"},
+            "8B",
+            "supported range [7B, nan] has a bound that is not a number",
+        ),
+    ],
+)
+def test_a_size_that_is_not_a_number_matches_no_range(
+    size_range: dict[str, str], model_size: str, reason: str
+) -> None:
+    # upstream's comparisons are false for NaN, so it found NaN inside every range
+    model = cluster_model(modelParameterSize=model_size)
+    assert verdict(format_entry(), model, modelSizeRange=size_range) == reason
 
 
 def test_a_disabled_runtime_is_not_a_candidate() -> None:
@@ -234,6 +263,17 @@ def test_a_runtime_without_a_range_counts_as_closest() -> None:
     assert winner(close, rangeless) == "zz-any"
 
 
+def test_an_infinite_model_size_in_open_ranges_ties_on_the_name() -> None:
+    model = cluster_model(modelParameterSize="Inf")
+    runtimes = [
+        cluster_runtime("b", format_entry(), modelSizeRange={"min": "1T", "max": "Inf"}),
+        cluster_runtime("a", format_entry(), modelSizeRange={"min": "1B", "max": "Inf"}),
+    ]
+    # both are infinitely far (and not NaN, which would leave the order to chance)
+    assert [size_distance(r.spec, model.spec) for r in runtimes] == [math.inf, math.inf]
+    assert winner(*runtimes, model=model) == "a"
+
+
 def test_without_a_model_size_the_range_is_no_tie_break() -> None:
     model = cluster_model(modelParameterSize=None)
     close = cluster_runtime("zz-close", format_entry(), modelSizeRange={"min": "7B", "max": "9B"})
@@ -325,3 +365,17 @@ class TestNamedRuntime:
         with pytest.raises(SelectionError) as caught:
             select_runtime(service(runtime="srt"), model, catalog(*objects))
         assert caught.value.reason is reason
+
+    @pytest.mark.parametrize(
+        "runtime",
+        [None, cluster_runtime("srt", format_entry(), disabled=True)],
+        ids=["missing", "disabled"],
+    )
+    def test_a_model_without_format_is_reported_before_the_runtime(self, runtime: Any) -> None:
+        # upstream's ValidateRuntime (pkg/runtimeselector/selector.go) checks the model's
+        # format before it fetches the runtime and looks at `disabled`
+        model = cluster_model(modelFormat=None)
+        objects = [model] + ([runtime] if runtime else [])
+        with pytest.raises(SelectionError) as caught:
+            select_runtime(service(runtime="srt"), model, catalog(*objects))
+        assert caught.value.reason is Reason.MODEL_FORMAT_MISSING

@@ -9,6 +9,7 @@ import pytest
 
 from ome.api.v1beta1 import ServingRuntimeSpec
 from ome.serving import MemoryCatalog
+from ome.serving.sizes import ACCEPTED_SIZES, size_problem
 from ome.webhooks import Admission
 from ome.webhooks.review import Verdict
 from ome.webhooks.servingruntime import configuration_problem
@@ -149,3 +150,27 @@ def test_a_configuration_problem_is_refused() -> None:
     verdict = validate_cluster(runtime_document("new", workers={"size": -1}))
     assert verdict.causes[0].field == "spec.workers.size"
     assert verdict.message.startswith("spec.workers.size: invalid configuration: for MultiNode")
+
+
+@pytest.mark.parametrize("kind", ["ClusterServingRuntime", "ServingRuntime"])
+def test_size_range_bounds_must_be_sizes(kind: str) -> None:
+    document = runtime_document("new", kind=kind, modelSizeRange={"min": "7 B", "max": "NaN"})
+    validate = validate_cluster if kind == "ClusterServingRuntime" else validate_namespaced
+    verdict = validate(document)
+    assert not verdict.allowed
+    assert not verdict.transient
+    assert [(c.field, c.message) for c in verdict.causes] == [
+        ("spec.modelSizeRange.min", size_problem("7 B")),
+        ("spec.modelSizeRange.max", size_problem("NaN")),
+    ]
+    assert f"accepted: {ACCEPTED_SIZES}" in verdict.message
+
+
+@pytest.mark.parametrize("bounds", [{"min": "1_000M", "max": "Inf"}, {"min": "0x1p3B"}])
+def test_sizes_go_reads_are_admitted(bounds: dict[str, str]) -> None:
+    assert validate_cluster(runtime_document("new", modelSizeRange=bounds)).allowed
+
+
+def test_a_disabled_runtime_is_admitted_whatever_its_sizes() -> None:
+    bounds = {"min": "NaN", "max": "9B"}
+    assert validate_cluster(runtime_document("new", modelSizeRange=bounds, disabled=True)).allowed
