@@ -193,6 +193,37 @@ def plannable_samples(
     return found
 
 
+async def all_ready_or_why(client: Client, placed: list[tuple[str, str]], timeout: float) -> None:
+    """Wait until every (name, namespace) service is Ready; else fail with each one's
+    Ready reason and message and its pods' phases, nodes and condition messages."""
+    services = await client.resource(INFERENCESERVICE)
+    pods = await client.resource(POD)
+
+    async def all_ready() -> bool:
+        for name, namespace in placed:
+            current = await services.get(name, namespace)
+            if _conditions(current).get("Ready", {}).get("status") != "True":
+                return False
+        return True
+
+    try:
+        await eventually(all_ready, timeout=timeout)
+    except AssertionError:
+        states = {}
+        for name, namespace in placed:
+            ready = _conditions(await services.get(name, namespace)).get("Ready", {})
+            phases = [
+                (
+                    p["status"].get("phase"),
+                    p["spec"].get("nodeName"),
+                    [c.get("message") for c in p["status"].get("conditions") or []],
+                )
+                for p in await pods.list(namespace)
+            ]
+            states[f"{namespace}/{name}"] = (ready.get("reason"), ready.get("message"), phases)
+        raise AssertionError(f"not Ready within {timeout:.0f}s: {states}") from None
+
+
 def batches(samples: list[Sample]) -> list[list[Sample]]:
     packed: list[list[Sample]] = [[]]
     for sample in samples:
@@ -290,34 +321,7 @@ async def test_catalogue_samples_become_ready_in_batches(
                 await services.create(service)
                 placed.append((service["metadata"]["name"], namespace))
 
-            async def all_ready(placed: list[tuple[str, str]] = placed) -> bool:
-                for name, namespace in placed:
-                    current = await services.get(name, namespace)
-                    if _conditions(current).get("Ready", {}).get("status") != "True":
-                        return False
-                return True
-
-            try:
-                await eventually(all_ready, timeout=60)
-            except AssertionError:
-                states = {}
-                for name, namespace in placed:
-                    current = await services.get(name, namespace)
-                    ready = _conditions(current).get("Ready", {})
-                    phases = [
-                        (
-                            p["status"].get("phase"),
-                            p["spec"].get("nodeName"),
-                            [c.get("message") for c in p["status"].get("conditions") or []],
-                        )
-                        for p in await pods.list(namespace)
-                    ]
-                    states[f"{namespace}/{name}"] = (
-                        ready.get("reason"),
-                        ready.get("message"),
-                        phases,
-                    )
-                raise AssertionError(f"not Ready within 60s: {states}") from None
+            await all_ready_or_why(client, placed, timeout=60)
             for name, namespace in placed:
                 current = await services.get(name, namespace)
                 assert current["status"]["url"].startswith(f"http://{name}.{namespace}.svc")
@@ -489,14 +493,8 @@ async def test_services_ending_alike_in_one_namespace_are_ready_and_then_quiet(
         for sample in samples:
             await services.create(sample)
 
-        async def both_ready() -> bool:
-            for sample in samples:
-                current = await services.get(sample["metadata"]["name"], namespace)
-                if _conditions(current).get("Ready", {}).get("status") != "True":
-                    return False
-            return True
-
-        await eventually(both_ready, timeout=90)
+        placed = [(s["metadata"]["name"], namespace) for s in samples]
+        await all_ready_or_why(client, placed, timeout=90)
         writes: list[str] = []
         manager.client.write_observers.append(lambda method, path, body: writes.append(path))
         await asyncio.sleep(QUIET_SECONDS)

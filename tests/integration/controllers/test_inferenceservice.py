@@ -35,6 +35,7 @@ from ome.controllers.kinds import (
     SERVICEACCOUNT,
 )
 from ome.runtime import Manager
+from ome.serving.naming import model_ready_label
 from ome.testing.pytest_plugin import Cluster
 from ome.testing.serviceaccount import MANAGER_ACCOUNT, ensure_namespace
 from tests.integration.controllers.support import running_controller
@@ -82,7 +83,7 @@ async def catalogue(cluster: Cluster) -> AsyncIterator[dict[str, dict[str, Any]]
 async def label_nodes(client: Client, model: str) -> None:
     nodes = await client.resource(NODE)
     for node in NODES:
-        label = {f"models.ome.io/clusterbasemodel.{model}": "Ready"}
+        label = {model_ready_label(model, None): "Ready"}
         await nodes.patch(node, {"metadata": {"labels": label}})
 
 
