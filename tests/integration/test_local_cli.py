@@ -46,6 +46,7 @@ def test_local_up_status_down(tmp_path: Path) -> None:
         health = ome("local", "status", "--dir", str(state))
         assert health.returncode == 0, health.stdout
         assert "2/2 Ready" in health.stdout
+        assert re.search(r"^lws-controller +pid \d+ +running$", health.stdout, re.MULTILINE)
 
         listing = subprocess.run(
             [kubectl(), "--kubeconfig", str(state / "kubeconfig"), "get", "nodes", "-o", "json"],

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 from pathlib import Path
 
@@ -12,12 +13,33 @@ from ome.testing.binaries import BuildError
 
 
 def write_module(directory: Path, kubernetes: str = "v1.37.2") -> Path:
-    (directory / "kwok").mkdir(parents=True)
+    for module in ("kwok", "lws"):
+        (directory / module).mkdir(parents=True)
+        (directory / module / "go.mod").write_text(f"module example.com/cp/{module}\n")
     (directory / "go.mod").write_text(
         f"module example.com/cp\n\ngo 1.26.0\n\nrequire k8s.io/kubernetes {kubernetes}\n"
     )
-    (directory / "kwok" / "go.mod").write_text("module example.com/cp/kwok\n")
     return directory
+
+
+def fill_cache(out: Path) -> None:
+    """Every binary and data file, as a finished build leaves them."""
+    out.mkdir()
+    for name in binaries.BINARY_NAMES:
+        (out / name).write_text("")
+        (out / name).chmod(0o755)
+    for data in binaries.MODULE_DATA:
+        for _, copied in data.files:
+            (out / copied).parent.mkdir(parents=True, exist_ok=True)
+            (out / copied).write_text("")
+
+
+def stamp(out: Path, content: object) -> None:
+    (out / binaries.STAMP).write_text(json.dumps(content))
+
+
+def outdated(out: Path, module: Path) -> list[str]:
+    return [t.name for t in binaries.outdated_targets(out, module)]
 
 
 def test_version_comes_from_go_mod(tmp_path: Path) -> None:
@@ -44,16 +66,50 @@ def test_cache_is_keyed_by_version(tmp_path: Path, monkeypatch: pytest.MonkeyPat
 def test_up_to_date_needs_every_binary_and_a_matching_stamp(tmp_path: Path) -> None:
     module = write_module(tmp_path / "module")
     out = tmp_path / "bin"
-    out.mkdir()
-    for name in binaries.BINARY_NAMES:
-        (out / name).write_text("")
-        (out / name).chmod(0o755)
+    fill_cache(out)
     assert not binaries.is_up_to_date(out, module)  # no stamp yet
-    stamp = {"digest": binaries.modules_digest(module)}
-    (out / binaries.STAMP).write_text(json.dumps(stamp))
+    digests = {m: binaries.module_digest(module, m) for m in binaries.MODULES}
+    stamp(out, {"modules": digests})
     assert binaries.is_up_to_date(out, module)
     (module / "go.mod").write_text((module / "go.mod").read_text() + "// changed\n")
     assert not binaries.is_up_to_date(out, module)  # module files changed: rebuild
+
+
+def test_only_the_binaries_of_a_changed_module_are_outdated(tmp_path: Path) -> None:
+    module = write_module(tmp_path / "module")
+    out = tmp_path / "bin"
+    fill_cache(out)
+    stamp(out, {"modules": {m: binaries.module_digest(module, m) for m in binaries.MODULES}})
+    (module / "lws" / "go.sum").write_text("changed\n")
+    assert outdated(out, module) == ["lws-controller"]
+
+
+def test_a_missing_binary_or_data_file_is_built_alone(tmp_path: Path) -> None:
+    module = write_module(tmp_path / "module")
+    out = tmp_path / "bin"
+    fill_cache(out)
+    stamp(out, {"modules": {m: binaries.module_digest(module, m) for m in binaries.MODULES}})
+    (out / "kube-scheduler").unlink()
+    assert outdated(out, module) == ["kube-scheduler"]
+    (out / binaries.LWS_DIR / "webhook" / "manifests.yaml").unlink()
+    assert outdated(out, module) == ["kube-scheduler", "lws-controller"]
+
+
+def test_a_stamp_with_one_digest_over_the_first_modules_still_counts(tmp_path: Path) -> None:
+    """Caches built before LeaderWorkerSet was added keep their binaries: only it is built."""
+    module = write_module(tmp_path / "module")
+    out = tmp_path / "bin"
+    fill_cache(out)
+    (out / "lws-controller").unlink()
+    digest = hashlib.sha256()
+    for name in ("go.mod", "go.sum", "kwok/go.mod", "kwok/go.sum"):
+        digest.update(name.encode())
+        path = module / name
+        digest.update(path.read_bytes() if path.exists() else b"")
+    stamp(out, {"digest": digest.hexdigest()[:16]})
+    assert outdated(out, module) == ["lws-controller"]
+    stamp(out, {"digest": "0123456789abcdef"})
+    assert len(outdated(out, module)) == len(binaries.TARGETS)
 
 
 def test_no_go_toolchain_says_what_to_install(

@@ -95,6 +95,7 @@ def up(args: argparse.Namespace) -> int:
         controller_manager=True,
         scheduler=True,
         nodes=gpu_nodes(args.nodes, args.gpus),
+        leaderworkerset=True,
         run_dir=directory,
     )
     try:

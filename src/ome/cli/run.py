@@ -151,6 +151,7 @@ async def _run_local(args: argparse.Namespace, options: OperatorOptions) -> int:
         controller_manager=True,
         scheduler=True,
         nodes=gpu_nodes(args.nodes),
+        leaderworkerset=True,
         run_dir=args.local_dir.absolute() / "cluster",
     )
     stop = asyncio.Event()

@@ -3,8 +3,10 @@
 The binaries come from Go modules pinned in ``tools/controlplane`` (go.mod and go.sum are
 committed), built with the Go toolchain through the module proxy. They are cached outside
 the repository, keyed by the Kubernetes version, in ``$OME_CONTROLPLANE_CACHE/<version>``
-(default ``~/.cache/ome/controlplane/<version>``). A stamp file records a digest of the
-module files, so changing them rebuilds and running the build twice does nothing.
+(default ``~/.cache/ome/controlplane/<version>``), beside the data files the control plane
+reads from the same modules (kwok's stages, LeaderWorkerSet's CRD and webhook manifests).
+A stamp file records a digest of each module's files, so changing one module rebuilds only
+its binaries, a missing binary is built alone, and running the build twice does nothing.
 ``OME_CONTROLPLANE_BIN`` names a ready directory of binaries and disables building.
 """
 
@@ -29,16 +31,7 @@ BIN_ENV = "OME_CONTROLPLANE_BIN"
 GO_ENV = "OME_GO"
 STAMP = "BUILD-INFO.json"
 KWOK_STAGES_DIR = "kwok-stages"
-
-# The kwok stages that make fake nodes Ready (with leases) and fake pods Running, completed
-# and finally deleted; kwok ships them as data inside its module.
-KWOK_STAGE_FILES = (
-    "node/fast/node-initialize.yaml",
-    "node/heartbeat-with-lease/node-heartbeat-with-lease.yaml",
-    "pod/fast/pod-ready.yaml",
-    "pod/fast/pod-complete.yaml",
-    "pod/fast/pod-delete.yaml",
-)
+LWS_DIR = "lws"  # LeaderWorkerSet's CRDs (crds/) and webhook manifests (webhook/)
 
 
 class BuildError(RuntimeError):
@@ -55,14 +48,63 @@ class Target:
     kubernetes_ldflags: bool = False
 
 
+@dataclass(frozen=True)
+class ModuleData:
+    """Files a Go module ships that the control plane reads at run time, copied next to
+    the binaries: (path inside the Go module, path inside the binary directory)."""
+
+    module: str  # directory relative to tools/controlplane
+    go_module: str
+    files: tuple[tuple[str, str], ...]
+
+
 TARGETS = (
     Target("etcd", "go.etcd.io/etcd/server/v3", "."),
     Target("kube-apiserver", "k8s.io/kubernetes/cmd/kube-apiserver", ".", True),
     Target("kube-controller-manager", "k8s.io/kubernetes/cmd/kube-controller-manager", ".", True),
     Target("kube-scheduler", "k8s.io/kubernetes/cmd/kube-scheduler", ".", True),
     Target("kwok", "sigs.k8s.io/kwok/cmd/kwok", "kwok"),
+    Target("lws-controller", "sigs.k8s.io/lws/cmd", "lws"),
 )
 BINARY_NAMES = tuple(t.name for t in TARGETS)
+
+# The kwok stages that make fake nodes Ready (with leases) and fake pods Running, completed
+# and finally deleted.
+_KWOK_STAGES = (
+    "node/fast/node-initialize.yaml",
+    "node/heartbeat-with-lease/node-heartbeat-with-lease.yaml",
+    "pod/fast/pod-ready.yaml",
+    "pod/fast/pod-complete.yaml",
+    "pod/fast/pod-delete.yaml",
+)
+# LeaderWorkerSet's CRD, and its webhook configurations with the kustomize patches that
+# narrow the pod webhooks to LeaderWorkerSet's own pods.
+_LWS_FILES = (
+    "crd/bases/leaderworkerset.x-k8s.io_leaderworkersets.yaml",
+    "webhook/manifests.yaml",
+    "webhook/kustomization.yaml",
+    "webhook/mutating-patch.yaml",
+    "webhook/validating-patch.yaml",
+)
+MODULE_DATA = (
+    ModuleData(
+        "kwok",
+        "sigs.k8s.io/kwok",
+        tuple(
+            (f"kustomize/stage/{path}", f"{KWOK_STAGES_DIR}/{Path(path).name}")
+            for path in _KWOK_STAGES
+        ),
+    ),
+    ModuleData(
+        "lws",
+        "sigs.k8s.io/lws",
+        tuple(
+            (f"config/{path}", f"{LWS_DIR}/{path.replace('crd/bases/', 'crds/')}")
+            for path in _LWS_FILES
+        ),
+    ),
+)
+MODULES = tuple(sorted({t.module for t in TARGETS}))
 
 
 def source_dir() -> Path:
@@ -89,14 +131,19 @@ def cache_root() -> Path:
     return Path.home() / ".cache" / "ome" / "controlplane"
 
 
-def modules_digest(module_dir: Path) -> str:
+def _digest(module_dir: Path, modules: Sequence[str]) -> str:
     digest = hashlib.sha256()
-    for target_module in sorted({t.module for t in TARGETS}):
+    for module in modules:
         for name in ("go.mod", "go.sum"):
-            path = module_dir / target_module / name
+            path = module_dir / module / name
             digest.update(str(path.relative_to(module_dir)).encode())
             digest.update(path.read_bytes() if path.exists() else b"")
     return digest.hexdigest()[:16]
+
+
+def module_digest(module_dir: Path, module: str) -> str:
+    """A digest of one module's go.mod and go.sum: what its binaries are built from."""
+    return _digest(module_dir, [module])
 
 
 def bin_dir(module_dir: Path | None = None) -> Path:
@@ -111,12 +158,49 @@ def missing_binaries(directory: Path) -> list[str]:
     return [name for name in BINARY_NAMES if not os.access(directory / name, os.X_OK)]
 
 
-def is_up_to_date(directory: Path, module_dir: Path) -> bool:
+def _stamped_modules(directory: Path, module_dir: Path) -> dict[str, str]:
+    """The module digests the binaries in ``directory`` were built from."""
     try:
         stamp = json.loads((directory / STAMP).read_text())
     except (OSError, ValueError):
-        return False
-    return stamp.get("digest") == modules_digest(module_dir) and not missing_binaries(directory)
+        return {}
+    if not isinstance(stamp, dict):
+        return {}
+    modules = stamp.get("modules")
+    if isinstance(modules, dict):
+        return {str(k): str(v) for k, v in modules.items()}
+    # Stamps written before there were per-module digests hold one over these modules.
+    earlier = (".", "kwok")
+    if stamp.get("digest") == _digest(module_dir, earlier):
+        return {module: module_digest(module_dir, module) for module in earlier}
+    return {}
+
+
+def _data_missing(directory: Path, module: str) -> bool:
+    return any(
+        not (directory / copied).is_file()
+        for data in MODULE_DATA
+        if data.module == module
+        for _, copied in data.files
+    )
+
+
+def outdated_targets(directory: Path, module_dir: Path) -> list[Target]:
+    """The binaries to build: missing, or built from other module files, or whose
+    module's data files are missing."""
+    stamped = _stamped_modules(directory, module_dir)
+    current = {module: module_digest(module_dir, module) for module in MODULES}
+    return [
+        target
+        for target in TARGETS
+        if not os.access(directory / target.name, os.X_OK)
+        or stamped.get(target.module) != current[target.module]
+        or _data_missing(directory, target.module)
+    ]
+
+
+def is_up_to_date(directory: Path, module_dir: Path) -> bool:
+    return not outdated_targets(directory, module_dir)
 
 
 def find_go() -> str:
@@ -166,21 +250,25 @@ def _kubernetes_ldflags(version: str) -> str:
     return " ".join(flags)
 
 
-def _copy_kwok_stages(go: str, module_dir: Path, env: dict[str, str], out: Path) -> None:
-    kwok_module = _run_go(
+def _copy_module_data(
+    go: str, module_dir: Path, env: dict[str, str], out: Path, data: ModuleData
+) -> None:
+    root = _run_go(
         go,
-        ["list", "-m", "-f", "{{.Dir}}", "sigs.k8s.io/kwok"],
-        module_dir / "kwok",
+        ["list", "-m", "-f", "{{.Dir}}", data.go_module],
+        module_dir / data.module,
         env,
-        "locating the kwok module",
+        f"locating the {data.go_module} module",
     ).strip()
-    stages = out / KWOK_STAGES_DIR
-    stages.mkdir(exist_ok=True)
-    for relative in KWOK_STAGE_FILES:
-        source = Path(kwok_module) / "kustomize" / "stage" / relative
-        if not source.exists():
-            raise BuildError(f"kwok stage {relative} is missing from {kwok_module}")
-        shutil.copyfile(source, stages / Path(relative).name)
+    for inside, copied in data.files:
+        source = Path(root) / inside
+        if not source.is_file():
+            raise BuildError(f"{inside} is missing from {root}")
+        target = out / copied
+        target.parent.mkdir(parents=True, exist_ok=True)
+        partial = target.with_name(f".{target.name}.partial")
+        shutil.copyfile(source, partial)
+        partial.replace(target)  # atomic, like the binaries
 
 
 def build(
@@ -193,7 +281,8 @@ def build(
     module_dir = module_dir or source_dir()
     version = kubernetes_version(module_dir)
     out = out or bin_dir(module_dir)
-    if not force and is_up_to_date(out, module_dir):
+    targets = list(TARGETS) if force else outdated_targets(out, module_dir)
+    if not targets:
         log(f"control plane {version}: up to date in {out}")
         return out
     if os.environ.get(BIN_ENV) and out == bin_dir(module_dir):
@@ -202,17 +291,19 @@ def build(
     out.mkdir(parents=True, exist_ok=True)
     env = _go_env()
     started = time.monotonic()
-    log(f"control plane {version}: building into {out}")
-    for target_module in sorted({t.module for t in TARGETS}):
+    names = ", ".join(t.name for t in targets)
+    log(f"control plane {version}: building {names} into {out}")
+    modules = sorted({t.module for t in targets})
+    for module in modules:
         _run_go(
             go,
             ["mod", "download"],
-            module_dir / target_module,
+            module_dir / module,
             env,
-            f"downloading the Go modules of tools/controlplane/{target_module}",
+            f"downloading the Go modules of tools/controlplane/{module}",
         )
     ldflags = _kubernetes_ldflags(version)
-    for target in TARGETS:
+    for target in targets:
         t0 = time.monotonic()
         log(f"  {target.name}: building {target.package} ...")
         with tempfile.TemporaryDirectory(dir=out) as scratch:
@@ -227,9 +318,20 @@ def build(
             )
             binary.replace(out / target.name)  # atomic: never a half-written binary
         log(f"  {target.name}: done in {time.monotonic() - t0:.0f}s")
-    _copy_kwok_stages(go, module_dir, env, out)
-    stamp = {"version": version, "digest": modules_digest(module_dir), "built": time.time()}
-    (out / STAMP).write_text(json.dumps(stamp, indent=2) + "\n")
+    for data in MODULE_DATA:
+        if data.module in modules:
+            _copy_module_data(go, module_dir, env, out, data)
+    # Modules not rebuilt kept matching digests, so every module is current now.
+    stamp = {
+        "version": version,
+        "modules": {module: module_digest(module_dir, module) for module in MODULES},
+        # what checkouts from before per-module digests check, so they build nothing
+        "digest": _digest(module_dir, (".", "kwok")),
+        "built": time.time(),
+    }
+    partial = out / f".{STAMP}.partial"
+    partial.write_text(json.dumps(stamp, indent=2) + "\n")
+    partial.replace(out / STAMP)
     log(f"control plane {version}: built in {time.monotonic() - started:.0f}s")
     return out
 
@@ -249,7 +351,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         prog="python -m ome.testing",
         description="Build the control-plane binaries (etcd, kube-apiserver, "
-        "kube-controller-manager, kube-scheduler, kwok) unless they are cached.",
+        "kube-controller-manager, kube-scheduler, kwok, lws-controller) unless they are cached.",
     )
     parser.add_argument("command", choices=["build", "path"], nargs="?", default="build")
     parser.add_argument("--force", action="store_true", help="rebuild even when up to date")

@@ -1,5 +1,6 @@
 """A real Kubernetes control plane on loopback: etcd and kube-apiserver, and optionally
-kube-controller-manager, kube-scheduler and kwok with fake GPU nodes.
+kube-controller-manager, kube-scheduler, kwok with fake GPU nodes and the LeaderWorkerSet
+controller (``leaderworkerset=True``: its CRD, its process and its webhooks).
 
     async with ControlPlane(scheduler=True, controller_manager=True,
                             nodes=gpu_nodes(2)) as cp:
@@ -35,13 +36,20 @@ from ome.client import (
     NotFound,
     load_configuration,
 )
-from ome.testing import binaries, crds, pki
+from ome.testing import binaries, crds, leaderworkerset, pki
 from ome.testing.nodes import FakeNode, is_ready
 from ome.testing.process import ComponentError, Process, free_port
 
 START_ATTEMPTS = 5
 PORT_CLASH = "address already in use"
-ORDER = ("etcd", "kube-apiserver", "kube-controller-manager", "kube-scheduler", "kwok")
+ORDER = (
+    "etcd",
+    "kube-apiserver",
+    "kube-controller-manager",
+    "kube-scheduler",
+    "kwok",
+    leaderworkerset.COMPONENT,
+)
 
 
 @dataclass
@@ -52,6 +60,8 @@ class Ports:
     controller_manager: int = 0
     scheduler: int = 0
     kwok: int = 0
+    lws_webhook: int = 0
+    lws_health: int = 0
 
     def reallocate(self, *names: str) -> None:
         for name in names:
@@ -63,6 +73,7 @@ class ControlPlaneOptions:
     controller_manager: bool = False
     scheduler: bool = False
     nodes: Sequence[FakeNode] = ()
+    leaderworkerset: bool = False
     start_timeout: float = 60.0
     apiserver_args: Sequence[str] = ()
     etcd_args: Sequence[str] = ()
@@ -77,6 +88,7 @@ class ControlPlane:
         controller_manager: bool = False,
         scheduler: bool = False,
         nodes: Sequence[FakeNode] = (),
+        leaderworkerset: bool = False,
         run_dir: Path | None = None,
         binaries_dir: Path | None = None,
         start_timeout: float = 60.0,
@@ -89,6 +101,7 @@ class ControlPlane:
             controller_manager=controller_manager,
             scheduler=scheduler,
             nodes=tuple(nodes),
+            leaderworkerset=leaderworkerset,
             start_timeout=start_timeout,
             apiserver_args=tuple(apiserver_args),
             etcd_args=tuple(etcd_args),
@@ -161,6 +174,8 @@ class ControlPlane:
                 if self.options.nodes:
                     await self._start_with_retries("kwok", ("kwok",), self._start_kwok)
                     await self.add_nodes(admin, self.options.nodes)
+                if self.options.leaderworkerset:
+                    await self._start_leaderworkerset(admin)
         except BaseException:
             await self.stop()
             raise
@@ -192,6 +207,7 @@ class ControlPlane:
             "kube-apiserver": self._start_apiserver,
             "kube-scheduler": self._start_scheduler,
             "kwok": self._start_kwok,
+            leaderworkerset.COMPONENT: self._launch_leaderworkerset,
         }
         await starters[name]()
 
@@ -388,6 +404,61 @@ class ControlPlane:
 
         await process.wait_healthy(
             _quiet(serving), self.options.start_timeout, "healthy (/healthz)"
+        )
+
+    async def _start_leaderworkerset(self, admin: Client) -> None:
+        """Its CRD first (its informers need the kind), then the controller, then its
+        webhook configurations; done once the apiserver enforces them."""
+        files = Path(self.binary(leaderworkerset.COMPONENT)).parent / binaries.LWS_DIR
+        await crds.install_crds(admin, [leaderworkerset.crds_dir(files)])
+        await self._start_with_retries(
+            leaderworkerset.COMPONENT,
+            ("lws_webhook", "lws_health"),
+            self._launch_leaderworkerset,
+        )
+        base_url = f"https://127.0.0.1:{self.ports.lws_webhook}"
+        configurations = leaderworkerset.webhook_configurations(
+            files, base_url, self.pki.ca.cert.read_bytes()
+        )
+        await leaderworkerset.install_webhooks(admin, configurations)
+        await self.processes[leaderworkerset.COMPONENT].wait_healthy(
+            lambda: leaderworkerset.webhooks_enforced(admin),
+            self.options.start_timeout,
+            "serving its webhooks to the apiserver",
+        )
+
+    async def _launch_leaderworkerset(self) -> None:
+        directory = self.run_dir / "lws"
+        cert_dir = leaderworkerset.serving_certificate(self.pki.ca, directory / "certs")
+        config = directory / "config.yaml"
+        config.write_text(
+            yaml.safe_dump(
+                leaderworkerset.controller_config(
+                    self.ports.lws_webhook, self.ports.lws_health, cert_dir
+                )
+            )
+        )
+        process = self._launch(
+            leaderworkerset.COMPONENT,
+            [
+                self.binary(leaderworkerset.COMPONENT),
+                f"--config={config}",
+                f"--kubeconfig={self.kubeconfig}",
+            ],
+        )
+
+        async def healthy() -> bool:
+            async with (
+                aiohttp.ClientSession() as session,
+                session.get(
+                    f"http://127.0.0.1:{self.ports.lws_health}/healthz",
+                    timeout=aiohttp.ClientTimeout(total=2),
+                ) as response,
+            ):
+                return response.status == 200
+
+        await process.wait_healthy(
+            _quiet(healthy), self.options.start_timeout, "healthy (/healthz)"
         )
 
     # -- API helpers --------------------------------------------------------------------

@@ -1,12 +1,15 @@
 """pytest fixtures for tests that need a Kubernetes API server.
 
 - ``cluster`` (session): by default a real control plane on loopback — etcd,
-  kube-apiserver, kube-controller-manager, kube-scheduler and kwok with two fake GPU nodes
-  of 8 GPUs each. ``OME_TEST_KUBECONFIG=path`` uses an existing cluster instead;
-  ``OME_TEST_CLUSTER=k3s`` uses testcontainers' K3s (skipped where no Docker engine runs).
+  kube-apiserver, kube-controller-manager, kube-scheduler, kwok with two fake GPU nodes
+  of 8 GPUs each, and the LeaderWorkerSet controller with its CRD and webhooks.
+  ``OME_TEST_KUBECONFIG=path`` uses an existing cluster instead; ``OME_TEST_CLUSTER=k3s``
+  uses testcontainers' K3s (skipped where no Docker engine runs).
 - ``kubeconfig`` (session): the path of an admin kubeconfig for that cluster.
 - ``client``: an admin :class:`ome.client.Client`, closed after the test.
 - ``namespace``: a fresh namespace for one test, deleted afterwards.
+- ``lws_cluster`` (session): ``cluster`` where it serves LeaderWorkerSets, else the test is
+  skipped.
 
 ``await cluster.operator_client()`` and ``await cluster.agent_client()`` act as the
 operator's ServiceAccounts under the shipped RBAC (``manifests/rbac``, applied on first
@@ -30,9 +33,10 @@ import pytest
 import pytest_asyncio
 from kubernetes_asyncio.client import Configuration
 
-from ome.client import Client, load_configuration
+from ome.client import Client, NotFound, load_configuration
 from ome.testing.controlplane import ControlPlane
 from ome.testing.crds import install_crds
+from ome.testing.leaderworkerset import API_VERSION as LWS_API_VERSION
 from ome.testing.nodes import gpu_nodes
 from ome.testing.serviceaccount import (
     AGENT_ACCOUNT,
@@ -139,12 +143,23 @@ async def cluster(
         controller_manager=True,
         scheduler=True,
         nodes=gpu_nodes(NODE_COUNT, GPUS_PER_NODE),
+        leaderworkerset=True,
         apiserver_args=[
             f"--audit-policy-file={audit / 'policy.yaml'}",
             f"--audit-log-path={audit / 'audit.log'}",
         ],
     ) as plane:
         yield Cluster(plane.kubeconfig, plane, AuditLog(audit / "audit.log"))
+
+
+@pytest_asyncio.fixture(scope="session", loop_scope="session")
+async def lws_cluster(cluster: Cluster) -> Cluster:
+    async with await cluster.client() as admin:
+        try:
+            await admin.get(f"/apis/{LWS_API_VERSION}")
+        except NotFound:
+            pytest.skip(f"the cluster does not serve {LWS_API_VERSION}: install LeaderWorkerSet")
+    return cluster
 
 
 @pytest.fixture(scope="session")
