@@ -4,9 +4,11 @@ InferenceService, and why every other runtime would or would not (offline).
 The catalogue is every BaseModel, ClusterBaseModel, ServingRuntime and
 ClusterServingRuntime in the ``--catalog`` paths and in the ``-f`` paths. For each
 InferenceService in the ``-f`` paths it prints the model, the runtime (or the reason there
-is none, as the controller would report it) and one line per candidate: ``+`` for an
-eligible runtime (the selected one first, then in rank order), ``-`` for the others.
-Exits 1 when a service gets no runtime."""
+is none, as the controller would report it), one line per candidate: ``+`` for an
+eligible runtime (the selected one first, then in rank order), ``-`` for the others, and
+how each component would be deployed (a Deployment, or a LeaderWorkerSet of groups of a
+leader and workers) or why the service cannot be served with that runtime.
+Exits 1 when a service gets no runtime or cannot be served."""
 
 from __future__ import annotations
 
@@ -14,6 +16,7 @@ import argparse
 import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
+from enum import Enum
 from pathlib import Path
 from typing import Any
 
@@ -30,12 +33,15 @@ from ome.serving import (
     SelectionError,
     ServingConfig,
     ServingError,
+    Workload,
     parse_config,
+    plan_service,
     resolve_base_model,
     select_runtime,
 )
 from ome.serving.catalog import Model, name_of
 from ome.serving.matching import format_label
+from ome.serving.podspec import GPU_RESOURCE
 
 STDIN = "-"
 
@@ -143,20 +149,34 @@ def _config(path: Path | None) -> ServingConfig:
 def run(args: argparse.Namespace) -> int:
     inputs = read_inputs(args)
     failed = 0
+    unservable = 0
     for service in inputs.services:
-        lines, ok = explain(service, inputs.catalog)
+        lines, verdict = explain(service, inputs.catalog, inputs.config)
         print("\n".join(lines))
-        failed += not ok
-    print(f"{len(inputs.services)} services: {failed} without a runtime", file=sys.stderr)
-    return 1 if failed else 0
+        failed += verdict is Verdict.NO_RUNTIME
+        unservable += verdict is Verdict.UNSERVABLE
+    print(
+        f"{len(inputs.services)} services: {failed} without a runtime, "
+        f"{unservable} not servable with theirs",
+        file=sys.stderr,
+    )
+    return 1 if failed or unservable else 0
 
 
-def explain(service: Service, catalog: MemoryCatalog) -> tuple[list[str], bool]:
-    """The report on one service, and whether it got a runtime."""
+class Verdict(Enum):
+    SERVABLE = "servable"
+    NO_RUNTIME = "no runtime"
+    UNSERVABLE = "not servable with its runtime"
+
+
+def explain(
+    service: Service, catalog: MemoryCatalog, config: ServingConfig
+) -> tuple[list[str], Verdict]:
+    """The report on one service, and what became of it."""
     lines = [f"{service.label} ({service.where})"]
     if service.model is None:
         lines.append(f"  invalid: {'; '.join(service.problems)}")
-        return lines, False
+        return lines, Verdict.NO_RUNTIME
     try:
         model = resolve_base_model(service.model, catalog)
         lines.append(f"  model: {_describe(model)}")
@@ -164,14 +184,43 @@ def explain(service: Service, catalog: MemoryCatalog) -> tuple[list[str], bool]:
     except SelectionError as err:
         lines.append(f"  error: {err.reason}: {err.message}")
         lines += _candidates(err.candidates)
-        return lines, False
+        return lines, Verdict.NO_RUNTIME
     except ServingError as err:
         lines.append(f"  error: {err.reason}: {err.message}")
-        return lines, False
+        return lines, Verdict.NO_RUNTIME
     how = "auto-selected" if selection.auto_selected else "named in spec.runtime"
     lines.append(f"  runtime: {selection.runtime.KIND} {selection.name} ({how})")
     lines += _candidates(selection.candidates)
-    return lines, True
+    try:
+        plan = plan_service(service.model, catalog, config)
+    except ServingError as err:
+        lines.append(f"  error: {err.reason}: {err.message}")
+        return lines, Verdict.UNSERVABLE
+    lines.append("  components:")
+    lines += [
+        f"    {workload.component}: {describe_workload(workload)}" for workload in plan.workloads
+    ]
+    return lines, Verdict.SERVABLE
+
+
+def describe_workload(workload: Workload) -> str:
+    """How a component is deployed, e.g. ``MultiNode: LeaderWorkerSet lws-x-engine, 1 group
+    of 2 pods (8 GPUs each)``."""
+    ref = workload.object_ref
+    text = f"{workload.mode}: {ref.kind} {ref.name}"
+    if workload.multi_node:
+        groups = "group" if workload.groups == 1 else "groups"
+        text += f", {workload.groups} {groups} of {workload.group_size} pods"
+    gpus = _gpus(workload.pod)
+    return text + (f" ({gpus} GPUs each)" if gpus else "")
+
+
+def _gpus(pod: dict[str, Any]) -> str:
+    for container in pod.get("containers", []):
+        limits = container.get("resources", {}).get("limits", {})
+        if GPU_RESOURCE in limits:
+            return str(limits[GPU_RESOURCE])
+    return ""
 
 
 def _describe(model: Model) -> str:

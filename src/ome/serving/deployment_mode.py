@@ -11,8 +11,9 @@ level. Each component then has its own mode, from its merged spec:
 - router: ``Serverless`` when ``minReplicas`` is 0, else ``RawDeployment``.
 
 The service-level annotation does not reach the components (upstream #445: an explicit
-RawDeployment service with ``minReplicas: 0`` still gets a Serverless engine). Only
-RawDeployment is implemented; the others are reported as unsupported."""
+RawDeployment service with ``minReplicas: 0`` still gets a Serverless engine).
+RawDeployment (a Deployment) and MultiNode (a LeaderWorkerSet) are implemented; the
+others are reported as unsupported."""
 
 from __future__ import annotations
 
@@ -34,6 +35,8 @@ class DeploymentMode(StrEnum):
 
 
 _MODES = frozenset(DeploymentMode)
+SUPPORTED = frozenset({DeploymentMode.RAW_DEPLOYMENT, DeploymentMode.MULTI_NODE})
+"""The modes a component may be deployed in."""
 _NEEDS = {
     DeploymentMode.SERVERLESS: "Knative Serving",
     DeploymentMode.MULTI_NODE: "LeaderWorkerSet",
@@ -90,14 +93,16 @@ def _scales_to_zero(component: Spec) -> bool:
 
 
 def require_supported(service: DeploymentMode, modes: Mapping[Component, DeploymentMode]) -> None:
-    """:class:`ServingError` unless everything is deployed as RawDeployment."""
+    """:class:`ServingError` unless every component is deployed as a Deployment or a
+    LeaderWorkerSet (RawDeployment or MultiNode), in a service that is neither Serverless
+    nor VirtualDeployment."""
     if service in (DeploymentMode.SERVERLESS, DeploymentMode.VIRTUAL_DEPLOYMENT):
         raise ServingError(
             Reason.UNSUPPORTED_DEPLOYMENT_MODE,
             f"deployment mode {service} (needs {_NEEDS[service]}) is not supported yet",
         )
     for component, mode in modes.items():
-        if mode is not DeploymentMode.RAW_DEPLOYMENT:
+        if mode not in SUPPORTED:
             raise ServingError(
                 Reason.UNSUPPORTED_DEPLOYMENT_MODE,
                 f"the {component} would be deployed as {mode} (needs {_NEEDS[mode]}), "

@@ -8,11 +8,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from ome.api.v1beta1 import InferenceService
+from ome.serving import leaderworkerset as lws
 from ome.serving.basemodel import resolve_base_model
 from ome.serving.catalog import Catalog, Model, Runtime, name_of, service_namespace
-from ome.serving.components import Component, Spec, merge_components
+from ome.serving.components import Component, Spec, merge_components, to_json
 from ome.serving.config import IngressConfig, ServingConfig
 from ome.serving.deployment_mode import (
+    DeploymentMode,
     component_modes,
     require_supported,
     service_mode,
@@ -31,14 +33,28 @@ from ome.serving.podspec import build_pod
 from ome.serving.problems import Reason, ServingError
 from ome.serving.selection import Selection, select_runtime
 
+NODE_TYPE_LABEL = "ray.io/node-type"
+LEADER_NODE_TYPE = "head"
+"""Upstream marks a group's leader as a Ray head node (its Service selects on it)."""
 HPA = "hpa"
 EXTERNAL = "external"
 KEDA = "keda"
 
 
 @dataclass(frozen=True)
+class ObjectRef:
+    """The object that runs a component's pods, as the controller reads it back."""
+
+    api_version: str
+    kind: str
+    name: str
+
+
+@dataclass(frozen=True)
 class Workload:
-    """A component deployed as a Deployment, with its Service, autoscaler and PDB."""
+    """A component: a Deployment with its Service, autoscaler and PDB (RawDeployment), or
+    a LeaderWorkerSet of groups of one leader and ``workers`` pods with a Service to the
+    leaders (MultiNode)."""
 
     component: Component
     name: str
@@ -47,10 +63,41 @@ class Workload:
     labels: dict[str, str]
     annotations: dict[str, str]
     pod: Spec
+    """The pod of a Deployment; a multi-node group's leader."""
     autoscaler: str
     """``hpa`` or ``external`` (no HorizontalPodAutoscaler)."""
     url: str
     """Where the component is reached once available (``status.components.*.url``)."""
+    mode: DeploymentMode = DeploymentMode.RAW_DEPLOYMENT
+    """RawDeployment or MultiNode."""
+    worker_pod: Spec | None = None
+    """MultiNode: the workers' pod."""
+    workers: int = 0
+    """MultiNode: the worker pods of each group (the leader makes one more)."""
+
+    @property
+    def multi_node(self) -> bool:
+        return self.mode is DeploymentMode.MULTI_NODE
+
+    @property
+    def group_size(self) -> int:
+        """Pods per copy of the model: a group's leader and workers, else 1."""
+        return self.workers + 1 if self.multi_node else 1
+
+    @property
+    def groups(self) -> int:
+        """MultiNode: the LeaderWorkerSet's replicas, ``minReplicas`` (upstream ignores
+        ``maxReplicas`` and makes no autoscaler for groups), else 1."""
+        replicas = self.spec.get("minReplicas")
+        return replicas if isinstance(replicas, int) else 1
+
+    @property
+    def object_ref(self) -> ObjectRef:
+        """The Deployment or LeaderWorkerSet whose status tells whether the component is
+        available (the key of ``compute_status``'s ``workloads``)."""
+        if self.multi_node:
+            return ObjectRef(lws.API_VERSION, lws.KIND, lws.lws_name(self.name))
+        return ObjectRef("apps/v1", "Deployment", self.name)
 
     @property
     def app(self) -> str:
@@ -59,9 +106,18 @@ class Workload:
 
     @property
     def pod_labels(self) -> dict[str, str]:
-        """The labels of the pods and of the Deployment, Service, autoscaler and PDB."""
+        """The labels of the pods (a group's leader) and of the Deployment, Service,
+        autoscaler and PDB."""
         labels = self.labels | {APP_LABEL: self.app} | scheduling_labels(self.annotations)
+        if self.multi_node:
+            labels[NODE_TYPE_LABEL] = LEADER_NODE_TYPE
         return dict(sorted(labels.items()))
+
+    @property
+    def worker_labels(self) -> dict[str, str]:
+        """The labels of a group's workers: the component's, without ``app`` (upstream
+        ``reconcilers/lws``)."""
+        return dict(sorted((self.labels | scheduling_labels(self.annotations)).items()))
 
 
 @dataclass(frozen=True)
@@ -95,7 +151,10 @@ def plan_service(service: InferenceService, catalog: Catalog, config: ServingCon
     model = resolve_base_model(service, catalog)
     selection = select_runtime(service, model, catalog)
     components = merge_components(service, selection.runtime.spec)
-    require_supported(mode, component_modes(components))
+    modes = component_modes(components)
+    require_supported(mode, modes)
+    for component in components:
+        _require_config(service, selection, component)
     ingress = config.ingress.for_service(service.metadata.annotations)
     if not ingress.disable_ingress_creation and ingress.enable_gateway_api:
         raise ServingError(
@@ -110,6 +169,7 @@ def plan_service(service: InferenceService, catalog: Catalog, config: ServingCon
             model=model,
             selection=selection,
             ingress=ingress,
+            mode=modes[component],
         )
         for component, spec in components.items()
     )
@@ -134,21 +194,37 @@ def _workload(
     model: Model,
     selection: Selection,
     ingress: IngressConfig,
+    mode: DeploymentMode,
 ) -> Workload:
     runtime_name = selection.name
     name = f"{name_of(service)}-{component}"
     annotations = component_annotations(service, spec, model, runtime_name)
     labels = component_labels(service, component, spec, model, runtime_name)
-    pod = build_pod(
-        component,
-        spec,
-        service=service,
-        model=model,
-        runtime=selection.runtime.spec,
-        annotations=annotations,
-    )
-    if component is Component.ROUTER:
-        pod["serviceAccountName"] = name
+
+    def pod_of(part_spec: Spec, part: str = "", pods: int = 1) -> Spec:
+        pod = build_pod(
+            component,
+            part_spec,
+            service=service,
+            model=model,
+            runtime=selection.runtime.spec,
+            annotations=annotations,
+            pods_per_replica=pods,
+            part=part,
+            readiness_probe=mode is not DeploymentMode.MULTI_NODE,
+        )
+        return dict(sorted(pod.items()))
+
+    worker_pod, workers, autoscaler = None, 0, EXTERNAL
+    if mode is DeploymentMode.MULTI_NODE:
+        workers = _worker_size(spec)
+        pods = _leaders(component, spec) + workers
+        pod = pod_of(spec.get("leader", spec), "leader" if "leader" in spec else "", pods)
+        worker_pod = pod_of(spec["worker"], "worker", pods) if "worker" in spec else pod
+    else:  # a LeaderWorkerSet's groups get no autoscaler upstream
+        pod, autoscaler = pod_of(spec), _autoscaler(annotations)
+        if component is Component.ROUTER:
+            pod = dict(sorted((pod | {"serviceAccountName": name}).items()))
     host = component_host(name, service_namespace(service), labels, annotations, ingress)
     return Workload(
         component=component,
@@ -156,9 +232,52 @@ def _workload(
         spec=spec,
         labels=labels,
         annotations=annotations,
-        pod=dict(sorted(pod.items())),
-        autoscaler=_autoscaler(annotations),
+        pod=pod,
+        autoscaler=autoscaler,
         url=f"http://{host}",
+        mode=mode,
+        worker_pod=worker_pod,
+        workers=workers,
+    )
+
+
+def _worker_size(spec: Spec) -> int:
+    """Worker pods per group (the API validates ``size`` as a whole number >= 0)."""
+    size: int = spec.get("worker", {}).get("size", 0)
+    return size
+
+
+def _leaders(component: Component, spec: Spec) -> int:
+    """The leaders counted in ``PARALLELISM_SIZE``: always one for the engine; for the
+    decoder one when it has a leader or a runner (upstream ``components/decoder.go``)."""
+    if component is Component.DECODER and "leader" not in spec and "runner" not in spec:
+        return 0
+    return 1
+
+
+_CONFIGS = {
+    Component.ENGINE: ("engineConfig", "engine_config", Reason.ENGINE_CONFIG_MISSING),
+    Component.DECODER: ("decoderConfig", "decoder_config", Reason.DECODER_CONFIG_MISSING),
+    Component.ROUTER: ("routerConfig", "router_config", Reason.ROUTER_CONFIG_MISSING),
+}
+_POD_SOURCES = ("runner", "containers", "leader", "worker")
+
+
+def _require_config(service: InferenceService, selection: Selection, component: Component) -> None:
+    """A component the service asks for needs the runtime's config for it, unless the
+    service gives the pod itself (upstream fails mid-reconcile instead, with "no
+    containers found in pod spec")."""
+    field, attribute, reason = _CONFIGS[component]
+    if getattr(selection.runtime.spec, attribute) is not None:
+        return
+    own = to_json(getattr(service.spec, str(component)))
+    if any(own.get(source) for source in _POD_SOURCES):
+        return
+    raise ServingError(
+        reason,
+        f"spec.{component} asks for a {component}, but runtime {selection.name!r} has no "
+        f"{field} (and spec.{component} gives no runner or containers): remove "
+        f"spec.{component} or use a runtime with a {field}",
     )
 
 

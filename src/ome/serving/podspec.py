@@ -12,6 +12,12 @@ as a hostPath volume named after the model; engine and decoder pods are pinned t
 where the model agent reports the model Ready, then to the runtime's and the service's
 node selectors. Last come the defaults a Deployment's pods get.
 
+A multi-node component's leader and workers are built the same way, each from its own
+part of the component (``leader``, else the component itself; ``worker``), with
+``PARALLELISM_SIZE`` counting the GPUs of every pod of a group and without the default
+readiness probe (upstream ``reconcilers/lws`` sets only the apps/v1 defaults). A pod
+whose component asks for RDMA gets it (:mod:`ome.serving.rdma`).
+
 Accelerator classes (§5) are not implemented: pods are built as when none is selected."""
 
 from __future__ import annotations
@@ -26,6 +32,7 @@ from ome.serving.merge import RUNNER, merge
 from ome.serving.metadata import INJECT_MODEL_INIT_ANNOTATION
 from ome.serving.naming import MODEL_READY, model_ready_label
 from ome.serving.problems import Reason, ServingError
+from ome.serving.rdma import with_rdma
 from ome.serving.templates import Values
 
 MAIN_CONTAINER = "ome-container"
@@ -53,6 +60,7 @@ _COMPONENT_FIELDS = frozenset(
         "runner",
         "leader",
         "worker",
+        "size",
         "acceleratorOverride",
         ROUTER_CONFIG_FIELD,
     }
@@ -67,8 +75,14 @@ def build_pod(
     model: Model,
     runtime: ServingRuntimeSpec,
     annotations: dict[str, str],
+    pods_per_replica: int = 1,
+    part: str = "",
+    readiness_probe: bool = True,
 ) -> Spec:
-    """The pod spec of a RawDeployment component. ``annotations`` are the component's."""
+    """The pod spec of a component, or of one ``part`` of it (``leader``, ``worker``):
+    ``spec`` is then that part. ``annotations`` are the component's; ``pods_per_replica``
+    the pods whose GPUs serve one copy of the model (a multi-node group's);
+    ``readiness_probe`` whether the main container gets a Deployment's default probe."""
     pod = {k: v for k, v in spec.items() if k not in _COMPONENT_FIELDS}
     runner = spec.get("runner")
     storage_path = model.spec.storage.path
@@ -83,14 +97,17 @@ def build_pod(
             runner = _with_model(runner, name_of(model), storage_path)
         if not _own_resources(service, component):
             runner = _with_runtime_resources(runner, runtime)
-        runner = _with_parallelism(runner)
-    pod["containers"] = _with_main_container(pod.get("containers", []), runner, service, component)
+        runner = _with_parallelism(runner, pods_per_replica)
+    pod["containers"] = _with_main_container(
+        pod.get("containers", []), runner, service, component, part
+    )
     if storage_path is not None:
         volume = {"name": name_of(model), "hostPath": {"path": storage_path}}
         pod["volumes"] = _add_named(pod.get("volumes", []), volume)
     if component is not Component.ROUTER:
         pod["nodeSelector"] = _node_selector(pod, service, component, model, runtime)
-    return _with_deployment_defaults(pod)
+    pod = with_rdma(pod, annotations)
+    return _with_deployment_defaults(pod, readiness_probe=readiness_probe)
 
 
 def _own_resources(service: InferenceService, component: Component) -> bool:
@@ -126,9 +143,9 @@ def _with_runtime_resources(runner: Spec, runtime: ServingRuntimeSpec) -> Spec:
     return {**runner, "resources": resources}
 
 
-def _with_parallelism(runner: Spec) -> Spec:
-    """``PARALLELISM_SIZE``: the GPUs of all pods of a replica, which for a RawDeployment
-    is one pod (multi-node serving multiplies by its pods)."""
+def _with_parallelism(runner: Spec, pods: int) -> Spec:
+    """``PARALLELISM_SIZE``: the GPUs of all ``pods`` of a replica (one pod for a
+    Deployment, the group for a LeaderWorkerSet), when the runner asks for GPUs."""
     resources = runner.get("resources", {})
     gpus = resources.get("limits", {}).get(
         GPU_RESOURCE, resources.get("requests", {}).get(GPU_RESOURCE)
@@ -136,7 +153,7 @@ def _with_parallelism(runner: Spec) -> Spec:
     per_pod = _whole(gpus) if gpus is not None else 0
     if per_pod <= 0:
         return runner
-    value = {"name": PARALLELISM_ENV, "value": str(per_pod)}
+    value = {"name": PARALLELISM_ENV, "value": str(per_pod * pods)}
     env = runner.get("env", [])
     if any(e.get("name") == PARALLELISM_ENV for e in env):
         env = [value if e.get("name") == PARALLELISM_ENV else e for e in env]
@@ -155,7 +172,11 @@ def _whole(quantity: Any) -> int:
 
 
 def _with_main_container(
-    containers: list[Spec], runner: Spec | None, service: InferenceService, component: Component
+    containers: list[Spec],
+    runner: Spec | None,
+    service: InferenceService,
+    component: Component,
+    part: str,
 ) -> list[Spec]:
     containers = list(containers)
     if runner is not None:
@@ -170,8 +191,9 @@ def _with_main_container(
     else:
         raise ServingError(
             Reason.NO_CONTAINERS,
-            f"the {component} has no runner and no containers (neither the runtime's "
-            f"{component}Config nor spec.{component} gives one)",
+            f"the {component}{f' {part}' if part else ''} has no runner and no containers "
+            f"(neither the runtime's {component}Config nor "
+            f"spec.{component}{f'.{part}' if part else ''} gives one)",
         )
     containers[index] = _placeholders(service).render_all(main)
     return containers
@@ -205,9 +227,9 @@ def _node_selector(
     return dict(sorted(selector.items()))
 
 
-def _with_deployment_defaults(pod: Spec) -> Spec:
-    """What upstream sets on a Deployment's pod template (apps/v1 defaults, and a TCP
-    readiness probe on the main container's first port)."""
+def _with_deployment_defaults(pod: Spec, *, readiness_probe: bool) -> Spec:
+    """What upstream sets on a workload's pod template (apps/v1 defaults, and for a
+    Deployment a TCP readiness probe on the main container's first port)."""
     defaults: Spec = {
         "dnsPolicy": "ClusterFirst",
         "restartPolicy": "Always",
@@ -216,17 +238,17 @@ def _with_deployment_defaults(pod: Spec) -> Spec:
         "schedulerName": "default-scheduler",
     }
     pod = defaults | pod
-    pod["containers"] = [_container_defaults(c) for c in pod["containers"]]
+    pod["containers"] = [_container_defaults(c, readiness_probe) for c in pod["containers"]]
     return pod
 
 
-def _container_defaults(container: Spec) -> Spec:
+def _container_defaults(container: Spec, readiness_probe: bool) -> Spec:
     defaults: Spec = {
         "terminationMessagePath": "/dev/termination-log",
         "terminationMessagePolicy": "File",
         "imagePullPolicy": "IfNotPresent",
     }
-    if container.get("name") == MAIN_CONTAINER:
+    if readiness_probe and container.get("name") == MAIN_CONTAINER:
         ports = container.get("ports", [])
         port = ports[0].get("containerPort", DEFAULT_PORT) if ports else DEFAULT_PORT
         defaults["readinessProbe"] = {

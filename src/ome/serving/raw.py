@@ -66,10 +66,21 @@ def deployment(workload: Workload, namespace: str) -> Spec:
     }
 
 
-def service(workload: Workload, namespace: str) -> Spec:
+def service(
+    workload: Workload,
+    namespace: str,
+    selector: dict[str, str] | None = None,
+    labels: dict[str, str] | None = None,
+) -> Spec:
+    """The component's Service, on the ports of its (leader) pod's first container;
+    ``selector`` and ``labels`` default to the Deployment's."""
     kind = workload.annotations.get(SERVICE_TYPE_ANNOTATION, "ClusterIP")
     kind = kind if kind in SERVICE_TYPES else "ClusterIP"
-    spec: Spec = {"ports": service_ports(workload), "selector": {"app": workload.app}, "type": kind}
+    spec: Spec = {
+        "ports": service_ports(workload),
+        "selector": selector or {"app": workload.app},
+        "type": kind,
+    }
     address = workload.annotations.get(LOAD_BALANCER_IP_ANNOTATION)
     if kind == "LoadBalancer" and address:
         spec["loadBalancerIP"] = address
@@ -77,7 +88,9 @@ def service(workload: Workload, namespace: str) -> Spec:
     return {
         "apiVersion": "v1",
         "kind": "Service",
-        "metadata": metadata(service_name(workload), namespace, workload.pod_labels, annotations),
+        "metadata": metadata(
+            service_name(workload), namespace, labels or workload.pod_labels, annotations
+        ),
         "spec": spec,
     }
 

@@ -1,8 +1,9 @@
 """Every object the controller applies for a planned InferenceService, as plain JSON
 objects (apiVersion, kind, metadata, spec) ready for server-side apply, in apply order:
 the modelconfig ConfigMap; per component (engine, decoder, router) the router's access
-objects, Deployment, Service, autoscaler and PodDisruptionBudget; then the external
-Service or the Ingress.
+objects, then its Deployment, Service, autoscaler and PodDisruptionBudget, or for a
+multi-node component its LeaderWorkerSet and the Service to its leaders; then the
+external Service or the Ingress.
 
 When the service has a UID, every object gets it as controlling owner, so that deleting
 the service deletes them."""
@@ -27,22 +28,27 @@ from ome.serving.metadata import (
     VISIBILITY_LABEL,
 )
 from ome.serving.modelconfig import modelconfig
-from ome.serving.plan import ServingPlan, Workload
+from ome.serving.multinode import multinode_objects
+from ome.serving.plan import LEADER_NODE_TYPE, NODE_TYPE_LABEL, ServingPlan, Workload
 from ome.serving.raw import SERVICE_TYPES, router_access, service_ports, workload_objects
 
 CLUSTER_LOCAL = "cluster-local"
 
 
 def render_objects(plan: ServingPlan, available: Collection[Component] | None = None) -> list[Spec]:
-    """The desired children. ``available`` lists the components whose Deployment is
-    Available (None: all of them, the steady state): the Ingress waits for the entry one."""
+    """The desired children. ``available`` lists the components whose Deployment or
+    LeaderWorkerSet is available (see :func:`ome.serving.status.workload_available`;
+    None: all of them, the steady state): the Ingress waits for the entry one."""
     service = plan.service
     namespace = service_namespace(service)
     objects = [modelconfig(service, plan.model)]
     for workload in plan.workloads:
         if workload.component is Component.ROUTER:
             objects += router_access(workload, namespace)
-        objects += workload_objects(workload, namespace)
+        if workload.multi_node:
+            objects += multinode_objects(workload, namespace)
+        else:
+            objects += workload_objects(workload, namespace)
     if plan.ingress.disable_ingress_creation:
         if needs_external_service(service):
             objects.append(external_service(plan))
@@ -80,7 +86,10 @@ def external_service(plan: ServingPlan) -> Spec:
     name, annotations = name_of(service), service.metadata.annotations or {}
     port = entry_port(plan)
     kind = annotations.get(SERVICE_TYPE_ANNOTATION, "ClusterIP")
-    selector = {INFERENCESERVICE_LABEL: name, COMPONENT_LABEL: str(entry_workload(plan).component)}
+    entry = entry_workload(plan)
+    selector = {INFERENCESERVICE_LABEL: name, COMPONENT_LABEL: str(entry.component)}
+    if entry.multi_node:  # the leaders serve; upstream's selector also reaches the workers
+        selector[NODE_TYPE_LABEL] = LEADER_NODE_TYPE
     metadata: Spec = {
         "name": name,
         "namespace": service_namespace(service),

@@ -4,9 +4,10 @@ its plan and the children observed (upstream ``status/status_reconciler.go``).
 Conditions, Knative-style (sorted by type; a condition keeps its lastTransitionTime while
 nothing about it changes):
 
-- ``EngineReady`` / ``DecoderReady`` / ``RouterReady``: the component Deployment's
-  ``Available`` condition; ``False``/``Initializing`` until there is one (upstream leaves
-  the condition out meanwhile). Conditions of components no longer declared are dropped.
+- ``EngineReady`` / ``DecoderReady`` / ``RouterReady``: whether the component's
+  Deployment or LeaderWorkerSet is available (:mod:`ome.serving.readiness`);
+  ``False``/``Initializing`` until it reports (upstream leaves the condition out
+  meanwhile). Conditions of components no longer declared are dropped.
 - ``IngressReady``: ``True``/``IngressDisabled`` when ingress creation is disabled; else
   True once the entry component is ready (then the Ingress exists), ``False``/
   ``ComponentNotReady`` before.
@@ -14,8 +15,9 @@ nothing about it changes):
   else of IngressReady. Decoder and router readiness count only through the ingress.
 
 ``observedGeneration`` is the service's generation (upstream copies the Deployment's).
-``modelStatus`` comes from the engine's and decoder's pods: none yet → Pending; the
-service Ready → Loaded with the number of copies; a pod whose storage initializer runs →
+``modelStatus`` comes from the engine's and decoder's pods (all pods of their groups):
+none yet → Pending; the service Ready → Loaded with the number of copies (a group is one
+copy); a pod whose storage initializer runs →
 Loading; an init container or ``ome-container`` that failed or crash-loops →
 FailedToLoad with the failure. Every pod is checked, not only the first as upstream does.
 """
@@ -29,11 +31,11 @@ from ome.api.v1beta1 import InferenceService
 from ome.serving.catalog import name_of, service_namespace
 from ome.serving.components import Component, Spec, to_json
 from ome.serving.ingress import cluster_host
-from ome.serving.metadata import APP_LABEL
 from ome.serving.plan import ServingPlan, Workload
 from ome.serving.podspec import MAIN_CONTAINER
 from ome.serving.problems import ServingError
 from ome.serving.raw import service_name
+from ome.serving.readiness import copies, workload_condition, workload_pods
 from ome.serving.render import (
     entry_port,
     entry_workload,
@@ -54,21 +56,27 @@ _INFO = "Info"
 
 
 def compute_status(
-    plan: ServingPlan, deployments: Mapping[str, Spec], pods: Sequence[Spec], now: str
+    plan: ServingPlan, workloads: Mapping[str, Spec], pods: Sequence[Spec], now: str
 ) -> Spec:
-    """The status to write. ``deployments``: the service's Deployments by name, as read;
-    ``pods``: its pods; ``now``: an RFC 3339 time for conditions that change."""
+    """The status to write.
+
+    ``workloads``: the objects that run the service's components as read from the cluster,
+    by name: for each of ``plan.workloads`` the one its ``object_ref`` names (a Deployment,
+    or for a multi-node component a LeaderWorkerSet); an absent one is left out.
+    ``pods``: the service's pods (label ``ome.io/inferenceservice``), those of multi-node
+    groups included. ``now``: an RFC 3339 time for conditions that change."""
     service = plan.service
     status = _previous(service)
     conditions = _Conditions(status.get("conditions", []), now)
     components: dict[str, Spec] = {}
     for workload in plan.workloads:
-        condition = _available(deployments.get(workload.name), workload.component)
+        observed = workloads.get(workload.object_ref.name)
+        condition = workload_condition(workload, observed, pods)
         severity = "" if workload.component is Component.ENGINE else _INFO
         conditions.set(_COMPONENT_CONDITIONS[workload.component], *condition, severity)
         components[str(workload.component)] = _component_status(
             status.get("components", {}).get(str(workload.component), {}),
-            deployments.get(workload.name),
+            observed,
             workload,
             available=condition[0] == "True",
         )
@@ -156,19 +164,13 @@ class _Conditions:
         return [self._current[k] for k in sorted(self._current)]
 
 
-def _available(deployment: Spec | None, component: Component) -> tuple[str, str, str]:
-    conditions = (deployment or {}).get("status", {}).get("conditions", [])
-    found = next((c for c in conditions if c.get("type") == "Available"), None)
-    if found is None:
-        return "False", "Initializing", f"{component} component initializing"
-    return found.get("status", "Unknown"), found.get("reason", ""), found.get("message", "")
-
-
 def _component_status(
-    previous: Spec, deployment: Spec | None, workload: Workload, *, available: bool
+    previous: Spec, observed: Spec | None, workload: Workload, *, available: bool
 ) -> Spec:
+    """The component's revision (a Deployment's; upstream's for a LeaderWorkerSet reads
+    an annotation that does not exist) and its URL once available."""
     status = dict(previous)
-    annotations = (deployment or {}).get("metadata", {}).get("annotations", {})
+    annotations = (observed or {}).get("metadata", {}).get("annotations", {})
     if REVISION_ANNOTATION in annotations:
         status["latestCreatedRevision"] = annotations[REVISION_ANNOTATION]
     if available:
@@ -202,14 +204,21 @@ def _access(plan: ServingPlan, status: Spec, conditions: _Conditions) -> None:
     status["address"] = {"url": f"{scheme}://{cluster_host(backend, namespace)}:{port}"}
 
 
-def _model_pods(plan: ServingPlan, pods: Sequence[Spec]) -> list[Spec]:
-    """The pods that load the model (the engine's and the decoder's), by name."""
-    apps = {w.app for w in plan.workloads if w.component is not Component.ROUTER}
-    mine = [p for p in pods if p.get("metadata", {}).get("labels", {}).get(APP_LABEL) in apps]
-    return sorted(mine, key=lambda p: str(p.get("metadata", {}).get("name", "")))
+def _model_pods(plan: ServingPlan, pods: Sequence[Spec]) -> tuple[list[Spec], int]:
+    """The pods that load the model (the engine's and the decoder's, every pod of their
+    groups), and how many copies of the model they make."""
+    found: list[Spec] = []
+    count = 0
+    for workload in plan.workloads:
+        if workload.component is not Component.ROUTER:
+            mine = workload_pods(workload, pods)
+            found += mine
+            count += copies(workload, mine)
+    return found, count
 
 
-def _model_status(previous: Spec, pods: list[Spec], ready: bool) -> Spec:
+def _model_status(previous: Spec, found: tuple[list[Spec], int], ready: bool) -> Spec:
+    pods, total = found
     model = dict(previous)
     states = dict(model.get("modelRevisionStates", {"activeModelState": "Pending"}))
     if not pods:
@@ -217,7 +226,7 @@ def _model_status(previous: Spec, pods: list[Spec], ready: bool) -> Spec:
     elif ready:
         target, transition = "Loaded", "UpToDate"
         states["activeModelState"] = "Loaded"
-        model["modelCopies"] = {"failedCopies": 0, "totalCopies": len(pods)}
+        model["modelCopies"] = {"failedCopies": 0, "totalCopies": total}
     else:
         failure = next(filter(None, map(_load_failure, pods)), None)
         if failure is not None:

@@ -83,10 +83,12 @@ def test_explain(files: tuple[Path, Path], capsys: pytest.CaptureFixture[str]) -
         "    + ClusterServingRuntime srt-llama: selected: score 2",
         "    - ClusterServingRuntime srt-mistral: no supported format matches: architecture "
         "mismatch (model=LlamaForCausalLM, runtime=MistralForCausalLM)",
+        "  components:",
+        "    engine: RawDeployment: Deployment chat-engine",
         f"InferenceService team/lost ({services}:8)",
         "  error: BaseModelNotFound: no ClusterBaseModel 'falcon'",
     ]
-    assert err == "2 services: 1 without a runtime\n"
+    assert err == "2 services: 1 without a runtime, 0 not servable with theirs\n"
 
 
 def test_render(files: tuple[Path, Path], capsys: pytest.CaptureFixture[str]) -> None:
@@ -111,6 +113,67 @@ def test_render_json_with_a_config(
     objects = json.loads(capsys.readouterr().out)
     (ingress_object,) = [o for o in objects if o["kind"] == "Ingress"]
     assert ingress_object["spec"]["rules"][0]["host"] == "chat.team.example.com"
+
+
+MULTI_NODE_RUNTIME = """\
+apiVersion: ome.io/v1beta1
+kind: ClusterServingRuntime
+metadata: {name: srt-llama-mn}
+spec:
+  supportedModelFormats:
+  - modelFormat: {name: safetensors, version: "1.0.0"}
+    modelFramework: {name: transformers, version: "4.42.3"}
+    modelArchitecture: LlamaForCausalLM
+  engineConfig:
+    leader:
+      runner:
+        name: ome-container
+        image: "sglang:1"
+        resources: {limits: {nvidia.com/gpu: 8}}
+    worker:
+      size: 3
+      runner: {name: ome-container, image: "sglang:1"}
+"""
+GROUPS = """\
+apiVersion: ome.io/v1beta1
+kind: InferenceService
+metadata: {name: big, namespace: team}
+spec:
+  model: {name: llama}
+  runtime: {name: srt-llama-mn}
+  engine: {minReplicas: 2}
+---
+apiVersion: ome.io/v1beta1
+kind: InferenceService
+metadata: {name: split, namespace: team}
+spec:
+  model: {name: llama}
+  runtime: {name: srt-llama-mn}
+  engine: {minReplicas: 1}
+  decoder: {minReplicas: 1}
+"""
+
+
+def test_explain_shows_multi_node_groups_and_unservable_services(
+    files: tuple[Path, Path], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    _, catalogue = files
+    (tmp_path / "runtime.yaml").write_text(MULTI_NODE_RUNTIME)
+    (tmp_path / "groups.yaml").write_text(GROUPS)
+    argv = ["explain", "-f", str(tmp_path / "groups.yaml")]
+    assert main([*argv, "--catalog", str(catalogue), str(tmp_path / "runtime.yaml")]) == 1
+    out, err = capsys.readouterr()
+    lines = out.splitlines()
+    assert (
+        "    engine: MultiNode: LeaderWorkerSet lws-big-engine, 2 groups of 4 pods (8 GPUs each)"
+        in lines
+    )
+    assert (
+        "  error: DecoderConfigMissing: spec.decoder asks for a decoder, but runtime "
+        "'srt-llama-mn' has no decoderConfig (and spec.decoder gives no runner or "
+        "containers): remove spec.decoder or use a runtime with a decoderConfig"
+    ) in lines
+    assert err == "2 services: 0 without a runtime, 1 not servable with theirs\n"
 
 
 # Hand-checked against the spec (section 4) and the files: model facts, runtime entries,

@@ -56,13 +56,18 @@ def test_the_service_annotation_wins_over_the_default() -> None:
     [
         (SERVERLESS, {}),
         (DeploymentMode.VIRTUAL_DEPLOYMENT, {}),
-        (RAW, {Component.ENGINE: MULTI_NODE}),
         (RAW, {Component.ENGINE: RAW, Component.ROUTER: SERVERLESS}),
+        (RAW, {Component.ENGINE: DeploymentMode.MULTI_NODE_RAY_VLLM}),
     ],
 )
-def test_only_raw_deployment_is_supported(
+def test_only_deployments_and_leader_worker_sets_are_supported(
     service: DeploymentMode, modes: dict[Component, DeploymentMode]
 ) -> None:
     with pytest.raises(ServingError) as caught:
         require_supported(service, modes)
     assert caught.value.reason is Reason.UNSUPPORTED_DEPLOYMENT_MODE
+
+
+def test_multi_node_components_are_supported() -> None:
+    require_supported(RAW, {Component.ENGINE: MULTI_NODE, Component.DECODER: MULTI_NODE})
+    require_supported(MULTI_NODE, {Component.ENGINE: MULTI_NODE, Component.ROUTER: RAW})

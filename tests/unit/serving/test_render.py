@@ -431,13 +431,16 @@ class TestIngress:
             Reason.UNSUPPORTED_DEPLOYMENT_MODE,
         ),
         (
-            service(),
-            cluster_runtime(
-                "srt-llama", engineConfig={"leader": {"runner": RUNNER}, "worker": {"size": 1}}
-            ),
+            service(engine={"annotations": {"ome.io/deploymentMode": "MultiNodeRayVLLM"}}),
+            None,
             Reason.UNSUPPORTED_DEPLOYMENT_MODE,
         ),
-        (service(decoder={}), None, Reason.NO_CONTAINERS),
+        (service(decoder={}), None, Reason.DECODER_CONFIG_MISSING),
+        (
+            service(decoder={}),
+            cluster_runtime("srt-llama", decoderConfig={"minReplicas": 1}),
+            Reason.NO_CONTAINERS,
+        ),
         (service(engine=None, router={}), None, Reason.ENGINE_MISSING),
         (
             service(engine=None, model=None, predictor={"model": {"baseModel": "llama"}}),
