@@ -5,8 +5,8 @@ The catalogue is every BaseModel, ClusterBaseModel, ServingRuntime and
 ClusterServingRuntime in the ``--catalog`` paths and in the ``-f`` paths. For each
 InferenceService in the ``-f`` paths it prints the model, the runtime (or the reason there
 is none, as the controller would report it) and one line per candidate: ``+`` for an
-eligible runtime (the selected one first, then in rank order), ``-`` for the others.
-Exits 1 when a service gets no runtime."""
+eligible runtime (the selected one first, then in rank order), ``-`` for the others; then a
+summary line. Exits 1 when a service gets no runtime."""
 
 from __future__ import annotations
 
@@ -15,7 +15,7 @@ import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, TextIO
 
 import yaml
 
@@ -87,8 +87,9 @@ def add_input_arguments(parser: argparse.ArgumentParser) -> None:
     )
 
 
-def read_inputs(args: argparse.Namespace) -> Inputs:
-    """The services, catalogue and config the arguments name; exits on unreadable input."""
+def read_inputs(args: argparse.Namespace, notes: TextIO = sys.stderr) -> Inputs:
+    """The services, catalogue and config the arguments name; exits on unreadable input.
+    Objects skipped are noted on ``notes``."""
     services: list[Service] = []
     objects: list[ApiObject] = []
     service_sources = _sources(args.paths)
@@ -100,7 +101,7 @@ def read_inputs(args: argparse.Namespace) -> Inputs:
         elif outcome.model is not None:
             objects.append(outcome.model)
         elif outcome.status == "invalid":
-            print(f"{document.where}: {outcome.label}: skipped, invalid", file=sys.stderr)
+            print(f"{document.where}: {outcome.label}: skipped, invalid", file=notes)
     return Inputs(services, MemoryCatalog.of(objects), _config(args.config))
 
 
@@ -141,13 +142,15 @@ def _config(path: Path | None) -> ServingConfig:
 
 
 def run(args: argparse.Namespace) -> int:
-    inputs = read_inputs(args)
+    inputs = read_inputs(args, notes=sys.stdout)
     failed = 0
     for service in inputs.services:
         lines, ok = explain(service, inputs.catalog)
         print("\n".join(lines))
         failed += not ok
-    print(f"{len(inputs.services)} services: {failed} without a runtime", file=sys.stderr)
+    # on stdout, after the results: on stderr a reader merging the two streams could
+    # place it before them, or glued to the last one
+    print(f"{len(inputs.services)} services: {failed} without a runtime")
     return 1 if failed else 0
 
 
@@ -175,10 +178,12 @@ def explain(service: Service, catalog: MemoryCatalog) -> tuple[list[str], bool]:
 
 
 def _describe(model: Model) -> str:
-    size = model.spec.model_parameter_size
-    return (
-        f"{model.KIND} {name_of(model)} ({format_label(model.spec)}{f', {size}' if size else ''})"
-    )
+    spec = model.spec
+    known = (spec.model_format, spec.model_architecture, spec.model_framework, spec.quantization)
+    # upstream's agent fills these from the model's config.json once it has fetched it
+    facts = format_label(spec) if any(f is not None for f in known) else "no metadata yet"
+    size = spec.model_parameter_size
+    return f"{model.KIND} {name_of(model)} ({facts}{f', {size}' if size else ''})"
 
 
 def _candidates(candidates: tuple[Candidate, ...]) -> list[str]:
