@@ -133,7 +133,7 @@ def _with_parallelism(runner: Spec) -> Spec:
     gpus = resources.get("limits", {}).get(
         GPU_RESOURCE, resources.get("requests", {}).get(GPU_RESOURCE)
     )
-    per_pod = _whole(gpus) if gpus is not None else 0
+    per_pod = whole_quantity(gpus) if gpus is not None else 0
     if per_pod <= 0:
         return runner
     value = {"name": PARALLELISM_ENV, "value": str(per_pod)}
@@ -145,7 +145,7 @@ def _with_parallelism(runner: Spec) -> Spec:
     return {**runner, "env": env}
 
 
-def _whole(quantity: Any) -> int:
+def whole_quantity(quantity: Any) -> int:
     """A count-like quantity ("1", 2, "1.5") rounded up, as Quantity.Value() does; 0 when
     it is not a plain number."""
     try:
