@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from ome.testing.nodes import FakeNode, gpu_nodes, is_ready
+from ome.testing.nodes import FakeNode, NodeGroup, gpu_nodes, group_nodes, is_ready
 
 
 def test_gpu_node_advertises_gpus_in_capacity_and_allocatable() -> None:
@@ -40,3 +40,25 @@ def test_readiness_reads_the_ready_condition() -> None:
     assert is_ready({"status": {"conditions": [{"type": "Ready", "status": "True"}]}})
     assert not is_ready({"status": {"conditions": [{"type": "Ready", "status": "False"}]}})
     assert not is_ready({})
+
+
+def test_node_groups_parse_count_gpus_and_product() -> None:
+    assert NodeGroup.parse("4x8:NVIDIA-A100-SXM4-80GB") == NodeGroup(4, 8, "NVIDIA-A100-SXM4-80GB")
+    assert NodeGroup.parse("2X0") == NodeGroup(2, 0)
+    assert NodeGroup.parse("1x4").product == "NVIDIA-H100-80GB-HBM3"
+
+
+@pytest.mark.parametrize("text", ["4", "x8", "4x", "4x-1", "0x8", "ax8", "4x8:two words"])
+def test_bad_node_groups_are_refused_with_the_form_expected(text: str) -> None:
+    with pytest.raises(ValueError, match=r"COUNTxGPUS|at least one node|one word"):
+        NodeGroup.parse(text)
+
+
+def test_group_nodes_are_numbered_across_groups_with_their_product() -> None:
+    nodes = group_nodes([NodeGroup(2, 8), NodeGroup(1, 4, "NVIDIA-A10G")])
+    assert [(n.name, n.gpus, n.gpu_product) for n in nodes] == [
+        ("gpu-node-0", 8, "NVIDIA-H100-80GB-HBM3"),
+        ("gpu-node-1", 8, "NVIDIA-H100-80GB-HBM3"),
+        ("gpu-node-2", 4, "NVIDIA-A10G"),
+    ]
+    assert nodes[2].manifest()["metadata"]["labels"]["nvidia.com/gpu.product"] == "NVIDIA-A10G"

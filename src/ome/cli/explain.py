@@ -7,8 +7,8 @@ InferenceService in the ``-f`` paths it prints the model, the runtime (or the re
 is none, as the controller would report it), one line per candidate: ``+`` for an
 eligible runtime (the selected one first, then in rank order), ``-`` for the others, and
 how each component would be deployed (a Deployment, or a LeaderWorkerSet of groups of a
-leader and workers) or why the service cannot be served with that runtime.
-Exits 1 when a service gets no runtime or cannot be served."""
+leader and workers) or why the service cannot be served with that runtime; then a
+summary line. Exits 1 when a service gets no runtime or cannot be served."""
 
 from __future__ import annotations
 
@@ -18,7 +18,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from enum import Enum
 from pathlib import Path
-from typing import Any
+from typing import Any, TextIO
 
 import yaml
 
@@ -93,8 +93,9 @@ def add_input_arguments(parser: argparse.ArgumentParser) -> None:
     )
 
 
-def read_inputs(args: argparse.Namespace) -> Inputs:
-    """The services, catalogue and config the arguments name; exits on unreadable input."""
+def read_inputs(args: argparse.Namespace, notes: TextIO = sys.stderr) -> Inputs:
+    """The services, catalogue and config the arguments name; exits on unreadable input.
+    Objects skipped are noted on ``notes``."""
     services: list[Service] = []
     objects: list[ApiObject] = []
     service_sources = _sources(args.paths)
@@ -106,7 +107,7 @@ def read_inputs(args: argparse.Namespace) -> Inputs:
         elif outcome.model is not None:
             objects.append(outcome.model)
         elif outcome.status == "invalid":
-            print(f"{document.where}: {outcome.label}: skipped, invalid", file=sys.stderr)
+            print(f"{document.where}: {outcome.label}: skipped, invalid", file=notes)
     return Inputs(services, MemoryCatalog.of(objects), _config(args.config))
 
 
@@ -147,7 +148,7 @@ def _config(path: Path | None) -> ServingConfig:
 
 
 def run(args: argparse.Namespace) -> int:
-    inputs = read_inputs(args)
+    inputs = read_inputs(args, notes=sys.stdout)
     failed = 0
     unservable = 0
     for service in inputs.services:
@@ -155,10 +156,11 @@ def run(args: argparse.Namespace) -> int:
         print("\n".join(lines))
         failed += verdict is Verdict.NO_RUNTIME
         unservable += verdict is Verdict.UNSERVABLE
+    # on stdout, after the results: on stderr a reader merging the two streams could
+    # place it before them, or glued to the last one
     print(
         f"{len(inputs.services)} services: {failed} without a runtime, "
-        f"{unservable} not servable with theirs",
-        file=sys.stderr,
+        f"{unservable} not servable with theirs"
     )
     return 1 if failed or unservable else 0
 
@@ -224,10 +226,12 @@ def _gpus(pod: dict[str, Any]) -> str:
 
 
 def _describe(model: Model) -> str:
-    size = model.spec.model_parameter_size
-    return (
-        f"{model.KIND} {name_of(model)} ({format_label(model.spec)}{f', {size}' if size else ''})"
-    )
+    spec = model.spec
+    known = (spec.model_format, spec.model_architecture, spec.model_framework, spec.quantization)
+    # upstream's agent fills these from the model's config.json once it has fetched it
+    facts = format_label(spec) if any(f is not None for f in known) else "no metadata yet"
+    size = spec.model_parameter_size
+    return f"{model.KIND} {name_of(model)} ({facts}{f', {size}' if size else ''})"
 
 
 def _candidates(candidates: tuple[Candidate, ...]) -> list[str]:

@@ -20,9 +20,10 @@ from typing import Any
 
 import aiohttp
 
+from ome.cli.arguments import add_node_arguments, describe_nodes, node_groups
 from ome.testing.binaries import BuildError
 from ome.testing.controlplane import ControlPlane
-from ome.testing.nodes import gpu_nodes, is_ready
+from ome.testing.nodes import group_nodes, is_ready
 from ome.testing.process import ComponentError
 
 DEFAULT_DIR = Path(".ome/local")
@@ -43,8 +44,7 @@ def register(commands: Any) -> None:
         )
         parser.set_defaults(handler=handler)
         if name == "up":
-            parser.add_argument("--nodes", type=int, default=2, help="fake GPU nodes (default 2)")
-            parser.add_argument("--gpus", type=int, default=8, help="GPUs per node (default 8)")
+            add_node_arguments(parser)
 
 
 def _state_path(directory: Path) -> Path:
@@ -78,9 +78,7 @@ def _hints(kubeconfig: Path) -> str:
 
 def up(args: argparse.Namespace) -> int:
     directory: Path = args.dir
-    if args.nodes < 1 or args.gpus < 0:
-        print("error: --nodes must be >= 1 and --gpus >= 0", file=sys.stderr)
-        return 2
+    groups = node_groups(args)
     state = _load_state(directory)
     if state is not None:
         plane = ControlPlane.from_state(state)
@@ -94,7 +92,7 @@ def up(args: argparse.Namespace) -> int:
     plane = ControlPlane(
         controller_manager=True,
         scheduler=True,
-        nodes=gpu_nodes(args.nodes, args.gpus),
+        nodes=group_nodes(groups),
         leaderworkerset=True,
         run_dir=directory,
     )
@@ -106,8 +104,8 @@ def up(args: argparse.Namespace) -> int:
     _state_path(directory).write_text(json.dumps(plane.state(), indent=2) + "\n")
     plane.detach()
     print(
-        f"local cluster ready in {time.monotonic() - started:.1f}s: {args.nodes} nodes with "
-        f"{args.gpus} GPUs each\n{_hints(plane.kubeconfig)}"
+        f"local cluster ready in {time.monotonic() - started:.1f}s: {describe_nodes(groups)}\n"
+        f"{_hints(plane.kubeconfig)}"
     )
     return 0
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import inspect
 import os
 import signal
 import sys
@@ -16,14 +17,15 @@ from typing import Any
 
 from ome.agent.daemon import setup as setup_agent
 from ome.agent.node_agent import AgentSettings
-from ome.cli import bootstrap, logs
+from ome.cli import bootstrap, logs, samples
+from ome.cli.arguments import add_node_arguments, describe_nodes, node_groups
 from ome.cli.operator import OperatorOptions, build_manager
 from ome.client import Client, load_configuration
 from ome.runtime import LeaderElectionLost, Manager, ManagerOptions
 from ome.testing.binaries import BuildError
 from ome.testing.controlplane import ControlPlane
 from ome.testing.crds import install_crds
-from ome.testing.nodes import gpu_nodes
+from ome.testing.nodes import group_nodes
 from ome.testing.process import ComponentError
 
 DEFAULT_LOCAL_DIR = Path(".ome/run")
@@ -48,7 +50,7 @@ def register(commands: Any) -> None:
         default=DEFAULT_LOCAL_DIR,
         help=f"--local: state of the embedded cluster (default {DEFAULT_LOCAL_DIR})",
     )
-    where.add_argument("--nodes", type=int, default=2, help="--local: fake GPU nodes (default 2)")
+    add_node_arguments(parser.add_argument_group("--local: fake GPU nodes"))
     where.add_argument(
         "--catalog",
         type=Path,
@@ -56,6 +58,15 @@ def register(commands: Any) -> None:
         default=[],
         metavar="DIR",
         help="--local: apply the models and runtimes found in DIR (repeatable)",
+    )
+    where.add_argument(
+        "--samples",
+        type=Path,
+        action="append",
+        default=[],
+        metavar="DIR",
+        help="--local: apply every manifest under DIR once the operator runs, with the "
+        "namespaces they name created first (repeatable)",
     )
     where.add_argument(
         "--real-downloads",
@@ -124,9 +135,12 @@ def run(args: argparse.Namespace) -> int:
     options = options_from(args)
     if args.catalog and not args.local:
         raise SystemExit("error: --catalog is for --local (apply a catalogue with kubectl)")
-    missing = [str(d) for d in args.catalog if not d.is_dir()]
-    if missing:
-        raise SystemExit(f"error: --catalog: not a directory: {', '.join(missing)}")
+    if args.samples and not args.local:
+        raise SystemExit("error: --samples is for --local (apply samples with kubectl)")
+    for flag, directories in (("--catalog", args.catalog), ("--samples", args.samples)):
+        missing = [str(d) for d in directories if not d.is_dir()]
+        if missing:
+            raise SystemExit(f"error: {flag}: not a directory: {', '.join(missing)}")
     logs.configure(args.log_level, args.log_format)
     try:
         if args.local:
@@ -144,13 +158,12 @@ async def _run_cluster(args: argparse.Namespace, options: OperatorOptions) -> in
 
 
 async def _run_local(args: argparse.Namespace, options: OperatorOptions) -> int:
-    if args.nodes < 1:
-        raise SystemExit("error: --nodes must be >= 1")
+    groups = node_groups(args)
     started = time.monotonic()
     plane = ControlPlane(
         controller_manager=True,
         scheduler=True,
-        nodes=gpu_nodes(args.nodes),
+        nodes=group_nodes(groups),
         leaderworkerset=True,
         run_dir=args.local_dir.absolute() / "cluster",
     )
@@ -159,7 +172,7 @@ async def _run_local(args: argparse.Namespace, options: OperatorOptions) -> int:
     for signum in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(signum, stop.set)
     try:
-        print(f"starting the local control plane with {args.nodes} fake GPU nodes…", flush=True)
+        print(f"starting the local control plane with {describe_nodes(groups)}…", flush=True)
         await plane.start()
         await _prepare(plane, args, options)
         async with contextlib.AsyncExitStack() as stack:
@@ -168,6 +181,8 @@ async def _run_local(args: argparse.Namespace, options: OperatorOptions) -> int:
                 await stack.enter_async_context(agent.running())
             operator = build_manager(await plane.client(), options)
             await stack.enter_async_context(operator.running())
+            if args.samples:
+                await _apply_samples(plane, operator, args, options)
             print(_hints(plane.kubeconfig, time.monotonic() - started), flush=True)
             await stop.wait()
             print("stopping…", flush=True)
@@ -194,6 +209,35 @@ async def _prepare(plane: ControlPlane, args: argparse.Namespace, opts: Operator
             for problem in [*problems, *refused]:
                 print(f"catalog: skipped {problem}", file=sys.stderr)
             print(f"catalog: applied {len(objects) - len(refused)} models and runtimes", flush=True)
+
+
+async def _apply_samples(
+    plane: ControlPlane, operator: Manager, args: argparse.Namespace, opts: OperatorOptions
+) -> None:
+    """Once the operator is ready (its webhooks admit the samples as they would a
+    kubectl apply): the samples, and the GPUs their services need against the nodes'."""
+    await _until_ready(operator)
+    found = samples.read_samples(args.samples)
+    async with await plane.client() as admin:
+        refused = await samples.apply_samples(admin, found.objects)
+    for problem in [*found.problems, *refused]:
+        print(f"samples: skipped {problem}", file=sys.stderr)
+    print(f"samples: applied {len(found.objects) - len(refused)} objects", flush=True)
+    catalogue, _ = bootstrap.catalog_objects(args.catalog)
+    data = bootstrap.config_map(opts.operator_namespace).get("data") or {}
+    nodes = [node.gpus for node in plane.options.nodes]
+    print("\n".join(samples.gpu_lines(found.objects, catalogue, data, nodes)), flush=True)
+
+
+async def _until_ready(manager: Manager, timeout: float = 60.0) -> None:
+    """Until every readiness check passes (caches synced, webhooks serving), or timeout."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        outcomes = [check() for check in manager.probes.checks["readyz"].values()]
+        results = [await o if inspect.isawaitable(o) else o for o in outcomes]
+        if all(result is None for result in results):
+            return
+        await asyncio.sleep(0.2)
 
 
 def _agent(

@@ -4,8 +4,9 @@ Beyond the API types, the size texts of runtimes and models must be sizes as ups
 reads them (:func:`ome.serving.sizes.size_text_problems`).
 
 Prints one line per object — ``file:line: Kind/name: OK``, ``... skipped`` (not an ome.io
-object) or ``... invalid: path: problem; ...`` — and a summary on stderr. Exits 1 when an
-object is invalid or a file cannot be read."""
+object) or ``... invalid: path: problem; ...`` — and a summary line after them, on the same
+stream (on stderr it could reach a reader that merges the two before the last result, or
+glued to it). Exits 1 when an object is invalid or a file cannot be read."""
 
 from __future__ import annotations
 
@@ -75,7 +76,7 @@ def run(args: argparse.Namespace) -> int:
     summary = f"{tally.total()} objects" + (f": {', '.join(counts)}" if counts else "")
     if unreadable:
         summary += f"; {unreadable} unreadable file{'s' if unreadable > 1 else ''}"
-    print(summary, file=sys.stderr)
+    print(summary)
     return 1 if tally["invalid"] or unreadable else 0
 
 

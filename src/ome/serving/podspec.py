@@ -150,7 +150,7 @@ def _with_parallelism(runner: Spec, pods: int) -> Spec:
     gpus = resources.get("limits", {}).get(
         GPU_RESOURCE, resources.get("requests", {}).get(GPU_RESOURCE)
     )
-    per_pod = _whole(gpus) if gpus is not None else 0
+    per_pod = whole_quantity(gpus) if gpus is not None else 0
     if per_pod <= 0:
         return runner
     value = {"name": PARALLELISM_ENV, "value": str(per_pod * pods)}
@@ -162,7 +162,7 @@ def _with_parallelism(runner: Spec, pods: int) -> Spec:
     return {**runner, "env": env}
 
 
-def _whole(quantity: Any) -> int:
+def whole_quantity(quantity: Any) -> int:
     """A count-like quantity ("1", 2, "1.5") rounded up, as Quantity.Value() does; 0 when
     it is not a plain number."""
     try:

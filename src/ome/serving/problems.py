@@ -36,6 +36,12 @@ class Reason(StrEnum):
     INVALID_INGRESS_DOMAIN = "InvalidIngressDomain"
     INVALID_CONFIG = "InvalidConfig"
     OWNERSHIP_CONFLICT = "OwnershipConflict"
+    SERVICE_IP_RANGE_EXHAUSTED = "ServiceIPRangeExhausted"
+
+
+CLUSTER_REASONS = frozenset({Reason.SERVICE_IP_RANGE_EXHAUSTED})
+"""Reasons that blame the cluster, not the service's spec: the model is not marked as
+blocked by an invalid spec, and the reconcile is retried with backoff."""
 
 
 # The closest upstream FailureInfo reason (status.modelStatus.lastFailureInfo.reason),
@@ -66,3 +72,23 @@ class ServingError(Exception):
     def failure_info_reason(self) -> str:
         """The reason to record in ``modelStatus.lastFailureInfo``."""
         return _FAILURE_INFO.get(self.reason, "InvalidPredictorSpec")
+
+
+# What kube-apiserver answers (500 InternalError) when no ClusterIP is left, in both of its
+# allocators; the Status message wraps it as "Internal error occurred: failed to allocate a
+# serviceIP for Service "NAME": range is full".
+SERVICE_IP_RANGE_FULL = "range is full"
+_SERVICE_IP_ALLOCATION = "failed to allocate a serviceIP"
+
+
+def apply_refusal(kind: str, name: str, message: str) -> ServingError | None:
+    """What the API server's refusal to create or update a child means for the service's
+    owner, or None when it is not a refusal the owner can act on."""
+    if kind == "Service" and _SERVICE_IP_ALLOCATION in message and SERVICE_IP_RANGE_FULL in message:
+        return ServingError(
+            Reason.SERVICE_IP_RANGE_EXHAUSTED,
+            f"Service {name} gets no ClusterIP: the cluster's service IP range is full "
+            f"(kube-apiserver --service-cluster-ip-range); delete unused Services or widen "
+            f"the range. Retrying with backoff. The API server said: {message}",
+        )
+    return None

@@ -33,7 +33,7 @@ from ome.serving.components import Component, Spec, to_json
 from ome.serving.ingress import cluster_host
 from ome.serving.plan import ServingPlan, Workload
 from ome.serving.podspec import MAIN_CONTAINER
-from ome.serving.problems import ServingError
+from ome.serving.problems import CLUSTER_REASONS, ServingError
 from ome.serving.raw import service_name
 from ome.serving.readiness import copies, workload_condition, workload_pods
 from ome.serving.render import (
@@ -95,11 +95,14 @@ def compute_status(
 
 def failed_status(service: InferenceService, error: ServingError, now: str) -> Spec:
     """The status of a service that cannot be served: ``Ready=False`` with the error's
-    reason, the model marked as blocked by an invalid spec; other conditions are kept."""
+    reason, the model marked as blocked by an invalid spec unless the cluster is to blame;
+    other conditions are kept."""
     status = _previous(service)
     conditions = _Conditions(status.get("conditions", []), now)
     conditions.set(READY, "False", error.reason, error.message)
     status["conditions"] = conditions.listed()
+    if error.reason in CLUSTER_REASONS:
+        return _observed(status, service)
     model = dict(status.get("modelStatus", {}))
     model["transitionStatus"] = "InvalidSpec"
     states = model.get("modelRevisionStates", {"activeModelState": "Pending"})

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import ipaddress
 import json
 import shutil
 import ssl
@@ -50,6 +51,12 @@ ORDER = (
     "kwok",
     leaderworkerset.COMPONENT,
 )
+SERVICE_CIDR = "10.96.0.0/16"
+"""ClusterIPs for 65,534 Services: room for a whole catalogue of InferenceServices (two or
+three Services each). Apart from kwok's pod range (10.244.0.0/16) and from loopback; the
+apiserver refuses IPv4 ranges larger than a /12 while it keeps its allocation bitmap.
+kube-controller-manager needs no copy: it reads the range only to allocate node CIDRs
+(``--allocate-node-cidrs``), which it does not do here."""
 
 
 @dataclass
@@ -77,6 +84,7 @@ class ControlPlaneOptions:
     start_timeout: float = 60.0
     apiserver_args: Sequence[str] = ()
     etcd_args: Sequence[str] = ()
+    service_cidr: str = SERVICE_CIDR
 
 
 class ControlPlane:
@@ -94,9 +102,14 @@ class ControlPlane:
         start_timeout: float = 60.0,
         apiserver_args: Sequence[str] = (),
         etcd_args: Sequence[str] = (),
+        service_cidr: str = SERVICE_CIDR,
     ) -> None:
         if nodes and not (scheduler and controller_manager):
             raise ValueError("fake nodes need the scheduler and the controller-manager")
+        try:
+            ipaddress.ip_network(service_cidr)
+        except ValueError as err:
+            raise ValueError(f"service_cidr {service_cidr!r}: {err}") from None
         self.options = ControlPlaneOptions(
             controller_manager=controller_manager,
             scheduler=scheduler,
@@ -105,6 +118,7 @@ class ControlPlane:
             start_timeout=start_timeout,
             apiserver_args=tuple(apiserver_args),
             etcd_args=tuple(etcd_args),
+            service_cidr=service_cidr,
         )
         self._owns_run_dir = run_dir is None
         self.run_dir = (run_dir or Path(tempfile.mkdtemp(prefix="ome-controlplane-"))).absolute()
@@ -286,7 +300,7 @@ class ControlPlane:
                 "--service-account-issuer=https://kubernetes.default.svc.cluster.local",
                 f"--service-account-key-file={keys.service_account_pub}",
                 f"--service-account-signing-key-file={keys.service_account_key}",
-                "--service-cluster-ip-range=10.96.0.0/24",
+                f"--service-cluster-ip-range={self.options.service_cidr}",
                 "--authorization-mode=RBAC",
                 "--disable-admission-plugins=ServiceAccount",
                 "--allow-privileged=true",

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 GPU_RESOURCE = "nvidia.com/gpu"
+DEFAULT_GPU_PRODUCT = "NVIDIA-H100-80GB-HBM3"
 KWOK_ANNOTATION = "kwok.x-k8s.io/node"
 KWOK_ANNOTATION_VALUE = "fake"
 
@@ -21,7 +22,7 @@ class FakeNode:
     cpu: str = "32"
     memory: str = "256Gi"
     pods: int = 110
-    gpu_product: str = "NVIDIA-H100-80GB-HBM3"
+    gpu_product: str = DEFAULT_GPU_PRODUCT
 
     def __post_init__(self) -> None:
         if self.gpus < 0:
@@ -63,6 +64,41 @@ class FakeNode:
 
 def gpu_nodes(count: int, gpus: int = 8, prefix: str = "gpu-node") -> list[FakeNode]:
     return [FakeNode(f"{prefix}-{i}", gpus=gpus) for i in range(count)]
+
+
+@dataclass(frozen=True)
+class NodeGroup:
+    """``count`` alike nodes with ``gpus`` GPUs of ``product`` each."""
+
+    count: int
+    gpus: int = 8
+    product: str = DEFAULT_GPU_PRODUCT
+
+    def __post_init__(self) -> None:
+        if self.count < 1:
+            raise ValueError(f"a node group needs at least one node, got {self.count}")
+        if self.gpus < 0:
+            raise ValueError(f"GPUs per node must be >= 0, got {self.gpus}")
+        if not self.product or any(c.isspace() for c in self.product):
+            raise ValueError(f"GPU product {self.product!r} must be one word (a label value)")
+
+    @classmethod
+    def parse(cls, text: str) -> NodeGroup:
+        """``COUNTxGPUS[:PRODUCT]``, e.g. ``4x8:NVIDIA-H100-80GB-HBM3`` or ``2x0``."""
+        shape, _, product = text.partition(":")
+        count, separator, gpus = shape.lower().partition("x")
+        if not separator or not count.isdigit() or not gpus.isdigit():
+            raise ValueError(f"{text!r} is not COUNTxGPUS[:PRODUCT] (for example 4x8:A100)")
+        return cls(int(count), int(gpus), product or DEFAULT_GPU_PRODUCT)
+
+
+def group_nodes(groups: Sequence[NodeGroup], prefix: str = "gpu-node") -> list[FakeNode]:
+    """The nodes of every group, numbered on across groups (``gpu-node-0`` …)."""
+    shapes = [(group.gpus, group.product) for group in groups for _ in range(group.count)]
+    return [
+        FakeNode(f"{prefix}-{i}", gpus=gpus, gpu_product=product)
+        for i, (gpus, product) in enumerate(shapes)
+    ]
 
 
 def is_ready(node: Mapping[str, Any]) -> bool:

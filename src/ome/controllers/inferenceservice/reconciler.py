@@ -12,7 +12,7 @@ from typing import Any
 import structlog
 
 from ome.api.v1beta1 import InferenceService
-from ome.client import GVK, NotFound
+from ome.client import GVK, ApiError, NotFound
 from ome.controllers.inferenceservice.catalog import StoreCatalog
 from ome.controllers.inferenceservice.tracking import Child, Tracker
 from ome.controllers.kinds import (
@@ -43,6 +43,7 @@ from ome.serving import (
 from ome.serving.components import Component
 from ome.serving.config import CONFIGMAP_NAME as CONFIG_NAME
 from ome.serving.metadata import COMPONENT_LABEL, INFERENCESERVICE_LABEL
+from ome.serving.problems import apply_refusal
 
 FINALIZER = "inferenceservice.finalizers"
 FIELD_MANAGER = "ome-controller"
@@ -215,7 +216,11 @@ class InferenceServiceReconciler:
             return
         for obj in objects:
             set_controller_reference(raw, obj)
-            await self._apply(obj)
+            try:
+                await self._apply(obj)
+            except ApiError as err:
+                await self._report_refusal(key, raw, service, obj, err)
+                raise
         await self._prune(raw, {str(w.component) for w in plan.workloads})
         pods = self.pods.store.by_index(SERVICE_INDEX, key)
         found = {name: d for name, d in deployments.items() if d is not None}
@@ -274,6 +279,16 @@ class InferenceServiceReconciler:
             self._announced[key] = announced
             self.recorder.event(raw, WARNING, str(error.reason), error.message)
         log.info("inferenceservice not servable", reason=str(error.reason), message=error.message)
+
+    async def _report_refusal(
+        self, key: str, raw: Obj, service: InferenceService, obj: Obj, err: ApiError
+    ) -> None:
+        """A child refused for a reason the service's owner can act on (the cluster is out
+        of something) shows as Ready=False with that reason and a Warning Event; the
+        reconcile still fails, so it is retried with backoff."""
+        problem = apply_refusal(obj["kind"], obj["metadata"]["name"], err.message)
+        if problem is not None:
+            await self._failed(key, raw, service, problem)
 
     async def _set_finalizers(self, raw: Obj, finalizers: list[str]) -> Obj:
         meta = raw["metadata"]
