@@ -25,6 +25,7 @@ from ome.api.v1beta1.model import (
     BaseModel,
     BaseModelSpec,
     ClusterBaseModel,
+    DownloadProgress,
     FineTunedWeight,
     ModelStatusSpec,
 )
@@ -68,6 +69,7 @@ __all__ = [
     "DecoderSpec",
     "DedicatedAICluster",
     "DedicatedAIClusterProfile",
+    "DownloadProgress",
     "EngineSpec",
     "FineTunedWeight",
     "InferenceService",

@@ -62,12 +62,24 @@ class BaseModelSpec(ModelExtensionSpec):
     storage: StorageSpec
 
 
+class DownloadProgress(KubeModel):
+    """Ours (upstream has no such field): the downloads under way, summed over the nodes."""
+
+    completed_bytes: int = Field(alias="completedBytes")
+    total_bytes: int = Field(alias="totalBytes")
+    percent: Int32 = Field(description="completedBytes / totalBytes, 0-100, rounded down")
+    nodes: Int32 = Field(description="Nodes downloading the model now.")
+
+
 class ModelStatusSpec(KubeModel):
     """Where the model is ready: aggregated from the model agents on the nodes."""
 
     lifecycle: str | None = None
     nodes_failed: Annotated[list[str], ATOMIC] | None = Field(default=None, alias="nodesFailed")
     nodes_ready: Annotated[list[str], ATOMIC] | None = Field(default=None, alias="nodesReady")
+    progress: DownloadProgress | None = Field(
+        default=None, description="Set while a node downloads the model; ours, not upstream's."
+    )
     state: Literal["Creating", "Importing", "In_Transit", "In_Training", "Ready", "Failed"]
 
 
@@ -77,6 +89,8 @@ VERSION = PrinterColumn("Version", "string", ".spec.version")
 VENDOR = PrinterColumn("Vendor", "string", ".spec.vendor")
 COMPARTMENT = PrinterColumn("CompartmentID", "string", ".spec.compartmentID")
 READY = PrinterColumn("Ready", "string", ".status.state")
+PROGRESS = PrinterColumn("Progress", "integer", ".status.progress.percent")
+"""Ours: the percentage downloaded while a node downloads the model."""
 MODEL_COLUMNS = (
     DISABLED,
     VERSION,
@@ -89,6 +103,7 @@ MODEL_COLUMNS = (
     PrinterColumn("Size", "string", ".spec.modelParameterSize"),
     COMPARTMENT,
     READY,
+    PROGRESS,
     AGE,
 )
 

@@ -25,6 +25,7 @@ from ome.agent.download import (
 from ome.agent.metrics import AgentMetrics
 from ome.agent.node_agent import AgentSettings, NodeAgent
 from ome.agent.publisher import NodeStatusPublisher
+from ome.agent.remote_metadata import MetadataSources
 from ome.api.v1beta1 import BaseModel, ClusterBaseModel
 from ome.controllers.kinds import BASEMODEL, CLUSTERBASEMODEL, NODE
 from ome.runtime import Controller, Manager, Request
@@ -69,16 +70,17 @@ def setup(
 ) -> NodeAgent:
     nodes = manager.informer(NODE, field_selector=f"metadata.name={settings.node_name}")
     models = {kind: manager.informer(gvk) for kind, gvk in KINDS.items()}
+    hub = HfDownloader(hf)
+    s3 = s3 or S3Settings()
     agent = NodeAgent(
         settings,
         client=manager.client,
         stores=models,
         node_store=nodes.store,
-        downloaders=Downloaders(
-            {"hf": HfDownloader(hf), "s3": S3Downloader(s3), "local": LocalDownloader()}
-        ),
+        downloaders=Downloaders({"hf": hub, "s3": S3Downloader(s3), "local": LocalDownloader()}),
         metrics=AgentMetrics(manager.registry),
         publisher=NodeStatusPublisher(manager.client, settings.node_name, settings.namespace),
+        metadata_sources=MetadataSources(hub.endpoint, s3, settings.model_metadata),
     )
     for kind, gvk in KINDS.items():
         controller = (

@@ -28,6 +28,10 @@ from ome.agent.safetensors import SafetensorsError, read_header
 SKIP_CONFIG_PARSING_ANNOTATION = "ome.oracle.com/skip-config-parsing"
 CONFIG_FILE = "config.json"
 MODEL_INDEX_FILE = "model_index.json"
+SAFETENSORS_SUFFIX = ".safetensors"
+SAFETENSORS_INDEX_SUFFIX = ".safetensors.index.json"
+WHOLE = "whole"
+HEADER = "header"
 
 # Capability values of upstream's ModelCapability enum that the agent assigns.
 EMBEDDING = "EMBEDDING"
@@ -165,6 +169,21 @@ class ModelMetadata:
             model_configuration=_mapping(config.get("decodedModelConfiguration")),
             artifact_sha=_str(artifact.get("sha")) if isinstance(artifact, Mapping) else None,
         )
+
+
+def metadata_part(path: str) -> str | None:
+    """What :func:`read_model_metadata` needs of a model's file at ``path`` (relative):
+    ``"whole"`` for the configs and indexes it reads, ``"header"`` for a safetensors file
+    (only its header is read), None for everything else. Fetching metadata without the
+    weights takes exactly these parts."""
+    name = path.rsplit("/", 1)[-1]
+    if name in (CONFIG_FILE, MODEL_INDEX_FILE, *_SENTENCE_TRANSFORMERS_FILES) or name.endswith(
+        SAFETENSORS_INDEX_SUFFIX
+    ):
+        return WHOLE
+    if name.endswith(SAFETENSORS_SUFFIX):
+        return HEADER
+    return None
 
 
 def skips_config_parsing(annotations: Mapping[str, str] | None) -> bool:
@@ -385,11 +404,11 @@ def _quantization(config: Any) -> str | None:
 def _safetensors_parameters(directory: Path) -> int | None:
     """Exact count from the headers; None when there are none or one is unreadable."""
     shards: set[Path] = set()
-    for index in directory.glob("*.safetensors.index.json"):
+    for index in directory.glob(f"*{SAFETENSORS_INDEX_SUFFIX}"):
         weight_map = _load_json(index).get("weight_map")
         if isinstance(weight_map, Mapping):
             shards.update(directory / str(name) for name in weight_map.values())
-    shards = shards or set(directory.glob("*.safetensors"))
+    shards = shards or set(directory.glob(f"*{SAFETENSORS_SUFFIX}"))
     if not shards:
         return None
     try:

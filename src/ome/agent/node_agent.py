@@ -50,6 +50,7 @@ from ome.agent.placement import (
     token_source,
 )
 from ome.agent.publisher import NodeStatusPublisher, ProgressReporter
+from ome.agent.remote_metadata import MetadataSources, MetadataUnavailable, model_metadata
 from ome.agent.status import (
     RESERVE_MODEL_ARTIFACT_LABEL,
     ModelEntry,
@@ -65,6 +66,8 @@ from ome.controllers.kinds import BASEMODEL, CLUSTERBASEMODEL, SECRET
 from ome.runtime import Request, Result
 
 log = structlog.get_logger("ome.agent")
+METADATA_CACHE = ".metadata"
+"""Below the models root: the metadata files a simulating agent fetched."""
 
 
 @dataclass(frozen=True)
@@ -78,8 +81,12 @@ class AgentSettings:
     ``pvc://`` models are not for this agent."""
     concurrency: int = 4
     simulate: bool = False
-    """For fake nodes (``ome run --local``): report each eligible model Ready without
-    fetching it; the spec is not back-filled, having nothing to read."""
+    """For fake nodes (``ome run --local``): do not fetch the weights, only the metadata
+    files (:mod:`~ome.agent.remote_metadata`), back-fill the spec from them and report the
+    model Ready. Metadata out of reach fails the model only when its spec lacks what
+    serving needs (``modelFormat.name`` and ``modelArchitecture``)."""
+    model_metadata: Path | None = None
+    """``--model-metadata DIR``: metadata supplied per model, used before any fetch."""
     progress_interval: float = 5.0
     retry: RetryPolicy = field(
         default_factory=lambda: RetryPolicy(attempts=1, base_delay=10.0, max_delay=300.0)
@@ -121,8 +128,10 @@ class NodeAgent:
         downloaders: Downloaders,
         metrics: AgentMetrics,
         publisher: NodeStatusPublisher,
+        metadata_sources: MetadataSources | None = None,
     ) -> None:
-        """``stores``: the model informer stores by kind (BaseModel, ClusterBaseModel)."""
+        """``stores``: the model informer stores by kind (BaseModel, ClusterBaseModel);
+        ``metadata_sources``: where a simulating agent reads metadata from."""
         self.settings = settings
         self.client = client
         self.stores = stores
@@ -130,6 +139,9 @@ class NodeAgent:
         self.downloaders = downloaders
         self.metrics = metrics
         self.publisher = publisher
+        self.metadata_sources = metadata_sources or MetadataSources(
+            supplied=settings.model_metadata
+        )
         self.downloads = Downloads(self._wake)
         self.wake: dict[str, Any] = {}
         """Per kind, the queue of its controller: a finished download requeues its model."""
@@ -220,8 +232,7 @@ class NodeAgent:
         storage = spec.get("storage") or {}
         uri = _parse_uri(storage)
         if self.settings.simulate:
-            await self.publisher.publish(ref, ModelEntry(ref.name, ModelStatus.READY))
-            self._outcomes[ref] = _Outcome(wanted, ModelStatus.READY)
+            await self._simulate(ref, model, wanted, uri)
             return
         dest = self._place(ref, storage, uri)
         previous = self._outcomes.get(ref)
@@ -251,6 +262,46 @@ class NodeAgent:
         if not result.reused:
             self.metrics.download_bytes.inc(result.bytes)
         log.info("model ready", model=str(ref), path=str(result.path), reused=result.reused)
+
+    async def _simulate(
+        self, ref: ModelRef, model: Mapping[str, Any], wanted: str, uri: StorageUri
+    ) -> None:
+        """What a download would report, from the metadata files alone."""
+        spec = model.get("spec") or {}
+        metadata, problem = None, None
+        if not skips_config_parsing(model["metadata"].get("annotations")):
+            try:
+                metadata = await self._remote_metadata(ref, spec, uri)
+            except (MetadataUnavailable, MetadataError) as err:
+                problem = _remedy(str(err), ref)
+            if metadata is not None:
+                await self._backfill(ref, model, metadata)
+        if problem is not None and not _servable(spec):
+            await self._fail(ref, wanted, FailureReason.NOT_FOUND, problem)
+            return
+        entry = ModelEntry(ref.name, ModelStatus.READY, config=metadata, message=problem)
+        await self.publisher.publish(ref, entry)
+        self._outcomes[ref] = _Outcome(wanted, ModelStatus.READY)
+
+    async def _remote_metadata(
+        self, ref: ModelRef, spec: Mapping[str, Any], uri: StorageUri
+    ) -> ModelMetadata:
+        storage = spec.get("storage") or {}
+        try:
+            token, secret = await self._credentials(storage, ref, uri)
+        except DownloadError:
+            # A fake cluster rarely has the catalogue's Secrets: public models need none.
+            token, secret = None, {}
+        cache = self.settings.models_root / METADATA_CACHE
+        return await asyncio.to_thread(
+            model_metadata,
+            ref.name,
+            str(storage["storageUri"]),
+            cache,
+            self.metadata_sources,
+            token=token,
+            secret=secret,
+        )
 
     def _place(self, ref: ModelRef, storage: Mapping[str, Any], uri: StorageUri) -> Path:
         """Where the model goes, remembered so its files can be removed after it."""
@@ -371,6 +422,20 @@ def _parse_uri(storage: Mapping[str, Any]) -> StorageUri:
         return parse_storage_uri(str(raw))
     except ValueError as err:
         raise PlacementError(f"spec.storage.storageUri: {err}") from None
+
+
+def _servable(spec: Mapping[str, Any]) -> bool:
+    """The spec names what runtime selection needs without any metadata."""
+    model_format = spec.get("modelFormat") or {}
+    return bool(model_format.get("name") and spec.get("modelArchitecture"))
+
+
+def _remedy(problem: str, ref: ModelRef) -> str:
+    return (
+        f"{problem}. Make it reachable (--hf-endpoint or $HF_ENDPOINT name a Hub mirror, "
+        f"--s3-endpoint an S3 service), or supply the metadata with --model-metadata DIR "
+        f"holding DIR/{ref.name}/config.json (ome run --local and ome agent take it)"
+    )
 
 
 def _metadata_of(path: Path) -> ModelMetadata | None:

@@ -10,10 +10,10 @@ from __future__ import annotations
 
 import asyncio
 import time
-from typing import Any
 
 import structlog
 
+from ome.agent.progress import Progress
 from ome.agent.status import (
     ModelEntry,
     ModelRef,
@@ -24,6 +24,7 @@ from ome.agent.status import (
     status_configmap,
 )
 from ome.client import AlreadyExists, Client, NotFound
+from ome.controllers.basemodel.reports import percent
 from ome.controllers.kinds import CONFIGMAP, NODE
 
 log = structlog.get_logger("ome.agent")
@@ -111,11 +112,20 @@ class ProgressReporter:
         self._last = 0.0
         self._task: asyncio.Task[None] | None = None
 
-    def __call__(self, progress: Any) -> None:
+    def __call__(self, progress: Progress) -> None:
         now = time.monotonic()
         if now - self._last < self.interval or (self._task and not self._task.done()):
             return
         self._last = now
+        # The line to watch in a foreground run (ome run --local --real-downloads, ome agent).
+        log.info(
+            "download progress",
+            model=str(self.ref),
+            phase=str(progress.phase),
+            percent=percent(progress.completed_bytes, progress.total_bytes),
+            completed_bytes=progress.completed_bytes,
+            total_bytes=progress.total_bytes,
+        )
         entry = ModelEntry(self.ref.name, ModelStatus.UPDATING, progress=progress)
         self._task = asyncio.get_running_loop().create_task(
             self.publisher.publish(self.ref, entry, label=False)

@@ -28,6 +28,7 @@ from typing import Any
 
 from ome.agent.metadata import ModelMetadata
 from ome.agent.progress import Phase, Progress
+from ome.controllers.basemodel.reports import percent
 from ome.serving.naming import (
     STATUS_CONFIGMAP_LABEL,
     STATUS_CONFIGMAP_NODE_LABEL,
@@ -156,6 +157,8 @@ def _progress_to_json(progress: Progress) -> dict[str, Any]:
         "totalFiles": progress.total_files,
         "completedFiles": progress.completed_files,
         "speedBytesPerSec": progress.speed_bytes_per_sec,
+        # Ours (upstream readers ignore it): what a person wants to read first.
+        "percent": percent(progress.completed_bytes, progress.total_bytes),
         # Go's time.RFC3339, as upstream writes it.
         "lastUpdated": progress.last_updated.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
     }

@@ -47,6 +47,19 @@ def register(commands: Any) -> None:
         default=10.0,
         help="seconds before a failed model is tried again, doubling up to 5 minutes",
     )
+    parser.add_argument(
+        "--simulate",
+        action="store_true",
+        help="fetch only the models' metadata files, not their weights (for fake nodes)",
+    )
+    parser.add_argument(
+        "--model-metadata",
+        type=Path,
+        default=None,
+        metavar="DIR",
+        help="model metadata to use instead of fetching it (with --simulate): "
+        "DIR/{model name}/config.json or DIR/hf/{org}/{model}/config.json",
+    )
     parser.add_argument("--hf-endpoint", default=None, help="Hugging Face Hub URL ($HF_ENDPOINT)")
     parser.add_argument(
         "--s3-endpoint", default=None, help="S3 API URL ($AWS_ENDPOINT_URL, else AWS)"
@@ -68,6 +81,8 @@ def settings_from(args: argparse.Namespace) -> AgentSettings:
             namespace=args.namespace,
             pvc_root=args.pvc_root.absolute() if args.pvc_root else None,
             concurrency=args.concurrency,
+            simulate=args.simulate,
+            model_metadata=args.model_metadata.absolute() if args.model_metadata else None,
             retry=RetryPolicy(
                 attempts=1,
                 base_delay=args.retry_interval,

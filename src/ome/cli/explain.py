@@ -26,6 +26,7 @@ from ome.api.documents import Document, manifest_files, read_documents
 from ome.api.meta import ApiObject
 from ome.api.v1beta1 import KINDS, InferenceService
 from ome.api.validation import Outcome, validate_object
+from ome.cli import model_metadata
 from ome.cli.arguments import add_filename_argument
 from ome.serving import (
     Candidate,
@@ -91,6 +92,7 @@ def add_input_arguments(parser: argparse.ArgumentParser) -> None:
         metavar="FILE",
         help="the inferenceservice-config ConfigMap (default: upstream's shipped values)",
     )
+    model_metadata.add_arguments(parser)
 
 
 def read_inputs(args: argparse.Namespace, notes: TextIO = sys.stderr) -> Inputs:
@@ -108,6 +110,7 @@ def read_inputs(args: argparse.Namespace, notes: TextIO = sys.stderr) -> Inputs:
             objects.append(outcome.model)
         elif outcome.status == "invalid":
             print(f"{document.where}: {outcome.label}: skipped, invalid", file=notes)
+    objects = model_metadata.with_metadata(objects, args)
     return Inputs(services, MemoryCatalog.of(objects), _config(args.config))
 
 

@@ -7,7 +7,17 @@ import sys
 from collections.abc import Sequence
 
 from ome import __version__
-from ome.cli import agent, explain, local, manifests, render, run, status, validate
+from ome.cli import (
+    agent,
+    explain,
+    local,
+    manifests,
+    render,
+    run,
+    status,
+    status_model,
+    validate,
+)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -23,7 +33,7 @@ def build_parser() -> argparse.ArgumentParser:
     manifests.register(commands)
     explain.register(commands)
     render.register(commands)
-    status.register(commands)
+    status_model.register(status.register(commands))
     return parser
 
 

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from ome.agent.daemon import setup as setup_agent
+from ome.agent.download import HfSettings
 from ome.agent.node_agent import AgentSettings
 from ome.cli import bootstrap, logs, samples
 from ome.cli.arguments import add_node_arguments, describe_nodes, node_groups
@@ -71,7 +72,19 @@ def register(commands: Any) -> None:
     where.add_argument(
         "--real-downloads",
         action="store_true",
-        help="--local: the model agents really fetch models (default: they pretend, instantly)",
+        help="--local: the model agents really fetch models (default: they fetch only the "
+        "metadata files, config.json and safetensors headers)",
+    )
+    where.add_argument(
+        "--model-metadata",
+        type=Path,
+        default=None,
+        metavar="DIR",
+        help="--local: model metadata to use instead of fetching it: DIR/{model name}/config.json "
+        "or DIR/hf/{org}/{model}/config.json",
+    )
+    where.add_argument(
+        "--hf-endpoint", default=None, help="--local: the agents' Hugging Face Hub ($HF_ENDPOINT)"
     )
     scope = parser.add_argument_group("scope")
     scope.add_argument("--namespace", default=None, help="watch only this namespace (default: all)")
@@ -137,6 +150,8 @@ def run(args: argparse.Namespace) -> int:
         raise SystemExit("error: --catalog is for --local (apply a catalogue with kubectl)")
     if args.samples and not args.local:
         raise SystemExit("error: --samples is for --local (apply samples with kubectl)")
+    if args.model_metadata is not None and not args.model_metadata.is_dir():
+        raise SystemExit(f"error: --model-metadata: not a directory: {args.model_metadata}")
     for flag, directories in (("--catalog", args.catalog), ("--samples", args.samples)):
         missing = [str(d) for d in directories if not d.is_dir()]
         if missing:
@@ -261,7 +276,9 @@ def _agent(
             models_root=root,
             namespace=options.operator_namespace,
             simulate=not args.real_downloads,
+            model_metadata=args.model_metadata.absolute() if args.model_metadata else None,
         ),
+        hf=HfSettings(endpoint=args.hf_endpoint),
     )
     return manager
 

@@ -72,7 +72,8 @@ class Unavailable(Exception):
     """The report cannot be made: the message says why."""
 
 
-def register(commands: Any) -> None:
+def register(commands: Any) -> Any:
+    """Adds ``ome status isvc``; returns the KIND subcommands, for other kinds to join."""
     status = commands.add_parser(
         "status",
         help="show the state of an object in the cluster, and why",
@@ -95,6 +96,7 @@ def register(commands: Any) -> None:
         "--kubeconfig", metavar="PATH", help="kubeconfig file (default: $KUBECONFIG or ~/.kube)"
     )
     parser.set_defaults(handler=run)
+    return kinds
 
 
 def run(args: argparse.Namespace) -> int:

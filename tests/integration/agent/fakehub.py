@@ -15,7 +15,12 @@ Errors carry the Hub's ``X-Error-Code``/``X-Error-Message`` headers: an unknown 
 the Hub does not know is 401 "Invalid credentials in Authorization header".
 
 Faults to test with: :attr:`FakeHub.truncated` cuts a file's body short (the metadata
-still announces its full size); :attr:`FakeHub.stalls` holds a body halfway.
+still announces its full size); :attr:`FakeHub.stalls` holds a body halfway;
+:attr:`FakeHub.pace` slows bodies down.
+
+Files come from a folder (:meth:`FakeHub.add_repo`) or are made on the fly
+(:meth:`FakeHub.add_files`: bytes, or any content with a ``size`` and ``read(offset,
+length)``, so a large file is never stored).
 """
 
 from __future__ import annotations
@@ -24,11 +29,12 @@ import asyncio
 import hashlib
 import json
 import re
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator, Mapping
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
+from typing import Protocol
 from urllib.parse import unquote
 
 from aiohttp import web
@@ -41,13 +47,34 @@ _REPO = r"(?P<repo>[^/]+/[^/]+)"
 _INFO = re.compile(rf"/api/models/{_REPO}/revision/(?P<rev>[^/]+)")
 _TREE = re.compile(rf"/api/models/{_REPO}/tree/(?P<rev>[^/]+)(?:/(?P<path>.*))?")
 _RESOLVE = re.compile(rf"/{_REPO}/resolve/(?P<rev>[^/]+)/(?P<path>.+)")
-_RANGE = re.compile(r"bytes=(\d+)-")
+_RANGE = re.compile(r"bytes=(\d+)-(\d*)")
+
+
+class Content(Protocol):
+    """A file made on the fly."""
+
+    @property
+    def size(self) -> int: ...
+
+    def read(self, offset: int, length: int) -> bytes: ...
+
+
+@dataclass(frozen=True)
+class _Bytes:
+    content: bytes
+
+    @property
+    def size(self) -> int:
+        return len(self.content)
+
+    def read(self, offset: int, length: int) -> bytes:
+        return self.content[offset : offset + length]
 
 
 @dataclass(frozen=True)
 class HubFile:
     path: str
-    source: Path
+    source: Path | Content
     size: int
     blob_id: str
     """Git's id of what the repository stores: the content, or the LFS pointer."""
@@ -78,6 +105,8 @@ class FakeHub:
     """Paths whose body is waiting at a stall now."""
     downloads: list[str] = field(default_factory=list)
     """Paths of the file bodies served (GET), in order."""
+    pace: float | None = None
+    """Bytes per second each body is sent at (None: as fast as it goes)."""
 
     def add_repo(self, repo_id: str, folder: Path, token: str | None = None) -> HubRepo:
         files = {
@@ -92,6 +121,28 @@ class FakeHub:
         self.repos[repo_id] = repo
         if token:
             self.tokens.add(token)
+        return repo
+
+    def add_files(
+        self, repo_id: str, files: Mapping[str, bytes | Content], *, checksums: bool = False
+    ) -> HubRepo:
+        """A repository of made-up files. Small ones (bytes) get their real Git ids;
+        others get stand-in checksums unless ``checksums`` (then they are read once, to
+        hash them): a metadata fetch never checks them, a real download does."""
+        made = {}
+        for path, content in files.items():
+            source = _Bytes(content) if isinstance(content, bytes) else content
+            if isinstance(content, bytes):
+                made[path] = _blob_file(path, source, content)
+            elif checksums:
+                made[path] = _hashed_file(path, source)
+            else:
+                stand_in = hashlib.sha256(f"{repo_id}/{path}:{source.size}".encode()).hexdigest()
+                pointer = _pointer_text(stand_in, source.size)
+                made[path] = HubFile(path, source, source.size, _git_blob_id(pointer), stand_in)
+        commit = hashlib.sha1(repo_id.encode(), usedforsecurity=False).hexdigest()
+        repo = HubRepo(repo_id, commit, made)
+        self.repos[repo_id] = repo
         return repo
 
     async def handle(self, request: web.Request) -> web.StreamResponse:
@@ -162,9 +213,12 @@ class FakeHub:
         if file is None:
             return _error(404, "EntryNotFound", "Entry not found", {"X-Repo-Commit": repo.commit})
         served = self.truncated.get(file.path, file.size)
-        start = 0
+        start, partial = 0, False
         if (ranged := _RANGE.fullmatch(request.headers.get("Range", ""))) is not None:
             start = min(int(ranged[1]), served)
+            if ranged[2]:  # an end, inclusive
+                served = min(served, int(ranged[2]) + 1)
+            partial = start > 0 or served < file.size
         headers = {"X-Repo-Commit": repo.commit, "Accept-Ranges": "bytes"}
         if file.sha256 is not None:
             headers |= {
@@ -174,7 +228,7 @@ class FakeHub:
             }
         else:
             headers["ETag"] = f'"{file.blob_id}"'
-        response = web.StreamResponse(status=206 if start else 200, headers=headers)
+        response = web.StreamResponse(status=206 if partial else 200, headers=headers)
         # HEAD announces the whole file; a GET of a truncated file sends only what it has.
         response.content_length = file.size if request.method == "HEAD" else served - start
         await response.prepare(request)
@@ -182,16 +236,16 @@ class FakeHub:
             self.downloads.append(file.path)
             stall = self.stalls.get(file.path)
             stall_at = served // 2
-            with file.source.open("rb") as source:
-                source.seek(start)
-                position = start
-                while position < served and (chunk := source.read(min(_CHUNK, served - position))):
-                    await response.write(chunk)
-                    position += len(chunk)
-                    if stall is not None and position >= stall_at > position - len(chunk):
-                        self.stalled.add(file.path)
-                        await stall.wait()
-                        self.stalled.discard(file.path)
+            position = start
+            for chunk in _chunks(file.source, start, served):
+                await response.write(chunk)
+                position += len(chunk)
+                if self.pace:
+                    await asyncio.sleep(len(chunk) / self.pace)
+                if stall is not None and position >= stall_at > position - len(chunk):
+                    self.stalled.add(file.path)
+                    await stall.wait()
+                    self.stalled.discard(file.path)
         await response.write_eof()
         return response
 
@@ -211,6 +265,40 @@ async def serve(hub: FakeHub) -> AsyncIterator[FakeHub]:
         yield hub
     finally:
         await runner.cleanup()
+
+
+def _chunks(source: Path | Content, start: int, end: int) -> Iterator[bytes]:
+    if isinstance(source, Path):
+        with source.open("rb") as opened:
+            opened.seek(start)
+            while start < end and (chunk := opened.read(min(_CHUNK, end - start))):
+                start += len(chunk)
+                yield chunk
+        return
+    while start < end:
+        chunk = source.read(start, min(_CHUNK, end - start))
+        if not chunk:
+            return
+        start += len(chunk)
+        yield chunk
+
+
+def _blob_file(path: str, source: Content, content: bytes) -> HubFile:
+    if path.endswith(_LFS_SUFFIXES) or len(content) >= _LFS_MIN_SIZE:
+        sha256 = hashlib.sha256(content).hexdigest()
+        pointer = _pointer_text(sha256, len(content))
+        return HubFile(path, source, len(content), _git_blob_id(pointer), sha256)
+    return HubFile(path, source, len(content), _git_blob_id(content), None)
+
+
+def _hashed_file(path: str, source: Content) -> HubFile:
+    """A Git LFS file with its real sha256, read through once."""
+    digest = hashlib.sha256()
+    for chunk in _chunks(source, 0, source.size):
+        digest.update(chunk)
+    sha256 = digest.hexdigest()
+    pointer = _pointer_text(sha256, source.size)
+    return HubFile(path, source, source.size, _git_blob_id(pointer), sha256)
 
 
 @cache

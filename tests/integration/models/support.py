@@ -86,6 +86,8 @@ async def model_agents(
     s3_url: str | None = None,
     retry_interval: float = 1.0,
     pvc_root: Path | None = None,
+    simulate: bool = False,
+    model_metadata: Path | None = None,
 ) -> AsyncIterator[Agents]:
     """One agent per node, each with a models root of its own under ``tmp_path``, as the
     agents' ServiceAccount under the shipped RBAC."""
@@ -100,6 +102,8 @@ async def model_agents(
                 models_root=root,
                 namespace=STATUS_NAMESPACE,
                 pvc_root=pvc_root,
+                simulate=simulate,
+                model_metadata=model_metadata,
                 progress_interval=0.2,
                 retry=RetryPolicy(attempts=1, base_delay=retry_interval, max_delay=retry_interval),
             )

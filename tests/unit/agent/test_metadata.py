@@ -11,9 +11,11 @@ from ome.agent.metadata import (
     NamedVersion,
     backfill,
     format_parameter_count,
+    metadata_part,
     read_model_metadata,
     skips_config_parsing,
 )
+from ome.agent.remote_metadata import uri_folder
 from tests.unit.agent.helpers import MINILM, MINILM_PARAMETERS, write_json, write_safetensors
 
 LLAMA = {
@@ -332,3 +334,20 @@ def test_skip_annotation() -> None:
     assert skips_config_parsing({"ome.oracle.com/skip-config-parsing": "True"})
     assert not skips_config_parsing({"ome.oracle.com/skip-config-parsing": "no"})
     assert not skips_config_parsing(None)
+
+
+def test_the_files_a_metadata_fetch_takes() -> None:
+    assert metadata_part("config.json") == "whole"
+    assert metadata_part("text_encoder/config.json") == "whole"
+    assert metadata_part("model.safetensors.index.json") == "whole"
+    assert metadata_part("modules.json") == "whole"
+    assert metadata_part("model_index.json") == "whole"
+    assert metadata_part("model-00001-of-00002.safetensors") == "header"
+    for other in ("tokenizer.json", "pytorch_model.bin", "README.md", "generation_config.json"):
+        assert metadata_part(other) is None
+
+
+def test_storage_uris_map_to_folders() -> None:
+    assert uri_folder("hf://meta-llama/Llama-3.1-8B@main") == "hf/meta-llama/Llama-3.1-8B"
+    assert uri_folder("s3://bucket/models/llama/") == "s3/bucket/models/llama"
+    assert uri_folder("hf://a/../../etc") == "hf/a/etc"  # never outside the folder

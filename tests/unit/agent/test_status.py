@@ -125,6 +125,7 @@ def test_entry_round_trip() -> None:
         "totalFiles": 4,
         "completedFiles": 1,
         "speedBytesPerSec": 12.5,
+        "percent": 40,  # ours: upstream's readers ignore it
         "lastUpdated": "2025-01-02T03:04:05Z",
     }
     assert parse_entry(text) == entry

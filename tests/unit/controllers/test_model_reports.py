@@ -43,7 +43,12 @@ def test_unreadable_entries_count_as_unknown() -> None:
 
 def test_state_rules() -> None:
     ready = reports(KEY, [configmap("b", "Ready"), configmap("a", "Failed", "404")], ["a", "b"])
-    assert model_status(ready) == {"state": "Ready", "nodesReady": ["b"], "nodesFailed": ["a"]}
+    assert model_status(ready) == {
+        "state": "Ready",
+        "nodesReady": ["b"],
+        "nodesFailed": ["a"],
+        "progress": None,
+    }
     failed = reports(KEY, [configmap("a", "Failed", "404")], ["a"])
     assert model_status(failed)["state"] == "Failed"
     assert failure_summary(failed) == "a: 404"
@@ -52,8 +57,41 @@ def test_state_rules() -> None:
         "state": "In_Transit",
         "nodesReady": None,
         "nodesFailed": None,
+        "progress": None,
     }
     assert model_status([])["state"] == "In_Transit"
+
+
+def downloading(node: str, done: int, total: int) -> dict[str, Any]:
+    found = configmap(node, "Updating")
+    entry = json.loads(found["data"][KEY])
+    entry["progress"] = {"phase": "Downloading", "completedBytes": done, "totalBytes": total}
+    found["data"][KEY] = json.dumps(entry)
+    return found
+
+
+def test_progress_sums_the_downloads_under_way() -> None:
+    found = reports(
+        KEY,
+        [downloading("a", 30, 100), downloading("b", 100, 100), configmap("c", "Ready")],
+        ["a", "b", "c"],
+    )
+    assert model_status(found)["progress"] == {
+        "completedBytes": 130,
+        "totalBytes": 200,
+        "percent": 65,
+        "nodes": 2,
+    }
+    # A size not known yet (scanning) and a finished model count for nothing.
+    scanning = reports(KEY, [downloading("a", 0, 0)], ["a"])
+    assert model_status(scanning)["progress"] is None
+    # A report over its total is capped, so the sum never passes 100%.
+    assert model_status(reports(KEY, [downloading("a", 150, 100)], ["a"]))["progress"] == {
+        "completedBytes": 100,
+        "totalBytes": 100,
+        "percent": 100,
+        "nodes": 1,
+    }
 
 
 def test_deletion_waits_for_every_entry_but_deleted_ones() -> None:

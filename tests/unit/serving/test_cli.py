@@ -232,3 +232,56 @@ def test_explain_answers_every_upstream_sample_the_same_way_twice(
         answers[path.group(1)] = answer.group(0).strip()
     for sample, expected in EXPECTED.items():
         assert answers[sample].startswith(expected), sample
+
+
+BARE = """\
+apiVersion: ome.io/v1beta1
+kind: ClusterBaseModel
+metadata: {name: bare}
+spec:
+  storage: {storageUri: "hf://meta/bare"}
+---
+apiVersion: ome.io/v1beta1
+kind: InferenceService
+metadata: {name: chat, namespace: team}
+spec:
+  model: {name: bare}
+  engine: {minReplicas: 1}
+"""
+LLAMA_CONFIG = {"architectures": ["LlamaForCausalLM"], "transformers_version": "4.42.3"}
+
+
+def test_explain_fills_models_from_supplied_or_cached_metadata(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    (tmp_path / "bare.yaml").write_text(BARE)
+    (tmp_path / "catalogue.yaml").write_text(CATALOGUE)
+    args = [
+        "explain",
+        "-f",
+        str(tmp_path / "bare.yaml"),
+        "--catalog",
+        str(tmp_path / "catalogue.yaml"),
+    ]
+    assert main(args) == 1
+    assert "ModelFormatMissing" in capsys.readouterr().out
+
+    supplied = tmp_path / "supplied" / "bare"  # by the model's name
+    supplied.mkdir(parents=True)
+    (supplied / "config.json").write_text(json.dumps(LLAMA_CONFIG))
+    assert main([*args, "--model-metadata", str(supplied.parent)]) == 0
+    assert "runtime: ClusterServingRuntime srt-llama (auto-selected)" in capsys.readouterr().out
+
+    # --fetch-metadata: a finished fetch in the cache answers without the network.
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    monkeypatch.setenv("HF_ENDPOINT", "http://127.0.0.1:9")
+    cached = tmp_path / "cache" / "ome" / "metadata" / "hf" / "meta" / "bare"
+    cached.mkdir(parents=True)
+    (cached / "config.json").write_text(json.dumps(LLAMA_CONFIG))
+    (cached / ".ome-metadata").write_text("")
+    assert main([*args, "--fetch-metadata"]) == 0
+    assert "srt-llama (auto-selected)" in capsys.readouterr().out
+    (cached / ".ome-metadata").unlink()  # an unfinished fetch is redone: the Hub is not there
+    assert main([*args, "--fetch-metadata"]) == 1
+    err = capsys.readouterr().err
+    assert "cannot fetch model metadata from http://127.0.0.1:9/api/models/meta/bare" in err

@@ -82,12 +82,13 @@ class S3Downloader:
         if not isinstance(uri, S3Uri):
             raise DownloadError(FailureReason.UNSUPPORTED, f"not an s3:// URI: {uri}")
         # Building a client reads botocore's service models from disk: not on the loop.
-        client = await asyncio.to_thread(_client, self.settings, uri, request.secret)
+        client = await asyncio.to_thread(s3_client, self.settings, uri, request.secret)
         attempt = _Attempt(self.settings, client, uri, request.dest, on_progress or _ignore)
         return await retrying(attempt.run, self.settings.retry)
 
 
-def _client(settings: S3Settings, uri: S3Uri, secret: Mapping[str, str]) -> S3Client:
+def s3_client(settings: S3Settings, uri: S3Uri, secret: Mapping[str, str]) -> S3Client:
+    """A client for the bucket of ``uri``, with the Secret's key pair if it has one."""
     credentials: dict[str, Any] = {}
     if secret:
         if not (secret.get(ACCESS_KEY) and secret.get(SECRET_KEY)):

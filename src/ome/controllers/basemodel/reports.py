@@ -3,7 +3,8 @@ the model status that follows (upstream ``pkg/controller/v1beta1/basemodel``).
 
 Pure functions over plain objects, so the rules are tested without a cluster. The entry
 format is the agent's (``ome.agent.status``); only ``status`` and our ``message`` are read
-here: the agent back-fills the model's spec itself.
+here, and the ``progress`` of a download under way: the agent back-fills the model's spec
+itself.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ READY = "Ready"
 FAILED = "Failed"
 DELETED = "Deleted"
 IN_TRANSIT = "In_Transit"
+UPDATING = "Updating"
 
 Obj = Mapping[str, Any]
 
@@ -29,6 +31,9 @@ class NodeReport:
     status: str
     """Updating, Ready, Failed or Deleted; what an unreadable entry says is ''."""
     message: str = ""
+    completed_bytes: int = 0
+    total_bytes: int = 0
+    """Of a download under way (0: none, or its size is not known yet)."""
 
 
 def node_of(configmap: Obj) -> str:
@@ -57,9 +62,16 @@ def _parse(node: str, text: str) -> NodeReport:
     if not isinstance(entry, dict):
         return NodeReport(node, "", f"unreadable entry: {text[:80]!r}")
     message = entry.get("message")
-    return NodeReport(
-        node, str(entry.get("status", "")), message if isinstance(message, str) else ""
-    )
+    status = str(entry.get("status", ""))
+    progress = entry.get("progress")
+    done, total = 0, 0
+    if status == UPDATING and isinstance(progress, dict):
+        done, total = _bytes(progress.get("completedBytes")), _bytes(progress.get("totalBytes"))
+    return NodeReport(node, status, message if isinstance(message, str) else "", done, total)
+
+
+def _bytes(value: Any) -> int:
+    return value if type(value) is int and value > 0 else 0
 
 
 def model_status(found: Iterable[NodeReport]) -> dict[str, Any]:
@@ -68,7 +80,32 @@ def model_status(found: Iterable[NodeReport]) -> dict[str, Any]:
     ready = sorted(r.node for r in found if r.status == READY)
     failed = sorted(r.node for r in found if r.status == FAILED)
     state = READY if ready else FAILED if failed else IN_TRANSIT
-    return {"state": state, "nodesReady": ready or None, "nodesFailed": failed or None}
+    return {
+        "state": state,
+        "nodesReady": ready or None,
+        "nodesFailed": failed or None,
+        "progress": download_progress(found),
+    }
+
+
+def download_progress(found: Iterable[NodeReport]) -> dict[str, int] | None:
+    """The downloads under way whose size is known, summed; None when there are none."""
+    downloading = [r for r in found if r.total_bytes > 0]
+    if not downloading:
+        return None
+    done = sum(min(r.completed_bytes, r.total_bytes) for r in downloading)
+    total = sum(r.total_bytes for r in downloading)
+    return {
+        "completedBytes": done,
+        "totalBytes": total,
+        "percent": percent(done, total),
+        "nodes": len(downloading),
+    }
+
+
+def percent(done: int, total: int) -> int:
+    """Rounded down, so 100 means complete."""
+    return min(done * 100 // total, 100) if total > 0 else 0
 
 
 def pending_cleanup(found: Iterable[NodeReport]) -> list[str]:
