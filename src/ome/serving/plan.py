@@ -8,6 +8,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from ome.api.v1beta1 import InferenceService
+from ome.serving.adapters import FineTuning, resolve_fine_tuning, with_fine_tuning
 from ome.serving.basemodel import resolve_base_model
 from ome.serving.catalog import Catalog, Model, Runtime, name_of, service_namespace
 from ome.serving.components import Component, Spec, merge_components
@@ -27,7 +28,7 @@ from ome.serving.metadata import (
     service_annotations,
 )
 from ome.serving.naming import truncate_name
-from ome.serving.podspec import build_pod
+from ome.serving.podspec import MAIN_CONTAINER, build_pod
 from ome.serving.problems import Reason, ServingError
 from ome.serving.selection import Selection, select_runtime
 
@@ -73,6 +74,8 @@ class ServingPlan:
     """The configured ingress settings with the service's overrides."""
     workloads: tuple[Workload, ...]
     """Engine, then decoder and router when declared."""
+    fine_tuning: FineTuning | None = None
+    """The fine-tuned weights served (``spec.model.fineTunedWeights``)."""
 
     @property
     def runtime(self) -> Runtime:
@@ -94,6 +97,7 @@ def plan_service(service: InferenceService, catalog: Catalog, config: ServingCon
         )
     model = resolve_base_model(service, catalog)
     selection = select_runtime(service, model, catalog)
+    fine_tuning = resolve_fine_tuning(service, model, catalog)
     components = merge_components(service, selection.runtime.spec)
     require_supported(mode, component_modes(components))
     ingress = config.ingress.for_service(service.metadata.annotations)
@@ -110,10 +114,11 @@ def plan_service(service: InferenceService, catalog: Catalog, config: ServingCon
             model=model,
             selection=selection,
             ingress=ingress,
+            fine_tuning=fine_tuning,
         )
         for component, spec in components.items()
     )
-    return ServingPlan(service, model, selection, ingress, workloads)
+    return ServingPlan(service, model, selection, ingress, workloads, fine_tuning)
 
 
 def _uses_predictor(service: InferenceService) -> bool:
@@ -134,11 +139,17 @@ def _workload(
     model: Model,
     selection: Selection,
     ingress: IngressConfig,
+    fine_tuning: FineTuning | None,
 ) -> Workload:
     runtime_name = selection.name
     name = f"{name_of(service)}-{component}"
     annotations = component_annotations(service, spec, model, runtime_name)
     labels = component_labels(service, component, spec, model, runtime_name)
+    # the router loads no model: upstream gives it no fine-tuning metadata either
+    fine_tuned = fine_tuning if component is not Component.ROUTER else None
+    if fine_tuned is not None:
+        annotations = dict(sorted((annotations | fine_tuned.annotations()).items()))
+        labels = dict(sorted((labels | fine_tuned.labels()).items()))
     pod = build_pod(
         component,
         spec,
@@ -147,6 +158,10 @@ def _workload(
         runtime=selection.runtime.spec,
         annotations=annotations,
     )
+    if fine_tuned is not None:
+        runner = spec.get("runner")
+        main = (runner.get("name") or MAIN_CONTAINER) if runner is not None else None
+        pod = with_fine_tuning(pod, fine_tuned, runtime_name=runtime_name, main_container=main)
     if component is Component.ROUTER:
         pod["serviceAccountName"] = name
     host = component_host(name, service_namespace(service), labels, annotations, ingress)

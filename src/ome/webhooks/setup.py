@@ -30,6 +30,7 @@ from ome.api.v1beta1 import (
     BaseModel,
     ClusterBaseModel,
     ClusterServingRuntime,
+    FineTunedWeight,
     ServingRuntime,
 )
 from ome.client import GVK, Client, NotFound, gvk_of
@@ -283,7 +284,13 @@ def _url_hosts(url: str | None) -> tuple[str, ...]:
 def _admission(manager: Manager, config_namespace: str, accelerators: bool) -> Admission:
     stores = [
         manager.informer(gvk_of(kind)).store
-        for kind in (BaseModel, ClusterBaseModel, ServingRuntime, ClusterServingRuntime)
+        for kind in (
+            BaseModel,
+            ClusterBaseModel,
+            ServingRuntime,
+            ClusterServingRuntime,
+            FineTunedWeight,
+        )
     ]
     catalog = StoreCatalog(*stores)
     configmaps = config_informer(manager, config_namespace).store
