@@ -26,6 +26,7 @@ from ome.api.v1beta1.model import (
     BaseModelSpec,
     ClusterBaseModel,
     FineTunedWeight,
+    FineTunedWeightStatus,
     ModelStatusSpec,
 )
 from ome.api.v1beta1.servingruntime import (
@@ -70,6 +71,7 @@ __all__ = [
     "DedicatedAIClusterProfile",
     "EngineSpec",
     "FineTunedWeight",
+    "FineTunedWeightStatus",
     "InferenceService",
     "InferenceServiceSpec",
     "InferenceServiceStatus",
