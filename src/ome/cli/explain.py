@@ -34,6 +34,7 @@ from ome.serving import (
     resolve_base_model,
     select_runtime,
 )
+from ome.serving.adapters import FineTuning, resolve_fine_tuning
 from ome.serving.catalog import Model, name_of
 from ome.serving.matching import format_label
 
@@ -171,7 +172,25 @@ def explain(service: Service, catalog: MemoryCatalog) -> tuple[list[str], bool]:
     how = "auto-selected" if selection.auto_selected else "named in spec.runtime"
     lines.append(f"  runtime: {selection.runtime.KIND} {selection.name} ({how})")
     lines += _candidates(selection.candidates)
+    try:
+        fine_tuning = resolve_fine_tuning(service.model, model, catalog)
+    except ServingError as err:
+        lines.append(f"  error: {err.reason}: {err.message}")
+        return lines, False
+    if fine_tuning is not None:
+        lines += _adapters(fine_tuning)
     return lines, True
+
+
+def _adapters(fine_tuning: FineTuning) -> list[str]:
+    if fine_tuning.merged:
+        (weight,) = fine_tuning.adapters
+        return [f"  merged weights: {weight.name} at {weight.path} (served instead of the model)"]
+    lines = [f"  adapters ({len(fine_tuning.adapters)}):"]
+    for adapter in fine_tuning.adapters:
+        rank = f", rank {adapter.rank}" if adapter.rank is not None else ""
+        lines.append(f"    {adapter.name} at {adapter.path}{rank}")
+    return lines
 
 
 def _describe(model: Model) -> str:

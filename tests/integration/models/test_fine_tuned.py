@@ -11,11 +11,13 @@ import base64
 import contextlib
 import json
 from collections.abc import AsyncIterator
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from ome.cli.status_ftw import observe, report
 from ome.client import Client, NotFound
 from ome.controllers import finetunedweight
 from ome.controllers.kinds import (
@@ -234,6 +236,9 @@ async def _check_weights(admin: Client, names: dict[str, str], holder: str, othe
         assert weight["spec"]["configuration"] == {"lora_rank": rank}
         # a local:// weight is read where it is: no path to give
         assert bool(weight["spec"]["storage"].get("path")) is (name != names["sql"])
+    text = report(await observe(admin, names["chat"]), datetime.now(UTC))
+    assert f"State:       Ready; ready on {holder}" in text
+    assert "Weights:     LoRA adapter, rank 16" in text
     labels = await node_labels(admin, holder)
     assert all(labels[f"models.ome.io/finetunedweight.{n}"] == "Ready" for n in served)
     assert not any("finetunedweight" in key for key in await node_labels(admin, other))

@@ -9,10 +9,13 @@ from typing import Any
 import pytest
 
 from ome.api.v1beta1 import FineTunedWeight
+from ome.cli.explain import Service as ExplainedService
+from ome.cli.explain import explain
 from ome.serving import Component, Reason, ServingConfig, ServingError, render_objects
 from ome.serving.naming import fine_tuned_ready_label
 from tests.unit.serving.helpers import (
     RUNNER,
+    catalog,
     cluster_model,
     cluster_runtime,
     namespaced_model,
@@ -339,3 +342,25 @@ def test_without_weights_nothing_changes() -> None:
     engine = plan(service(), cluster_model(), SGLANG, *ADAPTERS, config=ServingConfig())
     assert engine.fine_tuning is None
     assert engine.workloads[0].labels["fine-tuned-serving"] == "false"
+
+
+def test_explain_lists_the_adapters_with_their_paths_and_ranks() -> None:
+    svc = service(model={"name": "llama", "fineTunedWeights": ["sql", "code"]})
+    lines, ok = explain(
+        ExplainedService("isvc.yaml", "team/chat", svc),
+        catalog(cluster_model(), SGLANG, *ADAPTERS),
+    )
+    assert ok
+    assert lines[-3:] == [
+        "  adapters (2):",
+        "    sql at /raid/adapters/sql, rank 8",
+        "    code at /raid/adapters/code",
+    ]
+    lines, ok = explain(
+        ExplainedService(
+            "isvc.yaml", "team/chat", service(model={"name": "llama", "fineTunedWeights": ["x"]})
+        ),
+        catalog(cluster_model(), SGLANG),
+    )
+    assert not ok
+    assert lines[-1] == "  error: FineTunedWeightNotFound: no FineTunedWeight 'x'"
