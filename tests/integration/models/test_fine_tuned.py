@@ -114,6 +114,13 @@ def _weight(
     }
 
 
+def _merged(name: str, namespace: str) -> dict[str, Any]:
+    """Merged weights: a whole model (the real MiniLM stands in for one)."""
+    merged = _weight(name, f"local://{MINILM}", namespace)
+    merged["spec"]["configuration"] = {"merged_weights": True}
+    return merged
+
+
 def _service(namespace: str, name: str, runtime: str, weights: list[str]) -> dict[str, Any]:
     return {
         "apiVersion": "ome.io/v1beta1",
@@ -162,7 +169,8 @@ async def test_three_adapters_are_downloaded_and_served_by_sglang_and_vllm(
     models_cluster: Cluster, admin: Client, namespace: str, tmp_path: Path
 ) -> None:
     holder, other = f"{namespace}-holder", f"{namespace}-other"
-    names = {kind: f"{namespace}-{kind}" for kind in ("sql", "chat", "code", "orphan", "broken")}
+    kinds = ("sql", "chat", "code", "orphan", "broken", "merged")
+    names = {kind: f"{namespace}-{kind}" for kind in kinds}
     weights = await admin.resource(FINETUNEDWEIGHT)
     services = await admin.resource(INFERENCESERVICE)
     secrets = await admin.resource(SECRET)
@@ -194,6 +202,7 @@ async def test_three_adapters_are_downloaded_and_served_by_sglang_and_vllm(
                 _weight(names["chat"], "hf://team/chat-lora", namespace),
                 _weight(names["code"], f"s3://{BUCKET}/code-lora", namespace, key=names["code"]),
                 _weight(names["broken"], f"local://{folders['broken']}", namespace),
+                _merged(names["merged"], namespace),
                 _weight(names["orphan"], f"local://{folders['local']}", namespace, "missing"),
             ]
             try:
@@ -201,8 +210,9 @@ async def test_three_adapters_are_downloaded_and_served_by_sglang_and_vllm(
                     await weights.create(weight)
                 await _check_weights(admin, names, holder, other)
                 await _check_services(admin, namespace, names, holder)
+                await _check_merged(admin, namespace, names["merged"], holder)
             finally:
-                for service in ("lora-sglang", "lora-vllm"):
+                for service in ("lora-sglang", "lora-vllm", "merged"):
                     with contextlib.suppress(NotFound):
                         await services.delete(service, namespace)
                 for weight in created:
@@ -322,3 +332,31 @@ async def _check_services(
     await eventually(rolled, timeout=120)
     template = (await deployments.get("lora-sglang-engine", namespace))["spec"]["template"]
     assert f"models.ome.io/finetunedweight.{names['chat']}" not in template["spec"]["nodeSelector"]
+
+
+async def _check_merged(admin: Client, namespace: str, name: str, holder: str) -> None:
+    """A merged weight is served as the whole model, by any engine, without the base
+    model's mount, on the node holding the weight."""
+    services = await admin.resource(INFERENCESERVICE)
+    await services.create(_service(namespace, "merged", "srt", [name]))
+
+    async def ready() -> bool:
+        return _condition(await services.get("merged", namespace)).get("status") == "True"
+
+    await eventually(ready, timeout=120)
+    deployment = await (await admin.resource(DEPLOYMENT)).get("merged-engine", namespace)
+    template = deployment["spec"]["template"]
+    (container,) = template["spec"]["containers"]
+    assert {"name": "MODEL_PATH", "value": str(MINILM)} in container["env"]
+    assert container["volumeMounts"] == [
+        {"name": f"ftw-{name}", "mountPath": str(MINILM), "readOnly": True}
+    ]
+    assert "args" not in container
+    assert template["spec"]["nodeSelector"] == {f"models.ome.io/finetunedweight.{name}": "Ready"}
+    annotations = template["metadata"]["annotations"]
+    assert annotations["ome.io/fine-tuned-serving-with-merged-weights"] == "true"
+    assert annotations["ome.io/inject-model-init"] == "false"
+    pods = await (await admin.resource(POD)).list(
+        namespace, label_selector="ome.io/inferenceservice=merged"
+    )
+    assert {p["spec"].get("nodeName") for p in pods} == {holder}
