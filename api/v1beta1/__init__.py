@@ -27,6 +27,7 @@ from ome.api.v1beta1.model import (
     ClusterBaseModel,
     DownloadProgress,
     FineTunedWeight,
+    FineTunedWeightStatus,
     ModelStatusSpec,
 )
 from ome.api.v1beta1.servingruntime import (
@@ -72,6 +73,7 @@ __all__ = [
     "DownloadProgress",
     "EngineSpec",
     "FineTunedWeight",
+    "FineTunedWeightStatus",
     "InferenceService",
     "InferenceServiceSpec",
     "InferenceServiceStatus",

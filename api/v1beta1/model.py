@@ -6,8 +6,8 @@ from typing import Annotated, Literal
 
 from pydantic import Field
 
-from ome.api.meta import AGE, PrinterColumn
-from ome.api.types import ATOMIC, Int32, KubeModel
+from ome.api.meta import AGE, Condition, PrinterColumn
+from ome.api.types import ATOMIC, Int32, Int64, KubeModel
 from ome.api.v1beta1.common import (
     DiffusionPipelineSpec,
     FreeForm,
@@ -146,6 +146,15 @@ class FineTunedWeightSpec(ModelExtensionSpec):
     training_job_ref: ObjectReference | None = Field(default=None, alias="trainingJobRef")
 
 
+class FineTunedWeightStatus(ModelStatusSpec):
+    """Upstream's model status, plus what the FineTunedWeight controller observed."""
+
+    conditions: Annotated[list[Condition], ATOMIC] | None = Field(
+        default=None, description="Ready: downloaded on a node holding the base model."
+    )
+    observed_generation: Int64 | None = Field(default=None, alias="observedGeneration")
+
+
 class FineTunedWeight(OmeObject):
     """Fine-tuned weights served on top of their base model."""
 
@@ -163,4 +172,4 @@ class FineTunedWeight(OmeObject):
     )
 
     spec: FineTunedWeightSpec
-    status: ModelStatusSpec | None = None
+    status: FineTunedWeightStatus | None = None

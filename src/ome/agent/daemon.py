@@ -1,5 +1,5 @@
-"""Wiring of the node daemon on the framework: informers on the models and on this
-node, one controller per model kind, the health check, and the background loop that
+"""Wiring of the node daemon on the framework: informers on the models, the fine-tuned
+weights and this node, one controller per kind, the health check, and the background loop that
 cleans up after an earlier run and repairs what others removed.
 
     manager = Manager(client, ManagerOptions(namespace=None))
@@ -14,6 +14,7 @@ import os
 from collections.abc import Iterable, Mapping
 from typing import Any
 
+from ome.agent import finetuned
 from ome.agent.download import (
     Downloaders,
     HfDownloader,
@@ -27,10 +28,10 @@ from ome.agent.node_agent import AgentSettings, NodeAgent
 from ome.agent.publisher import NodeStatusPublisher
 from ome.agent.remote_metadata import MetadataSources
 from ome.api.v1beta1 import BaseModel, ClusterBaseModel
-from ome.controllers.kinds import BASEMODEL, CLUSTERBASEMODEL, NODE
+from ome.controllers.kinds import BASEMODEL, CLUSTERBASEMODEL, FINETUNEDWEIGHT, NODE
 from ome.runtime import Controller, Manager, Request
 from ome.runtime.handlers import EventHandler
-from ome.serving.naming import MODEL_LABEL_DOMAIN
+from ome.serving.naming import MODEL_LABEL_DOMAIN, fine_tuned_ready_label
 
 KINDS = {BaseModel.KIND: BASEMODEL, ClusterBaseModel.KIND: CLUSTERBASEMODEL}
 REPAIR_INTERVAL = 300.0
@@ -60,6 +61,25 @@ def _own_labels_aside(node: Obj) -> dict[str, str]:
     return {k: v for k, v in labels.items() if not k.startswith(f"{MODEL_LABEL_DOMAIN}/")}
 
 
+class _WeightEligibilityChanged(_EligibilityChanged):
+    """Every FineTunedWeight, when the node's labels change other than by the weights'
+    own labels: a base model becoming Ready (or gone) changes which weights are meant
+    for the node."""
+
+    def for_update(self, old: Obj, new: Obj) -> set[Request]:
+        if _weight_labels_aside(old) == _weight_labels_aside(new):
+            return set()
+        return set(self.requests(new))
+
+
+_WEIGHT_LABEL_PREFIX = fine_tuned_ready_label("")
+
+
+def _weight_labels_aside(node: Obj) -> dict[str, str]:
+    labels = node.get("metadata", {}).get("labels") or {}
+    return {k: v for k, v in labels.items() if not k.startswith(_WEIGHT_LABEL_PREFIX)}
+
+
 def setup(
     manager: Manager,
     settings: AgentSettings,
@@ -72,10 +92,11 @@ def setup(
     models = {kind: manager.informer(gvk) for kind, gvk in KINDS.items()}
     hub = HfDownloader(hf)
     s3 = s3 or S3Settings()
+    weights = manager.informer(FINETUNEDWEIGHT)
     agent = NodeAgent(
         settings,
         client=manager.client,
-        stores=models,
+        stores={**models, finetuned.KIND: weights},
         node_store=nodes.store,
         downloaders=Downloaders({"hf": hub, "s3": S3Downloader(s3), "local": LocalDownloader()}),
         metrics=AgentMetrics(manager.registry),
@@ -91,6 +112,14 @@ def setup(
         )
         controller.watch(nodes, _EligibilityChanged(models[kind]))
         agent.wake[kind] = controller.queue
+    weight_controller = (
+        Controller.for_(FINETUNEDWEIGHT, namespaced=False)
+        .named("model-agent-finetunedweight")
+        .with_options(max_concurrent_reconciles=2)
+        .complete(manager, agent.reconciler(finetuned.KIND))
+    )
+    weight_controller.watch(nodes, _WeightEligibilityChanged(weights))
+    agent.wake[finetuned.KIND] = weight_controller.queue
     manager.probes.add_healthz_check("models-root", lambda: _models_root_problem(settings))
 
     async def housekeeping() -> None:

@@ -23,6 +23,7 @@ from typing import Any
 
 import structlog
 
+from ome.agent import finetuned
 from ome.agent.download import (
     DownloadError,
     Downloaders,
@@ -62,7 +63,7 @@ from ome.agent.status import (
 from ome.agent.storage_uri import LocalUri, PvcUri, S3Uri, StorageUri, parse_storage_uri
 from ome.agent.tasks import Downloads
 from ome.client import NotFound
-from ome.controllers.kinds import BASEMODEL, CLUSTERBASEMODEL, SECRET
+from ome.controllers.kinds import BASEMODEL, CLUSTERBASEMODEL, FINETUNEDWEIGHT, SECRET
 from ome.runtime import Request, Result
 
 log = structlog.get_logger("ome.agent")
@@ -130,8 +131,9 @@ class NodeAgent:
         publisher: NodeStatusPublisher,
         metadata_sources: MetadataSources | None = None,
     ) -> None:
-        """``stores``: the model informer stores by kind (BaseModel, ClusterBaseModel);
-        ``metadata_sources``: where a simulating agent reads metadata from."""
+        """``stores``: the model informers by kind (BaseModel, ClusterBaseModel and, for
+        an agent that serves fine-tuned weights, FineTunedWeight); ``metadata_sources``:
+        where a simulating agent reads metadata from."""
         self.settings = settings
         self.client = client
         self.stores = stores
@@ -165,7 +167,9 @@ class NodeAgent:
 
     def reconciler(self, kind: str) -> Any:
         async def reconcile(request: Request) -> Result | None:
-            return await self.reconcile(ModelRef(request.name, request.namespace or None), kind)
+            fine_tuned = kind == finetuned.KIND
+            ref = ModelRef(request.name, request.namespace or None, fine_tuned=fine_tuned)
+            return await self.reconcile(ref, kind)
 
         return reconcile
 
@@ -181,12 +185,14 @@ class NodeAgent:
             return None
         storage = (model.get("spec") or {}).get("storage") or {}
         labels = node["metadata"].get("labels") or {}
-        wanted = fingerprint(model)
+        wanted = self._fingerprint(ref, model)
         try:
             eligible = is_eligible(storage, self.settings.node_name, labels)
         except InvalidNodeSelectorError as err:
             await self._fail(ref, wanted, FailureReason.INVALID, str(err))
             return None
+        # a fine-tuned weight goes where its base model is ready
+        eligible = eligible and (not ref.fine_tuned or finetuned.base_model_ready(model, labels))
         if not eligible or self._is_pvc_elsewhere(storage):
             await self._remove(ref, model)
             return None
@@ -202,6 +208,15 @@ class NodeAgent:
                 return Result(requeue_after=wait)
         self.downloads.start(ref, wanted, self._fetch(ref, model, wanted))
         return None
+
+    def _fingerprint(self, ref: ModelRef, model: Mapping[str, Any]) -> str:
+        if not ref.fine_tuned:
+            return fingerprint(model)
+        try:
+            uri: StorageUri | None = _parse_uri((model.get("spec") or {}).get("storage") or {})
+        except PlacementError:
+            uri = None
+        return fingerprint(finetuned.fingerprint_basis(model, uri, self.settings.models_root))
 
     def _is_pvc_elsewhere(self, storage: Mapping[str, Any]) -> bool:
         """A pvc:// model belongs only to agents that have claims mounted."""
@@ -232,7 +247,13 @@ class NodeAgent:
         storage = spec.get("storage") or {}
         uri = _parse_uri(storage)
         if self.settings.simulate:
-            await self._simulate(ref, model, wanted, uri)
+            if ref.fine_tuned:
+                placed = finetuned.published_path(storage, uri, self.settings.models_root)
+                await self._backfill_weight(ref, model, finetuned.Checked(), placed)
+                await self.publisher.publish(ref, ModelEntry(ref.name, ModelStatus.READY))
+                self._outcomes[ref] = _Outcome(wanted, ModelStatus.READY)
+            else:
+                await self._simulate(ref, model, wanted, uri)
             return
         dest = self._place(ref, storage, uri)
         previous = self._outcomes.get(ref)
@@ -252,7 +273,11 @@ class NodeAgent:
         finally:
             await reporter.close()
         metadata = None
-        if not skips_config_parsing(model["metadata"].get("annotations")):
+        if ref.fine_tuned:
+            checked = await asyncio.to_thread(finetuned.check_weight, model, result.path)
+            placed = finetuned.published_path(storage, uri, self.settings.models_root)
+            await self._backfill_weight(ref, model, checked, placed)
+        elif not skips_config_parsing(model["metadata"].get("annotations")):
             metadata = await asyncio.to_thread(_metadata_of, result.path)
             if metadata is not None:
                 await self._backfill(ref, model, metadata)
@@ -359,6 +384,22 @@ class NodeAgent:
         )
         try:
             await models.patch(ref.name, {"spec": changes}, ref.namespace)
+        except NotFound:
+            return
+
+    async def _backfill_weight(
+        self,
+        ref: ModelRef,
+        weight: Mapping[str, Any],
+        checked: finetuned.Checked,
+        placed: Path | None,
+    ) -> None:
+        changes = finetuned.backfill(weight, checked, placed)
+        if not changes:
+            return
+        weights = await self.client.resource(FINETUNEDWEIGHT)
+        try:
+            await weights.patch(ref.name, {"spec": changes})
         except NotFound:
             return
 

@@ -32,6 +32,8 @@ from ome.controllers.basemodel.reports import percent
 from ome.serving.naming import (
     STATUS_CONFIGMAP_LABEL,
     STATUS_CONFIGMAP_NODE_LABEL,
+    fine_tuned_ready_label,
+    fine_tuned_status_key,
     model_ready_label,
     model_status_key,
 )
@@ -44,6 +46,7 @@ RESERVE_MODEL_ARTIFACT_LABEL = "models.ome/reserve-model-artifact"
 """On a model: ``"true"`` keeps its files on the nodes when it is deleted."""
 
 _CLUSTER = "clusterbasemodel"
+_FINE_TUNED = "finetunedweight"
 _NAMESPACED = "basemodel"
 
 
@@ -58,10 +61,12 @@ class ModelStatus(StrEnum):
 
 @dataclass(frozen=True, order=True)
 class ModelRef:
-    """A BaseModel (``namespace`` set) or a ClusterBaseModel (``namespace`` None)."""
+    """A BaseModel (``namespace`` set), a ClusterBaseModel (``namespace`` None) or a
+    FineTunedWeight (``fine_tuned``, cluster-scoped)."""
 
     name: str
     namespace: str | None = None
+    fine_tuned: bool = False
 
     def __str__(self) -> str:
         return f"{self.namespace}/{self.name}" if self.namespace else self.name
@@ -72,6 +77,8 @@ class ModelRef:
 
     @property
     def kind(self) -> str:
+        if self.fine_tuned:
+            return "FineTunedWeight"
         return "ClusterBaseModel" if self.namespace is None else "BaseModel"
 
 
@@ -87,15 +94,22 @@ class ModelEntry:
 
 
 def configmap_key(ref: ModelRef) -> str:
+    if ref.fine_tuned:
+        return fine_tuned_status_key(ref.name)
     return model_status_key(ref.name, ref.namespace)
 
 
 def node_label_key(ref: ModelRef) -> str:
+    if ref.fine_tuned:
+        return fine_tuned_ready_label(ref.name)
     return model_ready_label(ref.name, ref.namespace)
 
 
 def parse_configmap_key(key: str) -> ModelRef | None:
     """The model a data key belongs to; None for a key that is no model's."""
+    if key.startswith(f"{_FINE_TUNED}."):
+        name = key.removeprefix(f"{_FINE_TUNED}.")
+        return ModelRef(name, fine_tuned=True) if name else None
     if key.startswith(f"{_CLUSTER}."):
         name = key.removeprefix(f"{_CLUSTER}.")
         return ModelRef(name) if name else None

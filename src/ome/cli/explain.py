@@ -40,6 +40,7 @@ from ome.serving import (
     resolve_base_model,
     select_runtime,
 )
+from ome.serving.adapters import FineTuning
 from ome.serving.catalog import Model, name_of
 from ome.serving.matching import format_label
 from ome.serving.podspec import GPU_RESOURCE
@@ -201,6 +202,8 @@ def explain(
     except ServingError as err:
         lines.append(f"  error: {err.reason}: {err.message}")
         return lines, Verdict.UNSERVABLE
+    if plan.fine_tuning is not None:
+        lines += _adapters(plan.fine_tuning)
     lines.append("  components:")
     lines += [
         f"    {workload.component}: {describe_workload(workload)}" for workload in plan.workloads
@@ -226,6 +229,17 @@ def _gpus(pod: dict[str, Any]) -> str:
         if GPU_RESOURCE in limits:
             return str(limits[GPU_RESOURCE])
     return ""
+
+
+def _adapters(fine_tuning: FineTuning) -> list[str]:
+    if fine_tuning.merged:
+        (weight,) = fine_tuning.adapters
+        return [f"  merged weights: {weight.name} at {weight.path} (served instead of the model)"]
+    lines = [f"  adapters ({len(fine_tuning.adapters)}):"]
+    for adapter in fine_tuning.adapters:
+        rank = f", rank {adapter.rank}" if adapter.rank is not None else ""
+        lines.append(f"    {adapter.name} at {adapter.path}{rank}")
+    return lines
 
 
 def _describe(model: Model) -> str:

@@ -15,6 +15,7 @@ from ome.cli import (
     render,
     run,
     status,
+    status_ftw,
     status_model,
     validate,
 )
@@ -33,7 +34,9 @@ def build_parser() -> argparse.ArgumentParser:
     manifests.register(commands)
     explain.register(commands)
     render.register(commands)
-    status_model.register(status.register(commands))
+    kinds = status.register(commands)
+    status_model.register(kinds)
+    status_ftw.register(kinds)
     return parser
 
 

@@ -10,7 +10,7 @@ from typing import Any
 
 from ome import webhooks
 from ome.client import Client
-from ome.controllers import basemodel, inferenceservice
+from ome.controllers import basemodel, finetunedweight, inferenceservice
 from ome.runtime import LeaderElectionConfig, Manager, ManagerOptions
 
 LEASE_NAME = "ome-controller-manager"
@@ -73,6 +73,9 @@ def build_manager(client: Client, options: OperatorOptions) -> Manager:
         manager, config_namespace=options.operator_namespace, workers=options.isvc_workers
     )
     basemodel.setup(
+        manager, status_namespace=options.operator_namespace, workers=options.model_workers
+    )
+    finetunedweight.setup(
         manager, status_namespace=options.operator_namespace, workers=options.model_workers
     )
     if options.webhook_address:

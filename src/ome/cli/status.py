@@ -27,6 +27,7 @@ from ome.api.v1beta1 import (
     BaseModel,
     ClusterBaseModel,
     ClusterServingRuntime,
+    FineTunedWeight,
     InferenceService,
     ServingRuntime,
 )
@@ -40,6 +41,7 @@ from ome.serving import (
     resolve_base_model,
     select_runtime,
 )
+from ome.serving.adapters import resolve_fine_tuning
 from ome.serving.catalog import Model
 from ome.serving.metadata import (
     COMPONENT_LABEL,
@@ -58,8 +60,10 @@ CATALOGUE: tuple[tuple[type[ApiObject], bool], ...] = (
     (ClusterBaseModel, False),
     (ServingRuntime, True),
     (ClusterServingRuntime, False),
+    (FineTunedWeight, False),
 )
-"""The kinds a service's model and runtime are found among, and whether namespaced."""
+"""The kinds a service's model, runtime and adapters are found among, and whether
+namespaced."""
 COMPONENT_ORDER = ("engine", "decoder", "router")
 EVENTS_SHOWN = 10
 PODS_WITH_EVENTS = 20
@@ -337,7 +341,24 @@ def _model_and_runtime(
             f"             the Deployments run {', '.join(others)}: a serving service is "
             "selected again only when it, its model or its runtime changes"
         )
-    return lines + candidate_lines(selection.candidates)
+    return lines + candidate_lines(selection.candidates) + _fine_tuned(typed, model, catalog)
+
+
+def _fine_tuned(service: InferenceService, model: Model, catalog: MemoryCatalog) -> list[str]:
+    """The weights the service names, each with its state on the nodes."""
+    names = (service.spec.model.fine_tuned_weights if service.spec.model else None) or []
+    if not names:
+        return []
+    try:
+        resolve_fine_tuning(service, model, catalog)
+    except ServingError as err:
+        return [f"Adapters:    {', '.join(names)}: {err.reason}: {err.message}"]
+    lines = ["Adapters:"]
+    for name in names:
+        weight = catalog.fine_tuned_weight(name)
+        state = _model_state(weight) if weight is not None else ""
+        lines.append(f"  {name}{state}")
+    return lines
 
 
 def _running(runtimes: Sequence[str]) -> str:
@@ -359,7 +380,7 @@ def _valid(objects: Iterable[Obj]) -> list[ApiObject]:
     return valid
 
 
-def _model_state(model: Model) -> str:
+def _model_state(model: Model | FineTunedWeight) -> str:
     if model.status is None:
         return "; state: <none>"
     ready = len(model.status.nodes_ready or ())

@@ -6,6 +6,7 @@ from ome.api.v1beta1 import (
     BaseModel,
     ClusterBaseModel,
     ClusterServingRuntime,
+    FineTunedWeight,
     InferenceService,
     ServingRuntime,
 )
@@ -16,6 +17,7 @@ BASEMODEL = GVK("ome.io", "v1beta1", BaseModel.KIND)
 CLUSTERBASEMODEL = GVK("ome.io", "v1beta1", ClusterBaseModel.KIND)
 SERVINGRUNTIME = GVK("ome.io", "v1beta1", ServingRuntime.KIND)
 CLUSTERSERVINGRUNTIME = GVK("ome.io", "v1beta1", ClusterServingRuntime.KIND)
+FINETUNEDWEIGHT = GVK("ome.io", "v1beta1", FineTunedWeight.KIND)
 
 CONFIGMAP = GVK("", "v1", "ConfigMap")
 POD = GVK("", "v1", "Pod")

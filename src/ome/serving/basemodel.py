@@ -23,11 +23,6 @@ def resolve_base_model(service: InferenceService, catalog: Catalog) -> Model:
     ref = service.spec.model
     if ref is None or not ref.name:
         raise ServingError(Reason.MODEL_REF_MISSING, "spec.model.name is required")
-    if ref.fine_tuned_weights:
-        raise ServingError(
-            Reason.FINE_TUNED_SERVING_UNSUPPORTED,
-            "serving fine-tuned weights (spec.model.fineTunedWeights) is not supported yet",
-        )
     name, namespace = ref.name, service_namespace(service)
     model: Model | None
     if ref.kind == BASE_MODEL:

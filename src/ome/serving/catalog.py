@@ -1,4 +1,5 @@
-"""What the serving logic may look up: models and runtimes, namespaced and cluster-wide.
+"""What the serving logic may look up: models, fine-tuned weights and runtimes, namespaced
+and cluster-wide.
 
 The controller implements :class:`Catalog` over its informer caches; the offline commands
 and the tests use :class:`MemoryCatalog`."""
@@ -10,7 +11,13 @@ from dataclasses import dataclass, field
 from typing import Protocol
 
 from ome.api.meta import ApiObject
-from ome.api.v1beta1 import BaseModel, ClusterBaseModel, ClusterServingRuntime, ServingRuntime
+from ome.api.v1beta1 import (
+    BaseModel,
+    ClusterBaseModel,
+    ClusterServingRuntime,
+    FineTunedWeight,
+    ServingRuntime,
+)
 
 DEFAULT_NAMESPACE = "default"
 """Where a namespaced object without a namespace lives, as kubectl would place it."""
@@ -29,6 +36,8 @@ class Catalog(Protocol):
         ...
 
     def cluster_serving_runtimes(self) -> Sequence[ClusterServingRuntime]: ...
+
+    def fine_tuned_weight(self, name: str) -> FineTunedWeight | None: ...
 
 
 def name_of(obj: ApiObject) -> str:
@@ -59,6 +68,7 @@ class MemoryCatalog:
     cluster_base_models: dict[str, ClusterBaseModel] = field(default_factory=dict)
     runtimes: dict[str, list[ServingRuntime]] = field(default_factory=dict)
     cluster_runtimes: list[ClusterServingRuntime] = field(default_factory=list)
+    fine_tuned_weights: dict[str, FineTunedWeight] = field(default_factory=dict)
 
     @classmethod
     def of(cls, objects: Iterable[ApiObject]) -> MemoryCatalog:
@@ -77,6 +87,8 @@ class MemoryCatalog:
                 runtimes[namespace, name] = obj
             elif isinstance(obj, ClusterServingRuntime):
                 cluster_runtimes[name] = obj
+            elif isinstance(obj, FineTunedWeight):
+                catalog.fine_tuned_weights[name] = obj
         for (namespace, _), runtime in runtimes.items():
             catalog.runtimes.setdefault(namespace, []).append(runtime)
         catalog.cluster_runtimes = list(cluster_runtimes.values())
@@ -93,6 +105,9 @@ class MemoryCatalog:
 
     def cluster_serving_runtimes(self) -> Sequence[ClusterServingRuntime]:
         return self.cluster_runtimes
+
+    def fine_tuned_weight(self, name: str) -> FineTunedWeight | None:
+        return self.fine_tuned_weights.get(name)
 
 
 def service_namespace(service: ApiObject) -> str:

@@ -78,3 +78,20 @@ def modelconfig_name(service: str) -> str:
         return f"modelconfig-{service}"
     digest = hashlib.sha256(service.encode()).hexdigest()[:_HASH_PREFIX]
     return f"modelconfig-{service[-_MODELCONFIG_TAIL:]}-{digest}"
+
+
+_FINE_TUNED_PREFIX = "finetunedweight."
+
+
+def fine_tuned_ready_label(name: str) -> str:
+    """The node label the model agent sets to ``Ready`` where a FineTunedWeight (cluster
+    scoped) is downloaded: ``models.ome.io/finetunedweight.{name}``, shaped and cut like
+    a ClusterBaseModel's (upstream labels no node for fine-tuned weights)."""
+    room = _LABEL_NAME_MAX - len(_FINE_TUNED_PREFIX)
+    return f"{MODEL_LABEL_DOMAIN}/{_FINE_TUNED_PREFIX}{cut_with_hash(name, room)}"
+
+
+def fine_tuned_status_key(name: str) -> str:
+    """A FineTunedWeight's data key in every node's status ConfigMap."""
+    room = _STATUS_KEY_MAX - len(_FINE_TUNED_PREFIX)
+    return f"{_FINE_TUNED_PREFIX}{cut_with_hash(name, room)}"

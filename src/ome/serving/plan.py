@@ -9,6 +9,7 @@ from dataclasses import dataclass
 
 from ome.api.v1beta1 import InferenceService
 from ome.serving import leaderworkerset as lws
+from ome.serving.adapters import FineTuning, resolve_fine_tuning, with_fine_tuning
 from ome.serving.basemodel import resolve_base_model
 from ome.serving.catalog import Catalog, Model, Runtime, name_of, service_namespace
 from ome.serving.components import Component, Spec, merge_components, to_json
@@ -29,7 +30,7 @@ from ome.serving.metadata import (
     service_annotations,
 )
 from ome.serving.naming import truncate_name
-from ome.serving.podspec import build_pod
+from ome.serving.podspec import MAIN_CONTAINER, build_pod
 from ome.serving.problems import Reason, ServingError
 from ome.serving.selection import Selection, select_runtime
 
@@ -129,6 +130,8 @@ class ServingPlan:
     """The configured ingress settings with the service's overrides."""
     workloads: tuple[Workload, ...]
     """Engine, then decoder and router when declared."""
+    fine_tuning: FineTuning | None = None
+    """The fine-tuned weights served (``spec.model.fineTunedWeights``)."""
 
     @property
     def runtime(self) -> Runtime:
@@ -150,6 +153,7 @@ def plan_service(service: InferenceService, catalog: Catalog, config: ServingCon
         )
     model = resolve_base_model(service, catalog)
     selection = select_runtime(service, model, catalog)
+    fine_tuning = resolve_fine_tuning(service, model, catalog)
     components = merge_components(service, selection.runtime.spec)
     modes = component_modes(components)
     require_supported(mode, modes)
@@ -170,10 +174,11 @@ def plan_service(service: InferenceService, catalog: Catalog, config: ServingCon
             selection=selection,
             ingress=ingress,
             mode=modes[component],
+            fine_tuning=fine_tuning,
         )
         for component, spec in components.items()
     )
-    return ServingPlan(service, model, selection, ingress, workloads)
+    return ServingPlan(service, model, selection, ingress, workloads, fine_tuning)
 
 
 def _uses_predictor(service: InferenceService) -> bool:
@@ -195,11 +200,17 @@ def _workload(
     selection: Selection,
     ingress: IngressConfig,
     mode: DeploymentMode,
+    fine_tuning: FineTuning | None,
 ) -> Workload:
     runtime_name = selection.name
     name = f"{name_of(service)}-{component}"
     annotations = component_annotations(service, spec, model, runtime_name)
     labels = component_labels(service, component, spec, model, runtime_name)
+    # the router loads no model: upstream gives it no fine-tuning metadata either
+    fine_tuned = fine_tuning if component is not Component.ROUTER else None
+    if fine_tuned is not None:
+        annotations = dict(sorted((annotations | fine_tuned.annotations()).items()))
+        labels = dict(sorted((labels | fine_tuned.labels()).items()))
 
     def pod_of(part_spec: Spec, part: str = "", pods: int = 1) -> Spec:
         pod = build_pod(
@@ -213,6 +224,10 @@ def _workload(
             part=part,
             readiness_probe=mode is not DeploymentMode.MULTI_NODE,
         )
+        if fine_tuned is not None:
+            runner = part_spec.get("runner")
+            main = (runner.get("name") or MAIN_CONTAINER) if runner is not None else None
+            pod = with_fine_tuning(pod, fine_tuned, runtime_name=runtime_name, main_container=main)
         return dict(sorted(pod.items()))
 
     worker_pod, workers, autoscaler = None, 0, EXTERNAL

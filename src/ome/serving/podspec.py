@@ -26,6 +26,7 @@ import math
 from typing import Any
 
 from ome.api.v1beta1 import InferenceService, ServingRuntimeSpec
+from ome.serving.adapters import serves_merged_weights
 from ome.serving.catalog import Model, name_of, namespace_of, service_namespace
 from ome.serving.components import Component, Spec, to_json
 from ome.serving.merge import RUNNER, merge
@@ -85,7 +86,9 @@ def build_pod(
     ``readiness_probe`` whether the main container gets a Deployment's default probe."""
     pod = {k: v for k, v in spec.items() if k not in _COMPONENT_FIELDS}
     runner = spec.get("runner")
-    storage_path = model.spec.storage.path
+    # merged fine-tuned weights replace the base model (ome.serving.adapters)
+    merged = serves_merged_weights(annotations)
+    storage_path = None if merged else model.spec.storage.path
     if component is Component.ROUTER:
         if runner is not None and spec.get(ROUTER_CONFIG_FIELD):
             config = sorted(spec[ROUTER_CONFIG_FIELD].items())
@@ -105,7 +108,7 @@ def build_pod(
         volume = {"name": name_of(model), "hostPath": {"path": storage_path}}
         pod["volumes"] = _add_named(pod.get("volumes", []), volume)
     if component is not Component.ROUTER:
-        pod["nodeSelector"] = _node_selector(pod, service, component, model, runtime)
+        pod["nodeSelector"] = _node_selector(pod, service, component, model, runtime, merged=merged)
     pod = with_rdma(pod, annotations)
     return _with_deployment_defaults(pod, readiness_probe=readiness_probe)
 
@@ -217,9 +220,12 @@ def _node_selector(
     component: Component,
     model: Model,
     runtime: ServingRuntimeSpec,
+    *,
+    merged: bool,
 ) -> dict[str, str]:
     selector = dict(pod.get("nodeSelector", {}))
-    selector.setdefault(model_ready_label(name_of(model), namespace_of(model)), MODEL_READY)
+    if not merged:
+        selector.setdefault(model_ready_label(name_of(model), namespace_of(model)), MODEL_READY)
     selector |= runtime.node_selector or {}
     own = getattr(service.spec, str(component))
     if own is not None and own.node_selector:

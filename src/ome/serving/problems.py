@@ -18,7 +18,12 @@ class Reason(StrEnum):
     BASE_MODEL_DISABLED = "BaseModelDisabled"
     UNSUPPORTED_MODEL_KIND = "UnsupportedModelKind"
     MODEL_FORMAT_MISSING = "ModelFormatMissing"
-    FINE_TUNED_SERVING_UNSUPPORTED = "FineTunedServingUnsupported"
+    FINE_TUNED_WEIGHT_NOT_FOUND = "FineTunedWeightNotFound"
+    FINE_TUNED_WEIGHT_DISABLED = "FineTunedWeightDisabled"
+    FINE_TUNED_WEIGHT_MISMATCH = "FineTunedWeightBaseModelMismatch"
+    FINE_TUNED_WEIGHT_PATH_MISSING = "FineTunedWeightPathMissing"
+    INVALID_FINE_TUNED_WEIGHTS = "InvalidFineTunedWeights"
+    LORA_UNSUPPORTED = "LoRAUnsupported"
     RUNTIME_NOT_FOUND = "RuntimeNotFound"
     RUNTIME_DISABLED = "RuntimeDisabled"
     RUNTIME_INCOMPATIBLE = "RuntimeIncompatible"
@@ -56,6 +61,11 @@ _FAILURE_INFO = {
     Reason.RUNTIME_DISABLED: "RuntimeDisabled",
     Reason.RUNTIME_INCOMPATIBLE: "NoSupportingRuntime",
     Reason.NO_SUPPORTING_RUNTIME: "NoSupportingRuntime",
+    Reason.FINE_TUNED_WEIGHT_NOT_FOUND: "BaseModelNotFound",
+    Reason.FINE_TUNED_WEIGHT_DISABLED: "BaseModelNotReady",
+    Reason.FINE_TUNED_WEIGHT_MISMATCH: "BaseModelNotFound",
+    Reason.FINE_TUNED_WEIGHT_PATH_MISSING: "BaseModelNotReady",
+    Reason.LORA_UNSUPPORTED: "NoSupportingRuntime",
 }
 
 

@@ -41,7 +41,8 @@ def render_objects(plan: ServingPlan, available: Collection[Component] | None = 
     None: all of them, the steady state): the Ingress waits for the entry one."""
     service = plan.service
     namespace = service_namespace(service)
-    objects = [modelconfig(service, plan.model)]
+    weight = plan.fine_tuning.adapters[0].weight if plan.fine_tuning else None
+    objects = [modelconfig(service, plan.model, weight)]
     for workload in plan.workloads:
         if workload.component is Component.ROUTER:
             objects += router_access(workload, namespace)

@@ -1,4 +1,4 @@
-"""The four webhooks: an AdmissionReview request in, a verdict out.
+"""The webhooks: an AdmissionReview request in, a verdict out.
 
 Everything the verdicts depend on besides the request comes from three read-only
 sources given at construction (the informer caches in the operator, plain values in the
@@ -17,6 +17,7 @@ from ome.serving import Catalog, ServingError, parse_config
 from ome.serving.catalog import DEFAULT_NAMESPACE, Runtime
 from ome.webhooks import configuration as paths
 from ome.webhooks.defaulting import default_inference_service
+from ome.webhooks.finetunedweight import deletion_cause, validate_fine_tuned_weight
 from ome.webhooks.inferenceservice import validate_inference_service
 from ome.webhooks.jsonpatch import diff
 from ome.webhooks.review import Request, Verdict
@@ -39,6 +40,9 @@ class Admission:
     catalog: Catalog
     config_data: ConfigData = _no_config
     accelerator_classes: Callable[[], Collection[str]] | None = None
+    weight_users: Callable[[str], Collection[str]] | None = None
+    """The InferenceServices (namespace/name) naming a FineTunedWeight; None: not known,
+    so deletions are not checked."""
     migrate_predictor: bool = field(
         default_factory=lambda: os.environ.get(MIGRATION_ENV, "") != "false"
     )
@@ -49,6 +53,7 @@ class Admission:
             paths.VALIDATE_INFERENCESERVICE: self.validate_inference_service,
             paths.VALIDATE_SERVINGRUNTIME: self.validate_serving_runtime,
             paths.VALIDATE_CLUSTERSERVINGRUNTIME: self.validate_cluster_serving_runtime,
+            paths.VALIDATE_FINETUNEDWEIGHT: self.validate_fine_tuned_weight,
         }.get(path)
 
     # -- InferenceService ------------------------------------------------------------
@@ -116,6 +121,22 @@ class Admission:
         # an AcceleratorClass created with the runtime may not be cached yet
         lagging = all(c.field == ACCELERATOR_CLASSES_FIELD for c in causes)
         return replace(Verdict.deny(causes), transient=lagging)
+
+    # -- fine-tuned weights ----------------------------------------------------------
+
+    def validate_fine_tuned_weight(self, request: Request) -> Verdict:
+        if request.operation == "DELETE":
+            name = request.name or ""
+            users = self.weight_users(name) if self.weight_users is not None else ()
+            cause = deletion_cause(name, users)
+            return Verdict.deny([cause]) if cause is not None else Verdict.allow()
+        obj = _writable_object(request)
+        if isinstance(obj, Verdict):
+            return obj
+        if obj is None or _deleting(obj):
+            return Verdict.allow()
+        causes, warnings = validate_fine_tuned_weight(obj, self.catalog)
+        return Verdict.deny(causes, warnings) if causes else Verdict.allow(warnings)
 
 
 def _writable_object(request: Request) -> dict[str, Any] | Verdict | None:

@@ -22,6 +22,7 @@ MUTATE_INFERENCESERVICE = "/mutate-ome-io-v1beta1-inferenceservice"
 VALIDATE_INFERENCESERVICE = "/validate-ome-io-v1beta1-inferenceservice"
 VALIDATE_SERVINGRUNTIME = "/validate-ome-io-v1beta1-servingruntime"
 VALIDATE_CLUSTERSERVINGRUNTIME = "/validate-ome-io-v1beta1-clusterservingruntime"
+VALIDATE_FINETUNEDWEIGHT = "/validate-ome-io-v1beta1-finetunedweight"
 
 
 @dataclass(frozen=True)
@@ -33,6 +34,7 @@ class Hook:
     resource: str
     scope: str
     mutating: bool = False
+    operations: tuple[str, ...] = ("CREATE", "UPDATE")
 
 
 HOOKS = (
@@ -60,6 +62,13 @@ HOOKS = (
         VALIDATE_CLUSTERSERVINGRUNTIME,
         "clusterservingruntimes",
         "Cluster",
+    ),
+    Hook(
+        "finetunedweight.ome-webhook-server.validator",
+        VALIDATE_FINETUNEDWEIGHT,
+        "finetunedweights",
+        "Cluster",
+        operations=("CREATE", "UPDATE", "DELETE"),
     ),
 )
 
@@ -131,7 +140,7 @@ def webhook_configurations(
                 {
                     "apiGroups": ["ome.io"],
                     "apiVersions": ["v1beta1"],
-                    "operations": ["CREATE", "UPDATE"],
+                    "operations": list(hook.operations),
                     "resources": [hook.resource],
                     "scope": hook.scope,
                 }

@@ -9,7 +9,9 @@ In order, each refusal naming the field at fault:
 3. the autoscaler annotations (:mod:`ome.webhooks.autoscaling`);
 4. a decoder needs an engine;
 5. ``spec.model`` must name an existing model (as the controller resolves it: see
-   :func:`ome.serving.resolve_base_model`);
+   :func:`ome.serving.resolve_base_model`), and its ``fineTunedWeights`` must be weights
+   of that model, listed once, a merged weight alone (a weight not found, disabled or not
+   yet downloaded is only a warning);
 6. when an engine is declared, no runtime is named and the engine has no complete runner
    (an image on the runner, or on both the leader's and the worker's), a model is
    required, must be enabled, and a runtime must be selectable for it.
@@ -21,7 +23,6 @@ not check it at admission: the runtime may be created after the service)."""
 
 from __future__ import annotations
 
-import copy
 import re
 from dataclasses import dataclass
 from typing import Any
@@ -29,6 +30,7 @@ from typing import Any
 from ome.api.v1beta1 import KINDS, EngineSpec, InferenceService
 from ome.api.validation import validate_object
 from ome.serving import Catalog, ServingError, resolve_base_model, select_runtime
+from ome.serving.adapters import resolve_fine_tuning
 from ome.serving.catalog import Model
 from ome.serving.problems import Reason
 from ome.webhooks.autoscaling import autoscaler_causes
@@ -122,16 +124,10 @@ def _resolve(
     service: InferenceService, catalog: Catalog, warnings: list[str]
 ) -> tuple[Model | None, Cause | None]:
     """The model, or what is wrong with the reference. A disabled model resolves (the
-    caller decides); fine-tuned weights are only warned about."""
+    caller decides)."""
     assert service.spec.model is not None
-    if service.spec.model.fine_tuned_weights:
-        warnings.append(
-            "serving fine-tuned weights (spec.model.fineTunedWeights) is not supported yet: "
-            "the controller will report the service as not ready"
-        )
-        service = _without_fine_tuned_weights(service)
     try:
-        return resolve_base_model(service, catalog), None
+        model = resolve_base_model(service, catalog)
     except ServingError as err:
         if err.reason is Reason.BASE_MODEL_DISABLED:
             return _disabled_model(service, catalog), None
@@ -139,6 +135,27 @@ def _resolve(
             "spec.model.kind" if err.reason is Reason.UNSUPPORTED_MODEL_KIND else "spec.model.name"
         )
         return None, Cause(field, f"referenced model not found: {err.message}")
+    return model, _fine_tuning_cause(service, model, catalog, warnings)
+
+
+def _fine_tuning_cause(
+    service: InferenceService, model: Model, catalog: Catalog, warnings: list[str]
+) -> Cause | None:
+    """A weight of another base model, or a list that cannot be served, is refused; a
+    weight that does not exist yet, is disabled or not yet downloaded is a warning (it may
+    be created or fixed after the service)."""
+    try:
+        resolve_fine_tuning(service, model, catalog)
+    except ServingError as err:
+        if err.reason in _REFUSED_FINE_TUNING:
+            return Cause("spec.model.fineTunedWeights", err.message)
+        warnings.append(f"the service will not be ready until this is fixed: {err.message}")
+    return None
+
+
+_REFUSED_FINE_TUNING = frozenset(
+    {Reason.FINE_TUNED_WEIGHT_MISMATCH, Reason.INVALID_FINE_TUNED_WEIGHTS}
+)
 
 
 def _disabled_model(service: InferenceService, catalog: Catalog) -> Model | None:
@@ -151,13 +168,6 @@ def _disabled_model(service: InferenceService, catalog: Catalog) -> Model | None
     return catalog.base_model(namespace, name) or catalog.cluster_base_model(name)
 
 
-def _without_fine_tuned_weights(service: InferenceService) -> InferenceService:
-    copied = copy.deepcopy(service)
-    assert copied.spec.model is not None
-    copied.spec.model.fine_tuned_weights = None
-    return copied
-
-
 def _auto_selection(
     service: InferenceService, model: Model, catalog: Catalog, warnings: list[str]
 ) -> list[Cause]:
@@ -165,7 +175,7 @@ def _auto_selection(
     if model.spec.disabled:
         return [Cause("spec.model.name", f"model {name} is disabled")]
     try:
-        selection = select_runtime(_without_fine_tuned_weights(service), model, catalog)
+        selection = select_runtime(service, model, catalog)
     except ServingError as err:
         message = (
             f"no supporting runtime found for model {name} and engine does not have complete "
@@ -181,7 +191,7 @@ def _check_quietly(
 ) -> None:
     """What the controller will say about the runtime, as a warning only."""
     try:
-        select_runtime(_without_fine_tuned_weights(service), model, catalog)
+        select_runtime(service, model, catalog)
     except ServingError as err:
         warnings.append(f"the service will not be ready until this is fixed: {err.message}")
 

@@ -30,6 +30,8 @@ from ome.api.v1beta1 import (
     BaseModel,
     ClusterBaseModel,
     ClusterServingRuntime,
+    FineTunedWeight,
+    InferenceService,
     ServingRuntime,
 )
 from ome.client import GVK, Client, NotFound, gvk_of
@@ -283,7 +285,13 @@ def _url_hosts(url: str | None) -> tuple[str, ...]:
 def _admission(manager: Manager, config_namespace: str, accelerators: bool) -> Admission:
     stores = [
         manager.informer(gvk_of(kind)).store
-        for kind in (BaseModel, ClusterBaseModel, ServingRuntime, ClusterServingRuntime)
+        for kind in (
+            BaseModel,
+            ClusterBaseModel,
+            ServingRuntime,
+            ClusterServingRuntime,
+            FineTunedWeight,
+        )
     ]
     catalog = StoreCatalog(*stores)
     configmaps = config_informer(manager, config_namespace).store
@@ -293,11 +301,20 @@ def _admission(manager: Manager, config_namespace: str, accelerators: bool) -> A
         data = (found or {}).get("data")
         return data if found is not None else None
 
+    services = manager.informer(gvk_of(InferenceService)).store
+
+    def weight_users(name: str) -> list[str]:
+        return [
+            f"{obj['metadata'].get('namespace')}/{obj['metadata']['name']}"
+            for obj in services.list()
+            if name in (((obj.get("spec") or {}).get("model") or {}).get("fineTunedWeights") or [])
+        ]
+
     if not accelerators:
-        return Admission(catalog, config_data)
+        return Admission(catalog, config_data, weight_users=weight_users)
     classes = manager.informer(gvk_of(AcceleratorClass)).store
 
     def accelerator_classes() -> list[str]:
         return [obj["metadata"]["name"] for obj in classes.list()]
 
-    return Admission(catalog, config_data, accelerator_classes)
+    return Admission(catalog, config_data, accelerator_classes, weight_users=weight_users)

@@ -23,7 +23,12 @@ import pytest
 import pytest_asyncio
 
 from ome.client import GVK, ApiError, Client, NotFound
-from ome.controllers.kinds import BASEMODEL, CLUSTERSERVINGRUNTIME, INFERENCESERVICE
+from ome.controllers.kinds import (
+    BASEMODEL,
+    CLUSTERSERVINGRUNTIME,
+    FINETUNEDWEIGHT,
+    INFERENCESERVICE,
+)
 from ome.runtime import Manager, ManagerOptions
 from ome.testing.pytest_plugin import Cluster
 from ome.webhooks import CERT_MANAGER_ANNOTATION, SECRET_NAME, Webhooks, setup
@@ -515,3 +520,57 @@ async def test_with_cert_manager_nothing_is_generated_or_injected(
                 await (await client.resource(SECRET)).get(SECRET_NAME, namespace)
     finally:
         await delete_configurations(client, namespace)
+
+
+def weight(namespace: str, uri: str = "hf://team/sql-lora") -> dict[str, Any]:
+    return labelled(
+        {
+            "apiVersion": API_VERSION,
+            "kind": "FineTunedWeight",
+            "metadata": {"name": f"{namespace}-sql"},
+            "spec": {
+                "baseModelRef": {"name": "llama", "namespace": namespace},
+                "modelType": "LoRA",
+                "hyperParameters": {"strategy": "lora"},
+                "storage": {"storageUri": uri},
+            },
+        },
+        namespace,
+    )
+
+
+async def test_a_weight_in_use_cannot_be_deleted_and_a_wrong_scheme_is_refused(
+    client: Client, namespace: str, webhooks: Any
+) -> None:
+    error = await refusal(create(client, weight(namespace, "ftp://host/sql")))
+    assert "finetunedweight.ome-webhook-server.validator" in error.message
+    assert "spec.storage.storageUri" in error.message
+    weights = await client.resource(FINETUNEDWEIGHT)
+    name = f"{namespace}-sql"
+    await create(client, model(namespace))
+    await create(client, weight(namespace))
+    try:
+        served = service(
+            namespace, model={"name": "llama", "kind": "BaseModel", "fineTunedWeights": [name]}
+        )
+        await create(client, served)
+        services = webhooks[0].manager.informer(INFERENCESERVICE).store
+
+        async def cached() -> bool:
+            return services.get(f"{namespace}/chat") is not None
+
+        await eventually(cached, timeout=30)
+        error = await refusal(weights.delete(name))
+        assert f"FineTunedWeight {name} is served by InferenceService {namespace}/chat" in (
+            error.message
+        )
+        await (await client.resource(INFERENCESERVICE)).delete("chat", namespace)
+
+        async def forgotten() -> bool:
+            return services.get(f"{namespace}/chat") is None
+
+        await eventually(forgotten, timeout=30)
+        await weights.delete(name)
+    finally:
+        with contextlib.suppress(NotFound, ApiError):
+            await weights.delete(name)

@@ -38,3 +38,30 @@ def copy_minilm(dest: Path) -> Path:
     """A copy of the real model, for tests that break it."""
     shutil.copytree(MINILM, dest)
     return dest
+
+
+def write_peft_adapter(dest: Path, rank: int = 8, hidden: int = 64, layers: int = 2) -> Path:
+    """A small real LoRA adapter as PEFT saves one: ``adapter_config.json`` and
+    ``adapter_model.safetensors`` with lora_A (rank x hidden) and lora_B (hidden x rank)
+    for the attention projections of each layer."""
+    write_json(
+        dest / "adapter_config.json",
+        {
+            "peft_type": "LORA",
+            "task_type": "CAUSAL_LM",
+            "base_model_name_or_path": "sentence-transformers/all-MiniLM-L6-v2",
+            "r": rank,
+            "lora_alpha": 2 * rank,
+            "lora_dropout": 0.05,
+            "target_modules": ["q_proj", "v_proj"],
+            "bias": "none",
+        },
+    )
+    shapes: dict[str, list[int]] = {}
+    for layer in range(layers):
+        for module in ("q_proj", "v_proj"):
+            prefix = f"base_model.model.model.layers.{layer}.self_attn.{module}"
+            shapes[f"{prefix}.lora_A.weight"] = [rank, hidden]
+            shapes[f"{prefix}.lora_B.weight"] = [hidden, rank]
+    write_safetensors(dest / "adapter_model.safetensors", shapes)
+    return dest

@@ -442,6 +442,7 @@ async def test_observe_reads_what_the_report_needs() -> None:
             "ClusterBaseModel": [model()],
             "ServingRuntime": [],
             "ClusterServingRuntime": [runtime("srt")],
+            "FineTunedWeight": [],
         }
     )
     found = await observe(client, NS, "chat")  # type: ignore[arg-type]
@@ -473,3 +474,41 @@ async def test_kinds_that_cannot_be_listed_become_notes() -> None:
     found = await observe(client, NS, "chat")  # type: ignore[arg-type]
     assert found["catalogue"] == []
     assert "basemodels not listed (NotFound): the verdicts may be incomplete" in found["notes"]
+
+
+def weight(name: str, base: str = "llama", **status: Any) -> dict[str, Any]:
+    obj = {
+        "apiVersion": "ome.io/v1beta1",
+        "kind": "FineTunedWeight",
+        "metadata": {"name": name},
+        "spec": {
+            "baseModelRef": {"name": base},
+            "modelType": "LoRA",
+            "hyperParameters": {"strategy": "lora"},
+            "storage": {"storageUri": f"hf://team/{name}", "path": f"/raid/{name}"},
+        },
+    }
+    return obj | ({"status": status} if status else {})
+
+
+def test_adapters_are_listed_with_their_state() -> None:
+    catalogue = [
+        model(state="Ready", nodesReady=["gpu-0"]),
+        runtime("srt"),
+        weight("sql", state="Ready", nodesReady=["gpu-0"]),
+        weight("chat"),
+    ]
+    svc = service(model={"name": "llama", "fineTunedWeights": ["sql", "chat"]})
+    text = report(observed(svc, catalogue=catalogue), NOW)
+    assert section(text, "Adapters:") == [
+        "Adapters:",
+        "  sql; state: Ready, ready on 1 nodes",
+        "  chat; state: <none>",
+    ]
+
+
+def test_an_adapter_of_another_model_is_the_reason() -> None:
+    catalogue = [model(state="Ready"), runtime("srt"), weight("sql", base="mistral")]
+    svc = service(model={"name": "llama", "fineTunedWeights": ["sql"]})
+    text = report(observed(svc, catalogue=catalogue), NOW)
+    assert "Adapters:    sql: FineTunedWeightBaseModelMismatch: FineTunedWeight 'sql'" in text

@@ -55,7 +55,6 @@ def test_an_empty_kind_takes_upstreams_order() -> None:
         (None, Reason.MODEL_REF_MISSING),
         ({"name": ""}, Reason.MODEL_REF_MISSING),
         ({"name": "llama", "kind": "FineTunedWeight"}, Reason.UNSUPPORTED_MODEL_KIND),
-        ({"name": "llama", "fineTunedWeights": ["ft"]}, Reason.FINE_TUNED_SERVING_UNSUPPORTED),
         ({"name": "mistral"}, Reason.BASE_MODEL_NOT_FOUND),
     ],
 )

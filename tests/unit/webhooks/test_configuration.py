@@ -26,7 +26,9 @@ def test_service_configurations() -> None:
         rule = hook["rules"][0]
         assert rule["apiGroups"] == ["ome.io"]
         assert rule["apiVersions"] == ["v1beta1"]
-        assert rule["operations"] == ["CREATE", "UPDATE"]
+        # deleting a weight in use is refused, so that hook sees deletions too
+        deletes = ["DELETE"] if spec.resource == "finetunedweights" else []
+        assert rule["operations"] == ["CREATE", "UPDATE", *deletes]
         assert rule["resources"] == [spec.resource]
         assert hook["clientConfig"]["service"] == {
             "namespace": "ome",
@@ -39,6 +41,7 @@ def test_service_configurations() -> None:
         "inferenceservices",
         "servingruntimes",
         "clusterservingruntimes",
+        "finetunedweights",
     ]
 
 

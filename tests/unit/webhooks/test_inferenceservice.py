@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 
+from ome.api.v1beta1 import FineTunedWeight
 from ome.serving import MemoryCatalog
 from ome.webhooks import Admission
 from ome.webhooks.review import Verdict
@@ -257,3 +258,52 @@ def test_refusals_over_missing_objects_are_transient_others_are_not() -> None:
     assert validate(service(), cluster_model()).transient  # no runtime to select yet
     assert not validate(service(engine=None, decoder={"runner": RUNNER})).transient
     assert not validate(service("a.b", engine={"runner": RUNNER})).transient
+
+
+def fine_tuned(name: str, base: dict[str, str], **configuration: Any) -> FineTunedWeight:
+    spec: dict[str, Any] = {
+        "baseModelRef": base,
+        "modelType": "LoRA",
+        "hyperParameters": {"strategy": "lora"},
+        "storage": {"storageUri": f"hf://team/{name}", "path": f"/raid/adapters/{name}"},
+        "configuration": configuration,
+    }
+    return FineTunedWeight.model_validate({"metadata": {"name": name}, "spec": spec})
+
+
+def test_an_adapter_of_another_base_model_is_refused_naming_both() -> None:
+    obj = service(
+        engine={"runner": RUNNER}, model={"name": "llama", "fineTunedWeights": ["mistral-sql"]}
+    )
+    verdict = validate(obj, cluster_model(), fine_tuned("mistral-sql", {"name": "mistral"}))
+    assert not verdict.allowed
+    message = causes(verdict)["spec.model.fineTunedWeights"]
+    assert "'mistral-sql' is fine-tuned from ClusterBaseModel mistral" in message
+    assert "ClusterBaseModel llama" in message
+
+
+def test_a_merged_weight_with_others_is_refused() -> None:
+    weights = ["sql", "merged"]
+    obj = service(engine={"runner": RUNNER}, model={"name": "llama", "fineTunedWeights": weights})
+    verdict = validate(
+        obj,
+        cluster_model(),
+        fine_tuned("sql", {"name": "llama"}),
+        fine_tuned("merged", {"name": "llama"}, merged_weights=True),
+    )
+    assert "served alone" in causes(verdict)["spec.model.fineTunedWeights"]
+
+
+def test_a_weight_not_created_yet_is_only_a_warning() -> None:
+    obj = service(engine={"runner": RUNNER}, model={"name": "llama", "fineTunedWeights": ["sql"]})
+    verdict = validate(obj, cluster_model())
+    assert verdict.allowed
+    assert any("no FineTunedWeight 'sql'" in w for w in verdict.warnings)
+
+
+def test_adapters_of_the_served_model_are_admitted_quietly() -> None:
+    obj = service(engine={"runner": RUNNER}, model={"name": "llama", "fineTunedWeights": ["sql"]})
+    weight = fine_tuned("sql", {"name": "llama"})
+    verdict = validate(obj, cluster_model(), cluster_runtime("srt"), weight)
+    assert verdict.allowed
+    assert verdict.warnings == ()

@@ -4,7 +4,7 @@ reports, and a deletion that waits for the agents' cleanup, but not forever."""
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -15,6 +15,7 @@ from ome.client import GVK, Conflict, NotFound
 from ome.controllers.basemodel.reports import (
     FAILED,
     READY,
+    NodeReport,
     failure_summary,
     model_status,
     pending_cleanup,
@@ -50,6 +51,8 @@ class ModelReconciler:
     recorder: EventRecorder
     status_namespace: str
     deletion_timeout: float = DELETION_TIMEOUT
+    status_key: Callable[[str, str | None], str] = model_status_key
+    """A model's data key in the status ConfigMaps, from its name and namespace."""
 
     def __post_init__(self) -> None:
         self.finalizer = finalizer_for(self.kind)
@@ -60,7 +63,7 @@ class ModelReconciler:
         if model is None:
             return None
         found = reports(
-            model_status_key(request.name, request.namespace or None),
+            self.status_key(request.name, request.namespace or None),
             (
                 cm
                 for cm in self.configmaps.store.list()
@@ -73,12 +76,16 @@ class ModelReconciler:
         if not has_finalizer(model, self.finalizer):
             finalizers = [*(model["metadata"].get("finalizers") or []), self.finalizer]
             model = await self._patch_finalizers(model, finalizers)
-        status = model_status(found)
+        status = self.status(model, found)
         current = model.get("status") or {}
         if any(current.get(field) != value for field, value in status.items()):
             await self._write_status(model, status)
-            self._announce(model, current.get("state"), status["state"], failure_summary(found))
+            self.announce(model, current, status, failure_summary(found))
         return None
+
+    def status(self, model: Obj, found: list[NodeReport]) -> dict[str, Any]:
+        """The status to write (every field it names is compared with the current one)."""
+        return model_status(found)
 
     async def _finish_deletion(self, model: Obj, pending: list[str]) -> Result | None:
         if not has_finalizer(model, self.finalizer):
@@ -99,7 +106,9 @@ class ModelReconciler:
         await self._patch_finalizers(model, finalizers)
         return None
 
-    def _announce(self, model: Obj, before: str | None, after: str, failures: str) -> None:
+    def announce(self, model: Obj, current: Obj, status: Obj, failures: str) -> None:
+        """Events on a change of state."""
+        before, after = current.get("state"), status["state"]
         if after == before:
             return
         if after == READY:

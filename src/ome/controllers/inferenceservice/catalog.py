@@ -1,4 +1,5 @@
-"""``ome.serving.Catalog`` over the informer stores of models and runtimes.
+"""``ome.serving.Catalog`` over the informer stores of models, fine-tuned weights and
+runtimes.
 
 Each cached dict is validated once per resourceVersion; the validated models are shared
 between reconciles and must be treated as read-only."""
@@ -11,7 +12,13 @@ from typing import Any, Generic, TypeVar
 from pydantic import ValidationError
 
 from ome.api.meta import ApiObject
-from ome.api.v1beta1 import BaseModel, ClusterBaseModel, ClusterServingRuntime, ServingRuntime
+from ome.api.v1beta1 import (
+    BaseModel,
+    ClusterBaseModel,
+    ClusterServingRuntime,
+    FineTunedWeight,
+    ServingRuntime,
+)
 
 T = TypeVar("T", bound=ApiObject)
 
@@ -71,11 +78,16 @@ class StoreCatalog:
         cluster_base_models: Any,
         serving_runtimes: Any,
         cluster_serving_runtimes: Any,
+        fine_tuned_weights: Any = None,
     ) -> None:
         self._base_models = ValidatedStore(base_models, BaseModel)
         self._cluster_base_models = ValidatedStore(cluster_base_models, ClusterBaseModel)
         self._runtimes = ValidatedStore(serving_runtimes, ServingRuntime)
         self._cluster_runtimes = ValidatedStore(cluster_serving_runtimes, ClusterServingRuntime)
+        # optional: a catalogue without weights finds none
+        self._weights = None
+        if fine_tuned_weights is not None:
+            self._weights = ValidatedStore(fine_tuned_weights, FineTunedWeight)
 
     def base_model(self, namespace: str, name: str) -> BaseModel | None:
         return self._base_models.get(f"{namespace}/{name}")
@@ -88,3 +100,6 @@ class StoreCatalog:
 
     def cluster_serving_runtimes(self) -> Sequence[ClusterServingRuntime]:
         return self._cluster_runtimes.in_namespace(None)
+
+    def fine_tuned_weight(self, name: str) -> FineTunedWeight | None:
+        return self._weights.get(name) if self._weights is not None else None

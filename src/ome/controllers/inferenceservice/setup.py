@@ -19,6 +19,7 @@ from ome.controllers.kinds import (
     CLUSTERBASEMODEL,
     CLUSTERSERVINGRUNTIME,
     CONFIGMAP,
+    FINETUNEDWEIGHT,
     INFERENCESERVICE,
     INGRESS,
     POD,
@@ -33,6 +34,8 @@ CONTROLLER_NAME = "inferenceservice-controller"
 DEFAULT_CONFIG_NAMESPACE = "ome"
 MODEL_INDEX = "model"
 """Index of InferenceServices by ``spec.model.name``."""
+FINE_TUNED_INDEX = "fine-tuned-weight"
+"""Index of InferenceServices by the names in ``spec.model.fineTunedWeights``."""
 
 Obj = Mapping[str, Any]
 
@@ -40,6 +43,11 @@ Obj = Mapping[str, Any]
 def model_index(obj: Obj) -> list[str]:
     name = ((obj.get("spec") or {}).get("model") or {}).get("name")
     return [name] if name else []
+
+
+def fine_tuned_index(obj: Obj) -> list[str]:
+    names = ((obj.get("spec") or {}).get("model") or {}).get("fineTunedWeights") or []
+    return [name for name in names if isinstance(name, str) and name]
 
 
 def _identity(obj: Obj) -> tuple[str | None, str]:
@@ -68,7 +76,7 @@ def setup(
     namespace = config_namespace or manager.options.namespace or DEFAULT_CONFIG_NAMESPACE
     tracker = Tracker()
     services = manager.informer(INFERENCESERVICE)
-    services.add_indexers({MODEL_INDEX: model_index})
+    services.add_indexers({MODEL_INDEX: model_index, FINE_TUNED_INDEX: fine_tuned_index})
     children = [k for k in CHILD_KINDS if watch_ingresses or k != INGRESS]
     informers: dict[GVK, Any] = {INFERENCESERVICE: services}
     for kind in children:
@@ -81,6 +89,7 @@ def setup(
         manager.informer(CLUSTERBASEMODEL).store,
         manager.informer(SERVINGRUNTIME).store,
         manager.informer(CLUSTERSERVINGRUNTIME).store,
+        manager.informer(FINETUNEDWEIGHT).store,
     )
     config = config_informer(manager, namespace)
     reconciler = InferenceServiceReconciler(
@@ -110,6 +119,11 @@ def setup(
         }
         return users | set(tracker.failed(scope))
 
+    def weight_users(obj: Obj) -> Iterable[Request]:
+        _, name = _identity(obj)
+        users = {Request.for_object(s) for s in services.store.by_index(FINE_TUNED_INDEX, name)}
+        return users | set(tracker.failed(None))
+
     def pod_owner(obj: Obj) -> Iterable[Request]:
         meta = obj.get("metadata", {})
         name = (meta.get("labels") or {}).get(INFERENCESERVICE_LABEL)
@@ -130,6 +144,7 @@ def setup(
         .watches(CLUSTERSERVINGRUNTIME, runtime_users)
         .watches(BASEMODEL, model_users)
         .watches(CLUSTERBASEMODEL, model_users)
+        .watches(FINETUNEDWEIGHT, weight_users)
         .with_options(max_concurrent_reconciles=workers)
         .complete(manager, reconciler)
     )

@@ -1,0 +1,173 @@
+"""``ome status ftw NAME [--kubeconfig PATH]``: one FineTunedWeight as the cluster holds
+it: its base model (and whether it exists), its storage, what the agents learned (rank,
+node path), its state on the nodes with the Ready condition's reason, the
+InferenceServices that serve it, and its recent Events. Exits 1 when the weight does not
+exist or the cluster cannot be reached."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import sys
+from collections.abc import Mapping, Sequence
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+from kubernetes_asyncio.config import ConfigException
+
+from ome.api.v1beta1 import BaseModel, ClusterBaseModel, FineTunedWeight
+from ome.cli.status import (
+    EVENT,
+    INFERENCESERVICE,
+    TIMEOUT,
+    Unavailable,
+    _age,
+    _conditions,
+    _events_section,
+    _one_line,
+)
+from ome.client import GVK, ApiError, Client, NotFound, load_configuration
+from ome.serving.adapters import LORA_RANK_KEY, MERGED_WEIGHTS_KEY
+
+Obj = dict[str, Any]
+WEIGHT = GVK("ome.io", "v1beta1", FineTunedWeight.KIND)
+BASE_MODEL = GVK("ome.io", "v1beta1", BaseModel.KIND)
+CLUSTER_BASE_MODEL = GVK("ome.io", "v1beta1", ClusterBaseModel.KIND)
+
+
+def register(kinds: Any) -> None:
+    parser = kinds.add_parser(
+        "ftw",
+        aliases=["finetunedweight"],
+        help="a FineTunedWeight: base model, storage, state on the nodes, services, Events",
+        description=__doc__.split("\n\n")[0] if __doc__ else None,
+    )
+    parser.add_argument("name", metavar="NAME")
+    parser.add_argument(
+        "--kubeconfig", metavar="PATH", help="kubeconfig file (default: $KUBECONFIG or ~/.kube)"
+    )
+    parser.set_defaults(handler=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    logging.getLogger("kubernetes_asyncio.config.kube_config").setLevel(logging.ERROR)
+    if args.kubeconfig and not Path(args.kubeconfig).is_file():
+        print(f"error: {args.kubeconfig}: no such kubeconfig file", file=sys.stderr)
+        return 1
+    try:
+        observed = asyncio.run(_observe_with_client(args.kubeconfig, args.name))
+    except Unavailable as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 1
+    print(report(observed, datetime.now(UTC)), end="")
+    return 0
+
+
+async def _observe_with_client(kubeconfig: str | None, name: str) -> Obj:
+    try:
+        configuration = await load_configuration(kubeconfig)
+    except (ConfigException, OSError) as err:
+        raise Unavailable(f"no cluster to talk to: {_one_line(err)}") from err
+    async with Client(configuration, timeout=TIMEOUT) as client:
+        try:
+            return await observe(client, name)
+        except (aiohttp.ClientError, OSError, TimeoutError) as err:
+            why = _one_line(err) or type(err).__name__
+            raise Unavailable(
+                f"cannot reach the API server at {configuration.host}: {why}"
+            ) from err
+        except ApiError as err:
+            raise Unavailable(
+                f"the API server answered {err.status} {err.reason}: {err.message}"
+            ) from err
+
+
+async def observe(client: Client, name: str) -> Obj:
+    """The weight, whether its base model exists, the services naming it and its Events."""
+    try:
+        weights = await client.resource(WEIGHT)
+    except NotFound as err:
+        raise Unavailable(f"the cluster does not serve FineTunedWeights: {err.message}") from err
+    try:
+        weight: Obj = await weights.get(name)
+    except NotFound as err:
+        raise Unavailable(f"FineTunedWeight {name!r} not found") from err
+    notes: list[str] = []
+    ref = (weight.get("spec") or {}).get("baseModelRef") or {}
+    base_exists: bool | None = None
+    try:
+        kind = BASE_MODEL if ref.get("namespace") else CLUSTER_BASE_MODEL
+        await (await client.resource(kind)).get(ref.get("name", ""), ref.get("namespace"))
+        base_exists = True
+    except NotFound:
+        base_exists = False
+    except ApiError as err:
+        notes.append(f"base model not read ({err.reason})")
+    services: list[Obj] = []
+    try:
+        services = await (await client.resource(INFERENCESERVICE)).list(None)
+    except ApiError as err:
+        notes.append(f"InferenceServices not listed ({err.reason}): users unknown")
+    events: list[Obj] = []
+    try:
+        events = await (await client.resource(EVENT)).list(
+            None, field_selector=f"regarding.name={name},regarding.kind={FineTunedWeight.KIND}"
+        )
+    except ApiError as err:
+        notes.append(f"Events not listed ({err.reason})")
+    users = [
+        f"{s['metadata'].get('namespace')}/{s['metadata']['name']}"
+        for s in services
+        if name in (((s.get("spec") or {}).get("model") or {}).get("fineTunedWeights") or [])
+    ]
+    return {
+        "weight": weight,
+        "base_exists": base_exists,
+        "users": sorted(users),
+        "events": events,
+        "notes": notes,
+    }
+
+
+def report(observed: Mapping[str, Any], now: datetime) -> str:
+    """The text report on one weight (pure: ``observed`` as :func:`observe` gives it)."""
+    weight: Obj = observed["weight"]
+    meta, spec = weight.get("metadata") or {}, weight.get("spec") or {}
+    status = weight.get("status") or {}
+    ref = spec.get("baseModelRef") or {}
+    kind = "BaseModel" if ref.get("namespace") else "ClusterBaseModel"
+    where = f"{ref.get('namespace')}/" if ref.get("namespace") else ""
+    base = f"Base model:  {kind} {where}{ref.get('name', '')}"
+    if observed.get("base_exists") is False:
+        base += ": not found"
+    storage = spec.get("storage") or {}
+    configuration = spec.get("configuration") or {}
+    if configuration.get(MERGED_WEIGHTS_KEY) is True:
+        what = "merged weights (served instead of the base model)"
+    else:
+        rank = configuration.get(LORA_RANK_KEY)
+        what = f"{spec.get('modelType', 'adapter')} adapter" + (f", rank {rank}" if rank else "")
+    lines = [
+        f"FineTunedWeight {meta.get('name', '')}",
+        f"Age:         {_age(meta.get('creationTimestamp'), now)}",
+        base,
+        f"Weights:     {what}",
+        f"Storage:     {storage.get('storageUri', '')}"
+        + (f" (on the nodes at {storage['path']})" if storage.get("path") else ""),
+        f"State:       {status.get('state', '<none>')}" + _nodes(status),
+    ]
+    lines += _conditions(status.get("conditions") or [], now)
+    users: Sequence[str] = observed.get("users") or []
+    lines.append(f"Served by:   {', '.join(users) if users else '<none>'}")
+    lines += _events_section(observed.get("events") or [], now)
+    lines += [f"Note: {note}" for note in observed.get("notes") or []]
+    return "\n".join(lines) + "\n"
+
+
+def _nodes(status: Mapping[str, Any]) -> str:
+    ready, failed = status.get("nodesReady") or [], status.get("nodesFailed") or []
+    text = f"; ready on {', '.join(ready)}" if ready else ""
+    return text + (f"; failed on {', '.join(failed)}" if failed else "")
