@@ -22,7 +22,8 @@ def test_ome_validate_accepts_the_reference_manifests(
 ) -> None:
     monkeypatch.chdir(CONFIG)
     assert main(["validate", "-f", *FOLDERS]) == 1  # the malformed samples
-    lines = capsys.readouterr().out.splitlines()
+    *lines, summary = capsys.readouterr().out.splitlines()
+    assert summary == f"{len(lines)} objects: 2 invalid, 36 skipped, {len(lines) - 38} valid"
     verdicts = [LINE.match(line) for line in lines]
     assert all(verdicts), [line for line, v in zip(lines, verdicts, strict=True) if not v]
     invalid = {m["source"] for m in verdicts if m and m["verdict"] == "invalid"}

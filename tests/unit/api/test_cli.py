@@ -118,6 +118,7 @@ def test_validate_names_the_accepted_sizes(
         f"-:7: ClusterBaseModel/llama: invalid: spec.modelParameterSize: "
         f"'8 B' is not a size; accepted: {ACCEPTED_SIZES}",
         "-:14: ClusterBaseModel/hex: OK",
+        "3 objects: 2 invalid, 1 valid",
     ]
 
 

@@ -10,7 +10,7 @@ import pytest
 
 from ome.api.v1beta1 import FineTunedWeight
 from ome.cli.explain import Service as ExplainedService
-from ome.cli.explain import explain
+from ome.cli.explain import Verdict, explain
 from ome.serving import Component, Reason, ServingConfig, ServingError, render_objects
 from ome.serving.naming import fine_tuned_ready_label
 from tests.unit.serving.helpers import (
@@ -346,21 +346,25 @@ def test_without_weights_nothing_changes() -> None:
 
 def test_explain_lists_the_adapters_with_their_paths_and_ranks() -> None:
     svc = service(model={"name": "llama", "fineTunedWeights": ["sql", "code"]})
-    lines, ok = explain(
+    lines, verdict = explain(
         ExplainedService("isvc.yaml", "team/chat", svc),
         catalog(cluster_model(), SGLANG, *ADAPTERS),
+        ServingConfig(),
     )
-    assert ok
-    assert lines[-3:] == [
+    assert verdict is Verdict.SERVABLE
+    adapters = lines.index("  adapters (2):")
+    assert lines[adapters : adapters + 4] == [
         "  adapters (2):",
         "    sql at /raid/adapters/sql, rank 8",
         "    code at /raid/adapters/code",
+        "  components:",
     ]
-    lines, ok = explain(
+    lines, verdict = explain(
         ExplainedService(
             "isvc.yaml", "team/chat", service(model={"name": "llama", "fineTunedWeights": ["x"]})
         ),
         catalog(cluster_model(), SGLANG),
+        ServingConfig(),
     )
-    assert not ok
+    assert verdict is Verdict.UNSERVABLE
     assert lines[-1] == "  error: FineTunedWeightNotFound: no FineTunedWeight 'x'"
