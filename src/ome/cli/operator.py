@@ -3,18 +3,23 @@ locally, and what tests and embedders start in-process."""
 
 from __future__ import annotations
 
+import dataclasses
 import socket
 import uuid
 from dataclasses import dataclass, field
 from typing import Any
 
+import structlog
+
 from ome import webhooks
-from ome.client import Client
+from ome.client import Client, NotFound
 from ome.controllers import basemodel, finetunedweight, inferenceservice
+from ome.controllers.kinds import LEADERWORKERSET
 from ome.runtime import LeaderElectionConfig, Manager, ManagerOptions
 
 LEASE_NAME = "ome-controller-manager"
 WEBHOOK_SERVICE = "ome-webhook-server-service"
+log = structlog.get_logger("ome.operator")
 
 
 @dataclass(frozen=True)
@@ -34,6 +39,9 @@ class OperatorOptions:
     handle_signals: bool = True
     webhook_address: str | None = ":9443"
     """Where the admission webhooks listen; None: no webhooks."""
+    leaderworkersets: bool = True
+    """Whether the cluster serves the LeaderWorkerSet API that multi-node components need
+    (see :func:`served_apis`): without it they report LeaderWorkerSetUnavailable."""
     local: bool = False
     """The API server runs on this machine: it calls the webhooks on loopback, and the
     webhook configurations are installed by this process and removed when it stops."""
@@ -70,7 +78,10 @@ def build_manager(client: Client, options: OperatorOptions) -> Manager:
         ),
     )
     inferenceservice.setup(
-        manager, config_namespace=options.operator_namespace, workers=options.isvc_workers
+        manager,
+        config_namespace=options.operator_namespace,
+        workers=options.isvc_workers,
+        watch_leaderworkersets=options.leaderworkersets,
     )
     basemodel.setup(
         manager, status_namespace=options.operator_namespace, workers=options.model_workers
@@ -81,6 +92,23 @@ def build_manager(client: Client, options: OperatorOptions) -> Manager:
     if options.webhook_address:
         _setup_webhooks(manager, options, options.webhook_address)
     return manager
+
+
+async def served_apis(client: Client, options: OperatorOptions) -> OperatorOptions:
+    """``options`` with the optional APIs the cluster does not serve turned off: an
+    informer of a kind the API server does not know would never sync."""
+    try:
+        await client.mapper.resource_for(
+            LEADERWORKERSET.group, LEADERWORKERSET.version, LEADERWORKERSET.kind
+        )
+    except NotFound:
+        log.warning(
+            "the cluster does not serve LeaderWorkerSets: multi-node services will report "
+            "LeaderWorkerSetUnavailable until it does and the operator restarts",
+            api_version=LEADERWORKERSET.api_version,
+        )
+        return dataclasses.replace(options, leaderworkersets=False)
+    return options
 
 
 def _setup_webhooks(manager: Manager, options: OperatorOptions, address: str) -> None:

@@ -20,7 +20,7 @@ from ome.agent.download import HfSettings
 from ome.agent.node_agent import AgentSettings
 from ome.cli import bootstrap, logs, samples
 from ome.cli.arguments import add_node_arguments, describe_nodes, node_groups
-from ome.cli.operator import OperatorOptions, build_manager
+from ome.cli.operator import OperatorOptions, build_manager, served_apis
 from ome.client import Client, load_configuration
 from ome.runtime import LeaderElectionLost, Manager, ManagerOptions
 from ome.testing.binaries import BuildError
@@ -168,7 +168,7 @@ def run(args: argparse.Namespace) -> int:
 
 async def _run_cluster(args: argparse.Namespace, options: OperatorOptions) -> int:
     client = Client(await load_configuration(args.kubeconfig))
-    await build_manager(client, options).run()
+    await build_manager(client, await served_apis(client, options)).run()
     return 0
 
 

@@ -29,8 +29,21 @@ ROLEBINDING = GVK("rbac.authorization.k8s.io", "v1", "RoleBinding")
 HPA = GVK("autoscaling", "v2", "HorizontalPodAutoscaler")
 PDB = GVK("policy", "v1", "PodDisruptionBudget")
 INGRESS = GVK("networking.k8s.io", "v1", "Ingress")
+LEADERWORKERSET = GVK("leaderworkerset.x-k8s.io", "v1", "LeaderWorkerSet")
+"""Multi-node components' groups; served only where the LeaderWorkerSet API is installed."""
 
-CHILD_KINDS = (CONFIGMAP, SERVICEACCOUNT, ROLE, ROLEBINDING, DEPLOYMENT, SERVICE, HPA, PDB, INGRESS)
+CHILD_KINDS = (
+    CONFIGMAP,
+    SERVICEACCOUNT,
+    ROLE,
+    ROLEBINDING,
+    DEPLOYMENT,
+    LEADERWORKERSET,
+    SERVICE,
+    HPA,
+    PDB,
+    INGRESS,
+)
 """Every kind a service's children may have (render order is irrelevant here)."""
 NODE = GVK("", "v1", "Node")
 SECRET = GVK("", "v1", "Secret")

@@ -42,9 +42,10 @@ class Reason(StrEnum):
     INVALID_CONFIG = "InvalidConfig"
     OWNERSHIP_CONFLICT = "OwnershipConflict"
     SERVICE_IP_RANGE_EXHAUSTED = "ServiceIPRangeExhausted"
+    LEADERWORKERSET_UNAVAILABLE = "LeaderWorkerSetUnavailable"
 
 
-CLUSTER_REASONS = frozenset({Reason.SERVICE_IP_RANGE_EXHAUSTED})
+CLUSTER_REASONS = frozenset({Reason.SERVICE_IP_RANGE_EXHAUSTED, Reason.LEADERWORKERSET_UNAVAILABLE})
 """Reasons that blame the cluster, not the service's spec: the model is not marked as
 blocked by an invalid spec, and the reconcile is retried with backoff."""
 

@@ -4,7 +4,9 @@ and the pods that belong to it.
 
 A Deployment is available when its ``Available`` condition is True (its reason and
 message are reported as they are). A LeaderWorkerSet is available when its
-``Available`` condition is True and as many groups are ready as it asks for. Otherwise
+``Available`` condition is True, as many groups are ready as it asks for, and every pod
+of those groups is Ready (the LeaderWorkerSet controller counts a group ready from its
+leader while a worker may still wait for a node). Otherwise
 the component reports why it waits: ``Unschedulable`` with the scheduler's message when
 a pod of a group cannot be placed (a group needs all its pods on nodes at once, so the
 message names the resource the cluster lacks, e.g. ``Insufficient nvidia.com/gpu``);
@@ -28,11 +30,12 @@ UNSCHEDULABLE = "Unschedulable"
 _PROGRESS = ("UpdateInProgress", "Progressing")
 
 
-def workload_available(workload: Workload, observed: Spec | None) -> bool:
+def workload_available(workload: Workload, observed: Spec | None, pods: Sequence[Spec]) -> bool:
     """Whether the component serves: for ``render_objects``' ``available`` (the Ingress
     waits for the entry component). ``observed`` is the object named by
-    ``workload.object_ref`` as read from the cluster, None when absent."""
-    return workload_condition(workload, observed, ())[0] == "True"
+    ``workload.object_ref`` as read from the cluster, None when absent; ``pods``: the
+    service's pods."""
+    return workload_condition(workload, observed, pods)[0] == "True"
 
 
 def workload_condition(
@@ -54,9 +57,12 @@ def _groups_condition(workload: Workload, observed: Spec, pods: Sequence[Spec]) 
     wanted = (observed.get("spec") or {}).get("replicas", workload.groups)
     ready = status.get("readyReplicas", 0)
     found = _condition(observed, AVAILABLE)
-    if found is not None and found.get("status") == "True" and ready >= wanted:
+    mine = workload_pods(workload, pods)
+    # the LeaderWorkerSet may count a group ready while its workers are still pending
+    pods_ready = sum(1 for p in mine if _pod_ready(p)) >= wanted * workload.group_size
+    if found is not None and found.get("status") == "True" and ready >= wanted and pods_ready:
         return "True", found.get("reason", ""), found.get("message", "")
-    stuck = unschedulable(workload_pods(workload, pods))
+    stuck = unschedulable(mine)
     if stuck is not None:
         return "False", UNSCHEDULABLE, stuck
     progress = [c for kind in _PROGRESS if (c := _condition(observed, kind))]
@@ -67,6 +73,11 @@ def _groups_condition(workload: Workload, observed: Spec, pods: Sequence[Spec]) 
         f"({workload.component} LeaderWorkerSet {workload.object_ref.name})"
     )
     return "False", reason, message
+
+
+def _pod_ready(pod: Spec) -> bool:
+    conditions: Iterable[Spec] = (pod.get("status") or {}).get("conditions") or ()
+    return any(c.get("type") == "Ready" and c.get("status") == "True" for c in conditions)
 
 
 def _condition(observed: Spec, kind: str) -> Spec | None:

@@ -48,8 +48,14 @@ def engine_ready(status: dict[str, Any]) -> tuple[str, str, str]:
     return found["status"], found.get("reason", ""), found.get("message", "")
 
 
+READY_POD = {"phase": "Running", "conditions": [{"type": "Ready", "status": "True"}]}
+
+
 def test_an_available_leader_worker_set_makes_the_service_ready() -> None:
-    group = [pod("lws-chat-engine-0", "0"), pod("lws-chat-engine-0-1", "1")]
+    group = [
+        pod("lws-chat-engine-0", "0", **READY_POD),
+        pod("lws-chat-engine-0-1", "1", **READY_POD),
+    ]
     status = compute_status(multi_node_plan(), {LWS: lws(AVAILABLE, ready=1)}, group, T0)
     assert engine_ready(status)[:2] == ("True", "AllGroupsReady")
     assert is_ready(status)
@@ -82,9 +88,23 @@ def test_progress_says_how_many_groups_are_ready() -> None:
 def test_available_counts_only_once_every_group_is_ready() -> None:
     the_plan = multi_node_plan(engine={"minReplicas": 2})
     (workload,) = the_plan.workloads
-    assert not workload_available(workload, lws(AVAILABLE, ready=1, replicas=2))
-    assert workload_available(workload, lws(AVAILABLE, ready=2, replicas=2))
-    assert not workload_available(workload, None)
+    pods = [
+        pod(f"lws-chat-engine-{g}{w}", str(i), **READY_POD)
+        for g in "01"
+        for i, w in enumerate(("", "-1"))
+    ]
+    assert not workload_available(workload, lws(AVAILABLE, ready=1, replicas=2), pods)
+    assert workload_available(workload, lws(AVAILABLE, ready=2, replicas=2), pods)
+    assert not workload_available(workload, None, pods)
+
+
+def test_a_group_counted_ready_while_a_worker_waits_is_not_available() -> None:
+    """The LeaderWorkerSet controller reports AllGroupsReady from the leader while the
+    worker has no node yet (seen with LWS v0.7.0)."""
+    group = [pod("lws-chat-engine-0", "0", **READY_POD), pod("lws-chat-engine-0-1", "1")]
+    status = compute_status(multi_node_plan(), {LWS: lws(AVAILABLE, ready=1)}, group, T0)
+    assert engine_ready(status)[0] == "False"
+    assert not is_ready(status)
 
 
 def test_a_group_that_does_not_fit_names_the_shortage() -> None:

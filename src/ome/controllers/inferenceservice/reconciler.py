@@ -17,8 +17,8 @@ from ome.controllers.inferenceservice.catalog import StoreCatalog
 from ome.controllers.inferenceservice.tracking import Child, Tracker
 from ome.controllers.kinds import (
     CHILD_KINDS,
-    DEPLOYMENT,
     INFERENCESERVICE,
+    LEADERWORKERSET,
 )
 from ome.runtime import (
     NORMAL,
@@ -33,12 +33,14 @@ from ome.serving import (
     Reason,
     ServingConfig,
     ServingError,
+    Workload,
     compute_status,
     failed_status,
     is_ready,
     parse_config,
     plan_service,
     render_objects,
+    workload_available,
 )
 from ome.serving.components import Component
 from ome.serving.config import CONFIGMAP_NAME as CONFIG_NAME
@@ -63,11 +65,6 @@ def service_index(obj: Mapping[str, Any]) -> list[str]:
 
 def rfc3339_now() -> str:
     return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
-def _available(deployment: Mapping[str, Any] | None) -> bool:
-    conditions = ((deployment or {}).get("status") or {}).get("conditions") or []
-    return any(c.get("type") == "Available" and c.get("status") == "True" for c in conditions)
 
 
 def _ready_condition(status: Mapping[str, Any] | None) -> Mapping[str, Any]:
@@ -96,6 +93,15 @@ def _conflict(taken: Mapping[Child, str]) -> ServingError:
         Reason.OWNERSHIP_CONFLICT,
         f"{found}. The service's objects are not written while another owner holds any "
         "of them: delete or rename that object, or rename this service",
+    )
+
+
+def _no_leaderworkersets() -> ServingError:
+    return ServingError(
+        Reason.LEADERWORKERSET_UNAVAILABLE,
+        f"a multi-node component runs as a LeaderWorkerSet, and the cluster does not serve "
+        f"{LEADERWORKERSET.api_version} (or the operator started before it did): install "
+        "LeaderWorkerSet (sigs.k8s.io/lws) and restart the operator",
     )
 
 
@@ -203,12 +209,16 @@ class InferenceServiceReconciler:
             await self._failed(key, raw, service, error)
             return
         self.tracker.serving(key, plan.runtime.metadata.name or "")
-        namespace = request.namespace
-        deployments = {
-            w.name: self.informers[DEPLOYMENT].store.get(f"{namespace}/{w.name}")
+        if any(w.multi_node for w in plan.workloads) and LEADERWORKERSET not in self.informers:
+            await self._failed(key, raw, service, _no_leaderworkersets())
+            return
+        observed = {w.object_ref.name: self._observed(request.namespace, w) for w in plan.workloads}
+        pods = self.pods.store.by_index(SERVICE_INDEX, key)
+        available = {
+            w.component
             for w in plan.workloads
+            if workload_available(w, observed[w.object_ref.name], pods)
         }
-        available = {w.component for w in plan.workloads if _available(deployments[w.name])}
         objects = render_objects(plan, available)
         taken = self._taken(raw, objects)
         if taken:
@@ -222,8 +232,7 @@ class InferenceServiceReconciler:
                 await self._report_refusal(key, raw, service, obj, err)
                 raise
         await self._prune(raw, {str(w.component) for w in plan.workloads})
-        pods = self.pods.store.by_index(SERVICE_INDEX, key)
-        found = {name: d for name, d in deployments.items() if d is not None}
+        found = {name: obj for name, obj in observed.items() if obj is not None}
         status = compute_status(plan, found, pods, rfc3339_now())
         await self._write_status(raw, status)
         if not is_ready(status):
@@ -233,6 +242,13 @@ class InferenceServiceReconciler:
             self._announced[key] = READY_REASON
             url = status.get("url", "")
             self.recorder.event(raw, NORMAL, READY_REASON, f"InferenceService is ready at {url}")
+
+    def _observed(self, namespace: str, workload: Workload) -> Obj | None:
+        """The Deployment or LeaderWorkerSet running ``workload``, from the cache."""
+        ref = workload.object_ref
+        informer = self.informers[GVK.parse(ref.api_version, ref.kind)]
+        found: Obj | None = informer.store.get(f"{namespace}/{ref.name}")
+        return found
 
     def _taken(self, raw: Obj, objects: list[Obj]) -> dict[Child, str]:
         """The children that exist in the caches without being controlled by this

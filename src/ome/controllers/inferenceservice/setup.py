@@ -22,6 +22,7 @@ from ome.controllers.kinds import (
     FINETUNEDWEIGHT,
     INFERENCESERVICE,
     INGRESS,
+    LEADERWORKERSET,
     POD,
     SERVINGRUNTIME,
 )
@@ -69,6 +70,7 @@ def setup(
     config_namespace: str | None = None,
     workers: int = 4,
     watch_ingresses: bool = True,
+    watch_leaderworkersets: bool = True,
 ) -> Controller:
     """Register the InferenceService controller on ``manager``. The operator's config is
     read from ``inferenceservice-config`` in ``config_namespace`` (default: the manager's
@@ -77,7 +79,10 @@ def setup(
     tracker = Tracker()
     services = manager.informer(INFERENCESERVICE)
     services.add_indexers({MODEL_INDEX: model_index, FINE_TUNED_INDEX: fine_tuned_index})
-    children = [k for k in CHILD_KINDS if watch_ingresses or k != INGRESS]
+    # a cluster without the LeaderWorkerSet API (or the Ingress one) cannot be watched for
+    # them: multi-node services then report LeaderWorkerSetUnavailable
+    unwatched = {INGRESS: not watch_ingresses, LEADERWORKERSET: not watch_leaderworkersets}
+    children = [k for k in CHILD_KINDS if not unwatched.get(k)]
     informers: dict[GVK, Any] = {INFERENCESERVICE: services}
     for kind in children:
         informers[kind] = manager.informer(kind)
