@@ -34,6 +34,7 @@ from ome.api.v1beta1 import (
 from ome.cli.explain import _candidates as candidate_lines
 from ome.cli.explain import _describe as describe_model
 from ome.client import GVK, ApiError, Client, NotFound, load_configuration
+from ome.controllers.kinds import DEPLOYMENT, INFERENCESERVICE, LEADERWORKERSET, POD
 from ome.serving import (
     MemoryCatalog,
     SelectionError,
@@ -51,9 +52,6 @@ from ome.serving.metadata import (
 
 Obj = dict[str, Any]
 
-INFERENCESERVICE = GVK("ome.io", "v1beta1", InferenceService.KIND)
-DEPLOYMENT = GVK("apps", "v1", "Deployment")
-POD = GVK("", "v1", "Pod")
 EVENT = GVK("events.k8s.io", "v1", "Event")
 CATALOGUE: tuple[tuple[type[ApiObject], bool], ...] = (
     (BaseModel, True),
@@ -167,28 +165,40 @@ async def observe(client: Client, namespace: str, name: str) -> Obj:
     notes: list[str] = []
     deployments_client = await client.resource(DEPLOYMENT)
     pods_client = await client.resource(POD)
-    deployments, pods, *catalogue = await asyncio.gather(
+    deployments, groups, pods, *catalogue = await asyncio.gather(
         deployments_client.list(namespace, label_selector=selector),
+        _groups(client, namespace, selector),
         pods_client.list(namespace, label_selector=selector),
         *(
             _list_kind(client, kind, namespace if namespaced else None, notes)
             for kind, namespaced in CATALOGUE
         ),
     )
+    workloads = [*deployments, *groups]
     regarding = [
         name,
-        *(d["metadata"]["name"] for d in deployments),
+        *(d["metadata"]["name"] for d in workloads),
         *(p["metadata"]["name"] for p in pods[:PODS_WITH_EVENTS]),
     ]
     events = await _events(client, namespace, regarding, notes)
     return {
         "service": service,
         "catalogue": [obj for listed in catalogue for obj in listed],
-        "deployments": deployments,
+        "workloads": workloads,
         "pods": pods,
         "events": events,
         "notes": notes,
     }
+
+
+async def _groups(client: Client, namespace: str, selector: str) -> list[Obj]:
+    """The service's LeaderWorkerSets; none where the cluster does not serve them."""
+    try:
+        resource = await client.resource(LEADERWORKERSET)
+    except NotFound:
+        return []
+    found: list[Obj] = await resource.list(namespace, label_selector=selector)
+    return found
 
 
 async def _list_kind(
@@ -231,12 +241,12 @@ def report(observed: Mapping[str, Any], now: datetime) -> str:
     ``pods`` and ``events``; and ``notes`` on what could not be read."""
     service: Obj = observed["service"]
     meta, status = service.get("metadata") or {}, service.get("status") or {}
-    deployments: list[Obj] = list(observed.get("deployments") or [])
+    workloads: list[Obj] = list(observed.get("workloads") or [])
     lines = [f"InferenceService {meta.get('namespace', '')}/{meta.get('name', '')}"]
     lines += _summary(service, now)
     lines += _conditions(status.get("conditions") or [], now)
-    lines += _model_and_runtime(service, observed.get("catalogue") or [], deployments)
-    lines += _components(deployments)
+    lines += _model_and_runtime(service, observed.get("catalogue") or [], workloads)
+    lines += _components(workloads)
     lines += _pods(observed.get("pods") or [], now)
     lines += _events_section(observed.get("events") or [], now)
     lines += [f"Note: {note}" for note in observed.get("notes") or []]
@@ -409,8 +419,9 @@ def _model_status(service: Obj) -> list[str]:
     return lines
 
 
-def _components(deployments: Sequence[Obj]) -> list[str]:
-    if not deployments:
+def _components(workloads: Sequence[Obj]) -> list[str]:
+    """One row per Deployment or LeaderWorkerSet (whose replicas are groups)."""
+    if not workloads:
         return ["Components:  <none> (no Deployment labelled with the service's name)"]
 
     def order(d: Obj) -> tuple[int, str]:
@@ -419,19 +430,26 @@ def _components(deployments: Sequence[Obj]) -> list[str]:
         return rank, d["metadata"]["name"]
 
     rows = []
-    for d in sorted(deployments, key=order):
+    for d in sorted(workloads, key=order):
         spec, status = d.get("spec") or {}, d.get("status") or {}
+        name = d["metadata"]["name"]
+        if d.get("kind") == LEADERWORKERSET.kind:
+            size = (spec.get("leaderWorkerTemplate") or {}).get("size", 1)
+            name = f"{name} (LeaderWorkerSet, groups of {size})"
+            available = str(status.get("readyReplicas", 0))
+        else:
+            available = str(status.get("availableReplicas", 0))
         rows.append(
             [
                 _labels(d).get(COMPONENT_LABEL, "?"),
-                d["metadata"]["name"],
+                name,
                 str(spec.get("replicas", 1)),
                 str(status.get("readyReplicas", 0)),
                 str(status.get("updatedReplicas", 0)),
-                str(status.get("availableReplicas", 0)),
+                available,
             ]
         )
-    header = ["COMPONENT", "DEPLOYMENT", "DESIRED", "READY", "UP-TO-DATE", "AVAILABLE"]
+    header = ["COMPONENT", "WORKLOAD", "DESIRED", "READY", "UP-TO-DATE", "AVAILABLE"]
     return ["Components:", *_table(header, rows)]
 
 

@@ -21,7 +21,6 @@ from kubernetes_asyncio.config import ConfigException
 from ome.api.v1beta1 import BaseModel, ClusterBaseModel, FineTunedWeight
 from ome.cli.status import (
     EVENT,
-    INFERENCESERVICE,
     TIMEOUT,
     Unavailable,
     _age,
@@ -30,6 +29,7 @@ from ome.cli.status import (
     _one_line,
 )
 from ome.client import GVK, ApiError, Client, NotFound, load_configuration
+from ome.controllers.kinds import INFERENCESERVICE
 from ome.serving.adapters import LORA_RANK_KEY, MERGED_WEIGHTS_KEY
 
 Obj = dict[str, Any]

@@ -138,7 +138,7 @@ def event(
 def observed(svc: dict[str, Any], **parts: Any) -> dict[str, Any]:
     defaults: dict[str, Any] = {
         "catalogue": [model(state="Ready", nodesReady=["gpu-0", "gpu-1"]), runtime("srt")],
-        "deployments": [],
+        "workloads": [],
         "pods": [],
         "events": [],
         "notes": [],
@@ -166,7 +166,7 @@ def test_a_ready_service() -> None:
                 runtime("srt-big", modelSizeRange={"min": "30B", "max": "70B"}),
                 runtime("vllm", format_entry(autoSelect=False)),
             ],
-            deployments=[deployment("router", "srt", 1, 1), deployment("engine", "srt")],
+            workloads=[deployment("router", "srt", 1, 1), deployment("engine", "srt")],
             pods=[
                 pod(
                     "chat-engine-b",
@@ -205,7 +205,7 @@ def test_a_ready_service() -> None:
     ]
     assert section(text, "Components:") == [
         "Components:",
-        "  COMPONENT  DEPLOYMENT   DESIRED  READY  UP-TO-DATE  AVAILABLE",
+        "  COMPONENT  WORKLOAD     DESIRED  READY  UP-TO-DATE  AVAILABLE",
         "  engine     chat-engine  2        2      2           2",
         "  router     chat-router  1        1      1           1",
     ]
@@ -249,7 +249,7 @@ def test_a_service_whose_model_is_missing() -> None:
 
 def test_a_service_without_status_and_a_named_runtime_that_is_gone() -> None:
     svc = service(runtime={"name": "gone"})
-    text = report(observed(svc, deployments=[deployment("engine", "gone")]), NOW)
+    text = report(observed(svc, workloads=[deployment("engine", "gone")]), NOW)
     assert "Ready:       Unknown: no status yet (is the controller running?)" in text
     assert "Conditions:  <none>" in text
     assert (
@@ -271,7 +271,7 @@ def test_no_runtime_lists_every_verdict() -> None:
 
 
 def test_deployments_still_on_another_runtime_are_pointed_out() -> None:
-    text = report(observed(service(READY_STATUS), deployments=[deployment("engine", "old")]), NOW)
+    text = report(observed(service(READY_STATUS), workloads=[deployment("engine", "old")]), NOW)
     assert "Runtime:     ClusterServingRuntime srt (auto-selected)" in text
     assert "the Deployments run old: a serving service is selected again only when" in text
 
@@ -447,7 +447,7 @@ async def test_observe_reads_what_the_report_needs() -> None:
     )
     found = await observe(client, NS, "chat")  # type: ignore[arg-type]
     assert found["service"]["metadata"]["name"] == "chat"
-    assert found["deployments"] == [engine]
+    assert found["workloads"] == [engine]
     assert found["pods"] == pods
     assert sorted(e["reason"] for e in found["events"]) == [
         "InferenceServiceReady",
@@ -512,3 +512,17 @@ def test_an_adapter_of_another_model_is_the_reason() -> None:
     svc = service(model={"name": "llama", "fineTunedWeights": ["sql"]})
     text = report(observed(svc, catalogue=catalogue), NOW)
     assert "Adapters:    sql: FineTunedWeightBaseModelMismatch: FineTunedWeight 'sql'" in text
+
+
+def test_leader_worker_sets_are_listed_with_their_group_size() -> None:
+    group = deployment("engine", "srt", replicas=2, ready=1) | {"kind": "LeaderWorkerSet"}
+    group["metadata"] = group["metadata"] | {"name": "lws-chat-engine"}
+    group["spec"] = {"replicas": 2, "leaderWorkerTemplate": {"size": 4}}
+    text = report(observed(service(READY_STATUS), workloads=[group]), NOW)
+    assert section(text, "Components:") == [
+        "Components:",
+        "  COMPONENT  WORKLOAD                                        DESIRED  READY  "
+        "UP-TO-DATE  AVAILABLE",
+        "  engine     lws-chat-engine (LeaderWorkerSet, groups of 4)  2        1      2           "
+        "1",
+    ]
