@@ -28,6 +28,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 from ome.api.v1beta1 import InferenceService
+from ome.serving.adapters import FINE_TUNED_WEIGHTS_ANNOTATION
 from ome.serving.catalog import name_of, service_namespace
 from ome.serving.components import Component, Spec, to_json
 from ome.serving.ingress import cluster_host
@@ -84,6 +85,7 @@ def compute_status(
         if plan.workload(component) is None:
             conditions.drop(_COMPONENT_CONDITIONS[component])
     status["components"] = components
+    _served_weights(plan, status)
     _access(plan, status, conditions)
     conditions.set(READY, *conditions.conjunction(_DEPENDENTS))
     status["conditions"] = conditions.listed()
@@ -91,6 +93,20 @@ def compute_status(
         status.get("modelStatus", {}), _model_pods(plan, pods), conditions.is_true(READY)
     )
     return _observed(status, service)
+
+
+def _served_weights(plan: ServingPlan, status: Spec) -> None:
+    """The fine-tuned weights served, in the status annotations (upstream's status has
+    them: Knative's ``Status.Annotations``), so tools see them without the pods."""
+    notes = {k: v for k, v in (status.get("annotations") or {}).items()}
+    if plan.fine_tuning is not None:
+        notes[FINE_TUNED_WEIGHTS_ANNOTATION] = ",".join(plan.fine_tuning.names)
+    else:
+        notes.pop(FINE_TUNED_WEIGHTS_ANNOTATION, None)
+    if notes:
+        status["annotations"] = notes
+    else:
+        status.pop("annotations", None)
 
 
 def failed_status(service: InferenceService, error: ServingError, now: str) -> Spec:

@@ -8,10 +8,17 @@ from typing import Any
 
 import pytest
 
-from ome.api.v1beta1 import FineTunedWeight
+from ome.api.v1beta1 import FineTunedWeight, InferenceService
 from ome.cli.explain import Service as ExplainedService
 from ome.cli.explain import Verdict, explain
-from ome.serving import Component, Reason, ServingConfig, ServingError, render_objects
+from ome.serving import (
+    Component,
+    Reason,
+    ServingConfig,
+    ServingError,
+    compute_status,
+    render_objects,
+)
 from ome.serving.naming import fine_tuned_ready_label
 from tests.unit.serving.helpers import (
     RUNNER,
@@ -342,6 +349,18 @@ def test_without_weights_nothing_changes() -> None:
     engine = plan(service(), cluster_model(), SGLANG, *ADAPTERS, config=ServingConfig())
     assert engine.fine_tuning is None
     assert engine.workloads[0].labels["fine-tuned-serving"] == "false"
+
+
+def test_the_status_lists_the_weights_served_and_forgets_them_when_removed() -> None:
+    status = compute_status(served("sql", "code"), {}, [], "2025-01-01T00:00:00Z")
+    assert status["annotations"] == {"ome.io/fine-tuned-weights": "sql,code"}
+    before = served("sql").service.model_dump(by_alias=True, exclude_none=True)
+    before["status"] = status | {"annotations": status["annotations"] | {"other": "kept"}}
+    after = plan(InferenceService.model_validate(before), cluster_model(), SGLANG, *ADAPTERS)
+    assert compute_status(after, {}, [], "2025-01-01T00:00:00Z")["annotations"] == {
+        "ome.io/fine-tuned-weights": "sql",
+        "other": "kept",
+    }
 
 
 def test_explain_lists_the_adapters_with_their_paths_and_ranks() -> None:
