@@ -13,7 +13,7 @@ import argparse
 import asyncio
 import logging
 import sys
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -102,14 +102,24 @@ def register(commands: Any) -> Any:
 
 
 def run(args: argparse.Namespace) -> int:
+    namespace = args.namespace or _context_namespace(args.kubeconfig)
+    return run_report(args.kubeconfig, lambda client: observe(client, namespace, args.name), report)
+
+
+def run_report(
+    kubeconfig: str | None,
+    observe: Callable[[Client], Awaitable[Obj]],
+    report: Callable[[Obj, datetime], str],
+) -> int:
+    """What every ``ome status KIND`` does: read what ``observe`` gathers from the cluster
+    and print its ``report``; exit 1 with the reason when it cannot."""
     # its "Config not found" warning says less than the error reported here
     logging.getLogger("kubernetes_asyncio.config.kube_config").setLevel(logging.ERROR)
-    if args.kubeconfig and not Path(args.kubeconfig).is_file():
-        print(f"error: {args.kubeconfig}: no such kubeconfig file", file=sys.stderr)
+    if kubeconfig and not Path(kubeconfig).is_file():
+        print(f"error: {kubeconfig}: no such kubeconfig file", file=sys.stderr)
         return 1
-    namespace = args.namespace or _context_namespace(args.kubeconfig)
     try:
-        observed = asyncio.run(_observe_with_client(args.kubeconfig, namespace, args.name))
+        observed = asyncio.run(_observe_with_client(kubeconfig, observe))
     except Unavailable as err:
         print(f"error: {err}", file=sys.stderr)
         return 1
@@ -130,14 +140,16 @@ def _context_namespace(kubeconfig: str | None) -> str:
     return namespace if isinstance(namespace, str) and namespace else DEFAULT_NAMESPACE
 
 
-async def _observe_with_client(kubeconfig: str | None, namespace: str, name: str) -> Obj:
+async def _observe_with_client(
+    kubeconfig: str | None, observe: Callable[[Client], Awaitable[Obj]]
+) -> Obj:
     try:
         configuration = await load_configuration(kubeconfig)
     except (ConfigException, OSError) as err:
         raise Unavailable(f"no cluster to talk to: {_one_line(err)}") from err
     async with Client(configuration, timeout=TIMEOUT) as client:
         try:
-            return await observe(client, namespace, name)
+            return await observe(client)
         except (aiohttp.ClientError, OSError, TimeoutError) as err:
             why = _one_line(err) or type(err).__name__
             raise Unavailable(

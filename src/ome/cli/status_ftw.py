@@ -7,28 +7,20 @@ exist or the cluster cannot be reached."""
 from __future__ import annotations
 
 import argparse
-import asyncio
-import logging
-import sys
 from collections.abc import Mapping, Sequence
-from datetime import UTC, datetime
-from pathlib import Path
+from datetime import datetime
 from typing import Any
-
-import aiohttp
-from kubernetes_asyncio.config import ConfigException
 
 from ome.api.v1beta1 import BaseModel, ClusterBaseModel, FineTunedWeight
 from ome.cli.status import (
     EVENT,
-    TIMEOUT,
     Unavailable,
     _age,
     _conditions,
     _events_section,
-    _one_line,
+    run_report,
 )
-from ome.client import GVK, ApiError, Client, NotFound, load_configuration
+from ome.client import GVK, ApiError, Client, NotFound
 from ome.controllers.kinds import INFERENCESERVICE
 from ome.serving.adapters import LORA_RANK_KEY, MERGED_WEIGHTS_KEY
 
@@ -53,36 +45,7 @@ def register(kinds: Any) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    logging.getLogger("kubernetes_asyncio.config.kube_config").setLevel(logging.ERROR)
-    if args.kubeconfig and not Path(args.kubeconfig).is_file():
-        print(f"error: {args.kubeconfig}: no such kubeconfig file", file=sys.stderr)
-        return 1
-    try:
-        observed = asyncio.run(_observe_with_client(args.kubeconfig, args.name))
-    except Unavailable as err:
-        print(f"error: {err}", file=sys.stderr)
-        return 1
-    print(report(observed, datetime.now(UTC)), end="")
-    return 0
-
-
-async def _observe_with_client(kubeconfig: str | None, name: str) -> Obj:
-    try:
-        configuration = await load_configuration(kubeconfig)
-    except (ConfigException, OSError) as err:
-        raise Unavailable(f"no cluster to talk to: {_one_line(err)}") from err
-    async with Client(configuration, timeout=TIMEOUT) as client:
-        try:
-            return await observe(client, name)
-        except (aiohttp.ClientError, OSError, TimeoutError) as err:
-            why = _one_line(err) or type(err).__name__
-            raise Unavailable(
-                f"cannot reach the API server at {configuration.host}: {why}"
-            ) from err
-        except ApiError as err:
-            raise Unavailable(
-                f"the API server answered {err.status} {err.reason}: {err.message}"
-            ) from err
+    return run_report(args.kubeconfig, lambda client: observe(client, args.name), report)
 
 
 async def observe(client: Client, name: str) -> Obj:

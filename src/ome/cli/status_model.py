@@ -7,17 +7,10 @@ cluster cannot be reached."""
 from __future__ import annotations
 
 import argparse
-import asyncio
-import logging
 import os
-import sys
 from collections.abc import Mapping, Sequence
-from datetime import UTC, datetime
-from pathlib import Path
+from datetime import datetime
 from typing import Any
-
-import aiohttp
-from kubernetes_asyncio.config import ConfigException
 
 from ome.api.v1beta1 import BaseModel, ClusterBaseModel
 from ome.cli.status import (
@@ -25,10 +18,10 @@ from ome.cli.status import (
     _context_namespace,
     _events,
     _events_section,
-    _one_line,
     _table,
+    run_report,
 )
-from ome.client import GVK, ApiError, Client, NotFound, load_configuration
+from ome.client import GVK, Client, NotFound
 from ome.controllers.basemodel.reports import NodeReport, download_progress, percent, reports
 from ome.controllers.kinds import CONFIGMAP, NODE
 from ome.serving.naming import STATUS_CONFIGMAP_LABEL, model_status_key
@@ -63,41 +56,12 @@ def register(kinds: Any) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    logging.getLogger("kubernetes_asyncio.config.kube_config").setLevel(logging.ERROR)
-    if args.kubeconfig and not Path(args.kubeconfig).is_file():
-        print(f"error: {args.kubeconfig}: no such kubeconfig file", file=sys.stderr)
-        return 1
     namespace = args.namespace or _context_namespace(args.kubeconfig)
-    try:
-        observed = asyncio.run(
-            _observe_with_client(args.kubeconfig, namespace, args.name, args.operator_namespace)
-        )
-    except Unavailable as err:
-        print(f"error: {err}", file=sys.stderr)
-        return 1
-    print(report(observed, datetime.now(UTC)), end="")
-    return 0
-
-
-async def _observe_with_client(
-    kubeconfig: str | None, namespace: str, name: str, status_namespace: str
-) -> Obj:
-    try:
-        configuration = await load_configuration(kubeconfig)
-    except (ConfigException, OSError) as err:
-        raise Unavailable(f"no cluster to talk to: {_one_line(err)}") from err
-    async with Client(configuration, timeout=TIMEOUT) as client:
-        try:
-            return await observe(client, namespace, name, status_namespace)
-        except (aiohttp.ClientError, OSError, TimeoutError) as err:
-            why = _one_line(err) or type(err).__name__
-            raise Unavailable(
-                f"cannot reach the API server at {configuration.host}: {why}"
-            ) from err
-        except ApiError as err:
-            raise Unavailable(
-                f"the API server answered {err.status} {err.reason}: {err.message}"
-            ) from err
+    return run_report(
+        args.kubeconfig,
+        lambda client: observe(client, namespace, args.name, args.operator_namespace),
+        report,
+    )
 
 
 async def observe(client: Client, namespace: str, name: str, status_namespace: str) -> Obj:
