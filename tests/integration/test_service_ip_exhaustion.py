@@ -109,7 +109,8 @@ async def test_an_exhausted_service_range_is_a_condition_and_recovers(admin: Cli
             metrics_address="127.0.0.1:0", probe_address="127.0.0.1:0", handle_signals=False
         ),
     )
-    setup(manager, workers=1)
+    # this plane runs no LeaderWorkerSet controller, like a cluster without its API
+    setup(manager, workers=1, watch_leaderworkersets=False)
     isvcs = await admin.resource(INFERENCESERVICE)
     async with manager.running():
         await isvcs.create(ISVC)

@@ -50,10 +50,7 @@ INGRESS_READY = "IngressReady"
 REVISION_ANNOTATION = "deployment.kubernetes.io/revision"
 STORAGE_INITIALIZER = "storage-initializer"
 _COMPONENT_CONDITIONS = {c: f"{c.value.capitalize()}Ready" for c in Component}
-_DEPENDENTS = (_COMPONENT_CONDITIONS[Component.ENGINE], INGRESS_READY)
 _COMPARED = frozenset({"type", "status", "reason", "message", "severity"})
-# Knative marks conditions that Ready does not depend on as informational.
-_INFO = "Info"
 
 
 def compute_status(
@@ -73,8 +70,7 @@ def compute_status(
     for workload in plan.workloads:
         observed = workloads.get(workload.object_ref.name)
         condition = workload_condition(workload, observed, pods)
-        severity = "" if workload.component is Component.ENGINE else _INFO
-        conditions.set(_COMPONENT_CONDITIONS[workload.component], *condition, severity)
+        conditions.set(_COMPONENT_CONDITIONS[workload.component], *condition)
         components[str(workload.component)] = _component_status(
             status.get("components", {}).get(str(workload.component), {}),
             observed,
@@ -87,7 +83,10 @@ def compute_status(
     status["components"] = components
     _served_weights(plan, status)
     _access(plan, status, conditions)
-    conditions.set(READY, *conditions.conjunction(_DEPENDENTS))
+    # upstream's Ready waits for the engine alone; a service whose decoder or router does
+    # not serve answers no request, so Ready waits for every component it runs
+    dependents = [_COMPONENT_CONDITIONS[w.component] for w in plan.workloads]
+    conditions.set(READY, *conditions.conjunction([*dependents, INGRESS_READY]))
     status["conditions"] = conditions.listed()
     status["modelStatus"] = _model_status(
         status.get("modelStatus", {}), _model_pods(plan, pods), conditions.is_true(READY)
@@ -152,11 +151,9 @@ class _Conditions:
         self._current = dict(self._previous)
         self._now = now
 
-    def set(
-        self, kind: str, status: str, reason: str = "", message: str = "", severity: str = ""
-    ) -> None:
+    def set(self, kind: str, status: str, reason: str = "", message: str = "") -> None:
         fields = {"type": kind, "status": status, "reason": reason, "message": message}
-        condition = {k: v for k, v in (fields | {"severity": severity}).items() if v}
+        condition = {k: v for k, v in fields.items() if v}
         before = self._previous.get(kind, {})
         unchanged = {k: v for k, v in before.items() if k in _COMPARED and v} == condition
         condition["lastTransitionTime"] = (

@@ -54,12 +54,12 @@ def test_a_new_service_is_initializing() -> None:
     assert not is_ready(status)
 
 
-def test_an_available_engine_makes_the_service_ready() -> None:
+def test_available_engine_and_router_make_the_service_ready() -> None:
     svc = service(router={})
     pods = [pod("e-1"), pod("e-2"), pod("r-1", app="chat-router")]
     status = compute_status(
         plan(svc),
-        {"chat-engine": deployment("True"), "chat-router": deployment("False", reason="Down")},
+        {"chat-engine": deployment("True"), "chat-router": deployment("True")},
         pods,
         T0,
     )
@@ -67,16 +67,17 @@ def test_an_available_engine_makes_the_service_ready() -> None:
         "EngineReady": ("True", "Min"),
         "IngressReady": ("True", "IngressDisabled"),
         "Ready": ("True", ""),
-        "RouterReady": ("False", "Down"),
+        "RouterReady": ("True", "Min"),
     }
-    router = next(c for c in status["conditions"] if c["type"] == "RouterReady")
-    assert router["severity"] == "Info"
     assert status["components"] == {
         "engine": {
             "latestCreatedRevision": "3",
             "url": "http://chat-engine.team.svc.cluster.local",
         },
-        "router": {"latestCreatedRevision": "3"},
+        "router": {
+            "latestCreatedRevision": "3",
+            "url": "http://chat-router.team.svc.cluster.local",
+        },
     }
     assert status["url"] == "http://chat.team.svc.cluster.local:8000"
     assert status["modelStatus"]["modelCopies"] == {"failedCopies": 0, "totalCopies": 2}
@@ -85,6 +86,21 @@ def test_an_available_engine_makes_the_service_ready() -> None:
         "targetModelState": "Loaded",
     }
     assert is_ready(status)
+
+
+def test_a_router_down_keeps_the_service_unready() -> None:
+    """Upstream's Ready waits for the engine alone; a service whose router is down
+    answers nothing."""
+    svc = service(router={})
+    status = compute_status(
+        plan(svc),
+        {"chat-engine": deployment("True"), "chat-router": deployment("False", reason="Down")},
+        [pod("e-1"), pod("r-1", app="chat-router")],
+        T0,
+    )
+    assert conditions(status)["Ready"] == ("False", "Down")
+    assert conditions(status)["RouterReady"] == ("False", "Down")
+    assert not is_ready(status)
 
 
 def test_transition_times_move_only_on_change() -> None:
@@ -133,7 +149,8 @@ class TestIngressEnabled:
     def test_the_router_gates_and_addresses(self) -> None:
         planned = plan(service(router={}), config=self.CONFIG)
         engine_only = compute_status(planned, {"chat-engine": deployment("True")}, [], T0)
-        assert conditions(engine_only)["Ready"] == ("False", "ComponentNotReady")
+        assert conditions(engine_only)["IngressReady"] == ("False", "ComponentNotReady")
+        assert conditions(engine_only)["Ready"] == ("False", "Initializing")
         both = {"chat-engine": deployment("True"), "chat-router": deployment("True")}
         status = compute_status(planned, both, [], T0)
         assert status["address"] == {"url": "https://chat-router.team.svc.cluster.local:8000"}
