@@ -62,3 +62,16 @@ def test_group_nodes_are_numbered_across_groups_with_their_product() -> None:
         ("gpu-node-2", 4, "NVIDIA-A10G"),
     ]
     assert nodes[2].manifest()["metadata"]["labels"]["nvidia.com/gpu.product"] == "NVIDIA-A10G"
+
+
+def test_group_nodes_have_the_cpus_and_memory_of_a_gpu_server() -> None:
+    # upstream's llama-4-maverick runtimes request 128 CPUs and 512Gi with 8 GPUs
+    eight, sixteen, none = group_nodes([NodeGroup(1, 8), NodeGroup(1, 16), NodeGroup(1, 0)])
+    assert eight.manifest()["status"]["allocatable"] == {
+        "cpu": "224",
+        "memory": "2048Gi",
+        "nvidia.com/gpu": "8",
+        "pods": "110",
+    }
+    assert (sixteen.cpu, sixteen.memory) == ("448", "4096Gi")
+    assert (none.cpu, none.memory) == (FakeNode("x").cpu, FakeNode("x").memory)

@@ -92,15 +92,26 @@ class NodeGroup:
         return cls(int(count), int(gpus), product or DEFAULT_GPU_PRODUCT)
 
 
+CPUS_PER_GPU = 28
+MEMORY_PER_GPU_GI = 256
+"""A GPU server's CPUs and memory per GPU (an 8-GPU H100 server has 224 vCPUs and 2 TiB):
+upstream's runtimes request up to 32 CPUs and 100Gi for one GPU, 128 CPUs and 1Ti for 16."""
+
+
 def group_nodes(groups: Sequence[NodeGroup], prefix: str = "gpu-node") -> list[FakeNode]:
-    """The nodes of every group, numbered on across groups (``gpu-node-0`` …)."""
+    """The nodes of every group, numbered on across groups (``gpu-node-0`` …); a GPU node
+    has the CPUs and memory of a GPU server of its size."""
     shapes = [(group.gpus, group.product) for group in groups for _ in range(group.count)]
-    return [
-        FakeNode(f"{prefix}-{i}", gpus=gpus, gpu_product=product)
-        for i, (gpus, product) in enumerate(shapes)
-    ]
+    return [_server(f"{prefix}-{i}", gpus, product) for i, (gpus, product) in enumerate(shapes)]
 
 
 def is_ready(node: Mapping[str, Any]) -> bool:
     conditions = node.get("status", {}).get("conditions") or []
     return any(c.get("type") == "Ready" and c.get("status") == "True" for c in conditions)
+
+
+def _server(name: str, gpus: int, product: str) -> FakeNode:
+    if not gpus:
+        return FakeNode(name, gpu_product=product)
+    cpu, memory = str(CPUS_PER_GPU * gpus), f"{MEMORY_PER_GPU_GI * gpus}Gi"
+    return FakeNode(name, gpus=gpus, gpu_product=product, cpu=cpu, memory=memory)
