@@ -48,7 +48,24 @@ def test_node_groups_parse_count_gpus_and_product() -> None:
     assert NodeGroup.parse("1x4").product == "NVIDIA-H100-80GB-HBM3"
 
 
-@pytest.mark.parametrize("text", ["4", "x8", "4x", "4x-1", "0x8", "ax8", "4x8:two words"])
+def test_node_groups_parse_an_instance_type_after_the_product() -> None:
+    # upstream's gpt-oss and llama-4-maverick-fp8 runtimes require one by node affinity
+    group = NodeGroup.parse("2x8:NVIDIA-H100-80GB-HBM3:BM.GPU.H100.8")
+    assert group == NodeGroup(2, 8, "NVIDIA-H100-80GB-HBM3", "BM.GPU.H100.8")
+    assert NodeGroup.parse("2x8::BM.GPU.H100.8").product == "NVIDIA-H100-80GB-HBM3"
+    assert NodeGroup.parse("2x8:A100").instance_type is None
+
+
+def test_group_nodes_carry_their_instance_type_label() -> None:
+    typed, untyped = group_nodes([NodeGroup(1, 8, instance_type="BM.GPU.H100.8"), NodeGroup(1)])
+    labels = typed.manifest()["metadata"]["labels"]
+    assert labels["node.kubernetes.io/instance-type"] == "BM.GPU.H100.8"
+    assert "node.kubernetes.io/instance-type" not in untyped.manifest()["metadata"]["labels"]
+
+
+@pytest.mark.parametrize(
+    "text", ["4", "x8", "4x", "4x-1", "0x8", "ax8", "4x8:two words", "4x8:A100:two words"]
+)
 def test_bad_node_groups_are_refused_with_the_form_expected(text: str) -> None:
     with pytest.raises(ValueError, match=r"COUNTxGPUS|at least one node|one word"):
         NodeGroup.parse(text)

@@ -27,7 +27,8 @@ def add_filename_argument(parser: argparse.ArgumentParser, help: str) -> None:
 
 def add_node_arguments(group: Any) -> None:
     """The fake GPU nodes of a local cluster: ``--nodes N --gpus-per-node G --gpu-product P``
-    for alike nodes, or one repeatable ``--node-group COUNTxGPUS[:PRODUCT]`` per kind."""
+    for alike nodes, or one repeatable ``--node-group COUNTxGPUS[:PRODUCT[:INSTANCE-TYPE]]``
+    per kind."""
     group.add_argument(
         "--nodes", type=int, default=None, metavar="N", help="fake GPU nodes (default 2)"
     )
@@ -52,9 +53,10 @@ def add_node_arguments(group: Any) -> None:
         action="append",
         type=_node_group,
         default=[],
-        metavar="COUNTxGPUS[:PRODUCT]",
-        help="a group of alike nodes, e.g. 2x8:NVIDIA-A100-SXM4-80GB (repeatable; "
-        "instead of --nodes, --gpus-per-node and --gpu-product)",
+        metavar="COUNTxGPUS[:PRODUCT[:INSTANCE-TYPE]]",
+        help="a group of alike nodes, e.g. 2x8:NVIDIA-A100-SXM4-80GB, labelled "
+        "node.kubernetes.io/instance-type=INSTANCE-TYPE when given (repeatable; instead of "
+        "--nodes, --gpus-per-node and --gpu-product)",
     )
 
 
@@ -90,6 +92,7 @@ def describe_nodes(groups: list[NodeGroup]) -> str:
     return " + ".join(
         f"{g.count} node{'s' if g.count > 1 else ''} with {g.gpus} {g.product} GPUs"
         + (" each" if g.count > 1 else "")
+        + (f" ({g.instance_type})" if g.instance_type else "")
         for g in groups
     )
 

@@ -8,6 +8,7 @@ from typing import Any
 
 GPU_RESOURCE = "nvidia.com/gpu"
 DEFAULT_GPU_PRODUCT = "NVIDIA-H100-80GB-HBM3"
+INSTANCE_TYPE_LABEL = "node.kubernetes.io/instance-type"
 KWOK_ANNOTATION = "kwok.x-k8s.io/node"
 KWOK_ANNOTATION_VALUE = "fake"
 
@@ -68,28 +69,36 @@ def gpu_nodes(count: int, gpus: int = 8, prefix: str = "gpu-node") -> list[FakeN
 
 @dataclass(frozen=True)
 class NodeGroup:
-    """``count`` alike nodes with ``gpus`` GPUs of ``product`` each."""
+    """``count`` alike nodes with ``gpus`` GPUs of ``product`` each, labelled with their
+    ``instance_type`` (``node.kubernetes.io/instance-type``, which some runtimes require)
+    when one is given."""
 
     count: int
     gpus: int = 8
     product: str = DEFAULT_GPU_PRODUCT
+    instance_type: str | None = None
 
     def __post_init__(self) -> None:
         if self.count < 1:
             raise ValueError(f"a node group needs at least one node, got {self.count}")
         if self.gpus < 0:
             raise ValueError(f"GPUs per node must be >= 0, got {self.gpus}")
-        if not self.product or any(c.isspace() for c in self.product):
-            raise ValueError(f"GPU product {self.product!r} must be one word (a label value)")
+        for what, word in (("GPU product", self.product), ("instance type", self.instance_type)):
+            if word is not None and (not word or any(c.isspace() for c in word)):
+                raise ValueError(f"{what} {word!r} must be one word (a label value)")
 
     @classmethod
     def parse(cls, text: str) -> NodeGroup:
-        """``COUNTxGPUS[:PRODUCT]``, e.g. ``4x8:NVIDIA-H100-80GB-HBM3`` or ``2x0``."""
-        shape, _, product = text.partition(":")
+        """``COUNTxGPUS[:PRODUCT[:INSTANCE-TYPE]]``, e.g. ``4x8:NVIDIA-H100-80GB-HBM3``,
+        ``2x8:NVIDIA-H100-80GB-HBM3:BM.GPU.H100.8`` or ``2x0``."""
+        shape, _, rest = text.partition(":")
+        product, _, instance_type = rest.partition(":")
         count, separator, gpus = shape.lower().partition("x")
         if not separator or not count.isdigit() or not gpus.isdigit():
-            raise ValueError(f"{text!r} is not COUNTxGPUS[:PRODUCT] (for example 4x8:A100)")
-        return cls(int(count), int(gpus), product or DEFAULT_GPU_PRODUCT)
+            raise ValueError(
+                f"{text!r} is not COUNTxGPUS[:PRODUCT[:INSTANCE-TYPE]] (for example 4x8:A100)"
+            )
+        return cls(int(count), int(gpus), product or DEFAULT_GPU_PRODUCT, instance_type or None)
 
 
 CPUS_PER_GPU = 28
@@ -101,8 +110,8 @@ upstream's runtimes request up to 32 CPUs and 100Gi for one GPU, 128 CPUs and 1T
 def group_nodes(groups: Sequence[NodeGroup], prefix: str = "gpu-node") -> list[FakeNode]:
     """The nodes of every group, numbered on across groups (``gpu-node-0`` …); a GPU node
     has the CPUs and memory of a GPU server of its size."""
-    shapes = [(group.gpus, group.product) for group in groups for _ in range(group.count)]
-    return [_server(f"{prefix}-{i}", gpus, product) for i, (gpus, product) in enumerate(shapes)]
+    members = [group for group in groups for _ in range(group.count)]
+    return [_server(f"{prefix}-{i}", group) for i, group in enumerate(members)]
 
 
 def is_ready(node: Mapping[str, Any]) -> bool:
@@ -110,8 +119,11 @@ def is_ready(node: Mapping[str, Any]) -> bool:
     return any(c.get("type") == "Ready" and c.get("status") == "True" for c in conditions)
 
 
-def _server(name: str, gpus: int, product: str) -> FakeNode:
-    if not gpus:
-        return FakeNode(name, gpu_product=product)
-    cpu, memory = str(CPUS_PER_GPU * gpus), f"{MEMORY_PER_GPU_GI * gpus}Gi"
-    return FakeNode(name, gpus=gpus, gpu_product=product, cpu=cpu, memory=memory)
+def _server(name: str, group: NodeGroup) -> FakeNode:
+    labels = {INSTANCE_TYPE_LABEL: group.instance_type} if group.instance_type else {}
+    if not group.gpus:
+        return FakeNode(name, labels=labels, gpu_product=group.product)
+    cpu, memory = str(CPUS_PER_GPU * group.gpus), f"{MEMORY_PER_GPU_GI * group.gpus}Gi"
+    return FakeNode(
+        name, gpus=group.gpus, labels=labels, cpu=cpu, memory=memory, gpu_product=group.product
+    )

@@ -39,11 +39,13 @@ def test_bad_values_exit_with_the_flag_and_the_reason(capsys: pytest.CaptureFixt
         node_groups(parse("--nodes", "0"))
     with pytest.raises(SystemExit):
         parse("--node-group", "eight")
-    assert "argument --node-group: 'eight' is not COUNTxGPUS[:PRODUCT]" in capsys.readouterr().err
+    expected = "argument --node-group: 'eight' is not COUNTxGPUS[:PRODUCT[:INSTANCE-TYPE]]"
+    assert expected in capsys.readouterr().err
 
 
 def test_description() -> None:
-    groups = [NodeGroup(2, 8), NodeGroup(1, 4, "NVIDIA-A10G")]
+    groups = [NodeGroup(2, 8), NodeGroup(1, 4, "NVIDIA-A10G", "VM.GPU.A10.4")]
     assert describe_nodes(groups) == (
-        "2 nodes with 8 NVIDIA-H100-80GB-HBM3 GPUs each + 1 node with 4 NVIDIA-A10G GPUs"
+        "2 nodes with 8 NVIDIA-H100-80GB-HBM3 GPUs each"
+        " + 1 node with 4 NVIDIA-A10G GPUs (VM.GPU.A10.4)"
     )
