@@ -77,7 +77,8 @@ async def _wait_served(client: Client, crd: Mapping[str, Any], deadline: float) 
 
 async def _serves(client: Client, group: str, version: str, plural: str) -> bool:
     """Discovery lists the resource and its storage answers a list (right after
-    Established, a list can still get 429 'storage is (re)initializing')."""
+    Established, a list can still get 429 'storage is (re)initializing', or, on a busy
+    machine, no answer within the request's timeout: asked again until the deadline)."""
     try:
         resources = await client.get(f"/apis/{group}/{version}")
         if not any(r.get("name") == plural for r in resources.get("resources", [])):
@@ -85,6 +86,6 @@ async def _serves(client: Client, group: str, version: str, plural: str) -> bool
         await client.request(
             "GET", f"/apis/{group}/{version}/{plural}", query={"limit": 1}, timeout=5
         )
-    except (NotFound, TooManyRequests):
+    except (NotFound, TooManyRequests, TimeoutError):
         return False
     return True
