@@ -48,12 +48,14 @@ def pod_gpus(pod: Mapping[str, Any]) -> int:
 
 def plan_pods(plan: ServingPlan) -> list[int]:
     """The GPUs of each pod a planned service starts: ``minReplicas`` (at least one) of
-    each component's pod."""
-    return [
-        pod_gpus(workload.pod)
-        for workload in plan.workloads
-        for _ in range(max(workload.spec.get("minReplicas", 1), 1))
-    ]
+    each component's pod, or of its group of a leader and workers when multi-node."""
+    pods: list[int] = []
+    for workload in plan.workloads:
+        group = [pod_gpus(workload.pod)]
+        if workload.multi_node:
+            group += [pod_gpus(workload.worker_pod or workload.pod)] * workload.workers
+        pods += group * max(workload.spec.get("minReplicas", 1), 1)
+    return pods
 
 
 def gpu_demand(

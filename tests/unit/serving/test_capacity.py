@@ -4,7 +4,14 @@ from __future__ import annotations
 
 from ome.serving import ServingConfig
 from ome.serving.capacity import GpuDemand, gpu_demand, gpu_report, plan_pods, pod_gpus, unplaced
-from tests.unit.serving.helpers import catalog, cluster_model, cluster_runtime, plan, service
+from tests.unit.serving.helpers import (
+    RUNNER,
+    catalog,
+    cluster_model,
+    cluster_runtime,
+    plan,
+    service,
+)
 
 
 def test_pod_gpus_sum_containers_limits_else_requests() -> None:
@@ -32,6 +39,15 @@ def test_a_plan_starts_min_replicas_pods_of_each_component() -> None:
     # the helper runtime's engine asks 2 GPUs a pod, its router none
     assert plan_pods(plan(service(engine={"minReplicas": 3}))) == [2, 2, 2]
     assert plan_pods(plan(service(router={"minReplicas": 2}))) == [2, 0, 0]
+
+
+def test_a_multi_node_component_starts_a_leader_and_its_workers_per_replica() -> None:
+    # the GPU report said 16 GPUs for kimi-k2-pd, whose groups are 4 and 12 pods of 8
+    worker = {"size": 2, "runner": RUNNER, "hostNetwork": True}
+    multi_node = {"leader": {"runner": RUNNER}, "worker": worker}
+    runtime = cluster_runtime("srt-llama", engineConfig=multi_node)
+    chat = service(engine={"minReplicas": 2})
+    assert plan_pods(plan(chat, cluster_model(), runtime)) == [2, 2, 2, 2, 2, 2]
 
 
 def test_demand_counts_planned_services_and_the_reasons_of_the_others() -> None:
