@@ -169,7 +169,7 @@ class EventRecorder:
             )
             series.written_count = max(series.written_count, count)
         except (ApiError, OSError, TimeoutError) as err:
-            log.warning("could not update an event series", event=series.name, error=repr(err))
+            log.warning("could not update an event series", event_name=series.name, error=repr(err))
 
     async def flush(self) -> None:
         """Wait for every event write in flight (at shutdown)."""

@@ -2,8 +2,9 @@
 from a local path, a Hub and an S3 server, become Ready on the node holding the base model
 only; an SGLang service and a vLLM service with all three are Ready with the engines'
 arguments, read-only mounts, upstream's labels and pods on that node; removing an adapter
-from a service rolls it. A weight of a missing base model and a download without
-adapter_config.json fail with their reasons."""
+from a service rolls it. A weight of a missing base model, a download without
+adapter_config.json and a Hub repository that answers 404 fail with their reasons; a
+service naming an adapter of another base model is refused with its reason and an Event."""
 
 from __future__ import annotations
 
@@ -18,7 +19,7 @@ from typing import Any
 import pytest
 
 from ome.cli.status_ftw import observe, report
-from ome.client import Client, NotFound
+from ome.client import GVK, Client, NotFound
 from ome.controllers import finetunedweight
 from ome.controllers.kinds import (
     BASEMODEL,
@@ -50,6 +51,7 @@ from tests.unit.agent.helpers import MINILM, write_peft_adapter
 pytestmark = pytest.mark.integration
 
 PLACE = "models.test/llm"
+EVENT = GVK("events.k8s.io", "v1", "Event")
 FRAMEWORK = str(json.loads((MINILM / "config.json").read_text())["transformers_version"])
 
 
@@ -169,7 +171,7 @@ async def test_three_adapters_are_downloaded_and_served_by_sglang_and_vllm(
     models_cluster: Cluster, admin: Client, namespace: str, tmp_path: Path
 ) -> None:
     holder, other = f"{namespace}-holder", f"{namespace}-other"
-    kinds = ("sql", "chat", "code", "orphan", "broken", "merged")
+    kinds = ("sql", "chat", "code", "orphan", "broken", "gone", "merged")
     names = {kind: f"{namespace}-{kind}" for kind in kinds}
     weights = await admin.resource(FINETUNEDWEIGHT)
     services = await admin.resource(INFERENCESERVICE)
@@ -202,6 +204,7 @@ async def test_three_adapters_are_downloaded_and_served_by_sglang_and_vllm(
                 _weight(names["chat"], "hf://team/chat-lora", namespace),
                 _weight(names["code"], f"s3://{BUCKET}/code-lora", namespace, key=names["code"]),
                 _weight(names["broken"], f"local://{folders['broken']}", namespace),
+                _weight(names["gone"], "hf://team/no-such-lora", namespace),
                 _merged(names["merged"], namespace),
                 _weight(names["orphan"], f"local://{folders['local']}", namespace, "missing"),
             ]
@@ -212,7 +215,7 @@ async def test_three_adapters_are_downloaded_and_served_by_sglang_and_vllm(
                 await _check_services(admin, namespace, names, holder)
                 await _check_merged(admin, namespace, names["merged"], holder)
             finally:
-                for service in ("lora-sglang", "lora-vllm", "merged"):
+                for service in ("lora-sglang", "lora-vllm", "foreign", "merged"):
                     with contextlib.suppress(NotFound):
                         await services.delete(service, namespace)
                 for weight in created:
@@ -255,12 +258,17 @@ async def _check_weights(admin: Client, names: dict[str, str], holder: str, othe
 
     async def failed_with_reasons() -> bool:
         orphan, broken = await weights.get(names["orphan"]), await weights.get(names["broken"])
+        gone = await weights.get(names["gone"])
         return (
             _condition(orphan).get("reason") == "BaseModelNotFound"
             and _condition(broken).get("reason") == "DownloadFailed"
+            and _condition(gone).get("reason") == "DownloadFailed"
         )
 
     await eventually(failed_with_reasons, timeout=60)
+    gone = _condition(await weights.get(names["gone"]))
+    assert "repository team/no-such-lora not found at" in gone["message"]
+    assert "(HTTP 404)" in gone["message"]
     broken = _condition(await weights.get(names["broken"]))
     assert f"{holder}: no adapter_config.json" in broken["message"]
     orphan = _condition(await weights.get(names["orphan"]))
@@ -332,6 +340,37 @@ async def _check_services(
     await eventually(rolled, timeout=120)
     template = (await deployments.get("lora-sglang-engine", namespace))["spec"]["template"]
     assert f"models.ome.io/finetunedweight.{names['chat']}" not in template["spec"]["nodeSelector"]
+    await _check_foreign_adapter(admin, namespace, names["orphan"])
+
+
+async def _check_foreign_adapter(admin: Client, namespace: str, foreign: str) -> None:
+    """An adapter fine-tuned from another base model: the service says so, with an
+    Event, and gets no workload."""
+    services = await admin.resource(INFERENCESERVICE)
+    await services.create(_service(namespace, "foreign", "srt", [foreign]))
+
+    async def refused() -> bool:
+        condition = _condition(await services.get("foreign", namespace))
+        return condition.get("reason") == "FineTunedWeightBaseModelMismatch"
+
+    await eventually(refused, timeout=60)
+    condition = _condition(await services.get("foreign", namespace))
+    assert f"FineTunedWeight '{foreign}' is fine-tuned from" in condition["message"]
+    assert f"{namespace}/missing" in condition["message"]
+    assert condition["status"] == "False"
+
+    async def announced() -> bool:
+        events = await (await admin.resource(EVENT)).list(namespace)
+        return any(
+            e.get("reason") == "FineTunedWeightBaseModelMismatch"
+            and e.get("type") == "Warning"
+            and e.get("regarding", {}).get("name") == "foreign"
+            for e in events
+        )
+
+    await eventually(announced, timeout=30)
+    with pytest.raises(NotFound):
+        await (await admin.resource(DEPLOYMENT)).get("foreign-engine", namespace)
 
 
 async def _check_merged(admin: Client, namespace: str, name: str, holder: str) -> None:
