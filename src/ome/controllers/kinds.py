@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from ome.api.v1beta1 import (
+    AcceleratorClass,
     BaseModel,
     ClusterBaseModel,
     ClusterServingRuntime,
@@ -18,6 +19,7 @@ CLUSTERBASEMODEL = GVK("ome.io", "v1beta1", ClusterBaseModel.KIND)
 SERVINGRUNTIME = GVK("ome.io", "v1beta1", ServingRuntime.KIND)
 CLUSTERSERVINGRUNTIME = GVK("ome.io", "v1beta1", ClusterServingRuntime.KIND)
 FINETUNEDWEIGHT = GVK("ome.io", "v1beta1", FineTunedWeight.KIND)
+ACCELERATORCLASS = GVK("ome.io", "v1beta1", AcceleratorClass.KIND)
 
 CONFIGMAP = GVK("", "v1", "ConfigMap")
 POD = GVK("", "v1", "Pod")
