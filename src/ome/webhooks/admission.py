@@ -16,6 +16,7 @@ from ome.api.v1beta1 import ClusterServingRuntime, ServingRuntime
 from ome.serving import Catalog, ServingError, parse_config
 from ome.serving.catalog import DEFAULT_NAMESPACE, Runtime
 from ome.webhooks import configuration as paths
+from ome.webhooks.benchmarkjob import validate_benchmark_job
 from ome.webhooks.defaulting import default_inference_service
 from ome.webhooks.finetunedweight import deletion_cause, validate_fine_tuned_weight
 from ome.webhooks.inferenceservice import validate_inference_service
@@ -54,6 +55,7 @@ class Admission:
             paths.VALIDATE_SERVINGRUNTIME: self.validate_serving_runtime,
             paths.VALIDATE_CLUSTERSERVINGRUNTIME: self.validate_cluster_serving_runtime,
             paths.VALIDATE_FINETUNEDWEIGHT: self.validate_fine_tuned_weight,
+            paths.VALIDATE_BENCHMARKJOB: self.validate_benchmark_job,
         }.get(path)
 
     # -- InferenceService ------------------------------------------------------------
@@ -136,6 +138,17 @@ class Admission:
         if obj is None or _deleting(obj):
             return Verdict.allow()
         causes, warnings = validate_fine_tuned_weight(obj, self.catalog)
+        return Verdict.deny(causes, warnings) if causes else Verdict.allow(warnings)
+
+    # -- benchmarks ------------------------------------------------------------------
+
+    def validate_benchmark_job(self, request: Request) -> Verdict:
+        obj = _writable_object(request)
+        if isinstance(obj, Verdict):
+            return obj
+        if obj is None or _deleting(obj):
+            return Verdict.allow()
+        causes, warnings = validate_benchmark_job(obj)
         return Verdict.deny(causes, warnings) if causes else Verdict.allow(warnings)
 
 

@@ -574,3 +574,40 @@ async def test_a_weight_in_use_cannot_be_deleted_and_a_wrong_scheme_is_refused(
     finally:
         with contextlib.suppress(NotFound, ApiError):
             await weights.delete(name)
+
+
+def benchmark(namespace: str, **spec: Any) -> dict[str, Any]:
+    body: dict[str, Any] = {
+        "endpoint": {"inferenceService": {"name": "chat", "namespace": namespace}},
+        "task": "text-to-text",
+        "trafficScenarios": ["D(100,100)"],
+        "maxTimePerIteration": 15,
+        "maxRequestsPerIteration": 100,
+        "outputLocation": {"storageUri": "oci://n/ns/b/results/o/run"},
+    }
+    body.update(spec)
+    document = {
+        "apiVersion": API_VERSION,
+        "kind": "BenchmarkJob",
+        "metadata": {"name": "bench", "namespace": namespace},
+        "spec": body,
+    }
+    return labelled(document, namespace)
+
+
+async def test_bad_benchmarks_are_refused_naming_the_field(
+    client: Client, namespace: str, webhooks: Any
+) -> None:
+    """upstream pkg/webhook/admission/benchmark/benchmark_webhook.go"""
+    await create(client, benchmark(namespace), dry_run=True)
+    scenario = await refusal(
+        create(client, benchmark(namespace, trafficScenarios=["D(100,100)", "Z(1,2)"]))
+    )
+    assert names_field(scenario, "spec.trafficScenarios[1]"), scenario.message
+    endpoint = {
+        "inferenceService": {"name": "chat", "namespace": namespace},
+        "endpoint": {"url": "http://x", "apiFormat": "openai", "modelName": "m"},
+    }
+    both = await refusal(create(client, benchmark(namespace, endpoint=endpoint)))
+    assert names_field(both, "spec.endpoint"), both.message
+    assert "not both" in both.message
