@@ -98,6 +98,8 @@ class AcceleratorClass(OmeObject):
         PrinterColumn("Family", "string", ".spec.family"),
         PrinterColumn("Memory", "string", ".spec.capabilities.memoryGB"),
         PrinterColumn("Nodes", "integer", ".status.availableNodes"),
+        PrinterColumn("Accelerators", "integer", ".status.totalAccelerators"),
+        PrinterColumn("Available", "integer", ".status.availableAccelerators"),
     )
 
     spec: AcceleratorClassSpec

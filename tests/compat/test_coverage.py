@@ -26,7 +26,11 @@ MODEL_KINDS = ("BaseModel", "ClusterBaseModel", "FineTunedWeight")
 # and the FineTunedWeight status upstream never writes, and so never declared.
 OUR_STATUS_PATHS: dict[str, tuple[str, ...]] = {kind: (".status.progress",) for kind in MODEL_KINDS}
 OUR_STATUS_PATHS["FineTunedWeight"] += (".status.conditions", ".status.observedGeneration")
-OUR_COLUMNS = {"BaseModel": {"Progress"}, "ClusterBaseModel": {"Progress"}}
+OUR_COLUMNS = {
+    "BaseModel": {"Progress"},
+    "ClusterBaseModel": {"Progress"},
+    "AcceleratorClass": {"Accelerators", "Available"},
+}
 
 
 @cache

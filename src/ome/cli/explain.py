@@ -1,14 +1,16 @@
 """``ome explain -f PATH... --catalog DIR...``: which runtime would serve each
 InferenceService, and why every other runtime would or would not (offline).
 
-The catalogue is every BaseModel, ClusterBaseModel, ServingRuntime and
-ClusterServingRuntime in the ``--catalog`` paths and in the ``-f`` paths. For each
+The catalogue is every BaseModel, ClusterBaseModel, ServingRuntime,
+ClusterServingRuntime, FineTunedWeight and AcceleratorClass in the ``--catalog`` paths and
+in the ``-f`` paths. For each
 InferenceService in the ``-f`` paths it prints the model, the runtime (or the reason there
 is none, as the controller would report it), one line per candidate: ``+`` for an
 eligible runtime (the selected one first, then in rank order), ``-`` for the others, and
 how each component would be deployed (a Deployment, or a LeaderWorkerSet of groups of a
-leader and workers) or why the service cannot be served with that runtime; then a
-summary line. Exits 1 when a service gets no runtime or cannot be served."""
+leader and workers) and on which AcceleratorClass, and why, or why the service cannot be
+served with that runtime; then a summary line. Exits 1 when a service gets no runtime or
+cannot be served."""
 
 from __future__ import annotations
 
@@ -205,9 +207,11 @@ def explain(
     if plan.fine_tuning is not None:
         lines += _adapters(plan.fine_tuning)
     lines.append("  components:")
-    lines += [
-        f"    {workload.component}: {describe_workload(workload)}" for workload in plan.workloads
-    ]
+    for workload in plan.workloads:
+        lines.append(f"    {workload.component}: {describe_workload(workload)}")
+        if workload.accelerator is not None:
+            chosen = workload.accelerator
+            lines.append(f"      accelerator: {chosen.name} ({chosen.reason})")
     return lines, Verdict.SERVABLE
 
 

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 from ome.api.v1beta1 import (
+    AcceleratorClass,
     BaseModel,
+    BenchmarkJob,
     ClusterBaseModel,
     ClusterServingRuntime,
     FineTunedWeight,
@@ -18,6 +20,8 @@ CLUSTERBASEMODEL = GVK("ome.io", "v1beta1", ClusterBaseModel.KIND)
 SERVINGRUNTIME = GVK("ome.io", "v1beta1", ServingRuntime.KIND)
 CLUSTERSERVINGRUNTIME = GVK("ome.io", "v1beta1", ClusterServingRuntime.KIND)
 FINETUNEDWEIGHT = GVK("ome.io", "v1beta1", FineTunedWeight.KIND)
+ACCELERATORCLASS = GVK("ome.io", "v1beta1", AcceleratorClass.KIND)
+BENCHMARKJOB = GVK("ome.io", "v1beta1", BenchmarkJob.KIND)
 
 CONFIGMAP = GVK("", "v1", "ConfigMap")
 POD = GVK("", "v1", "Pod")
@@ -29,6 +33,7 @@ ROLEBINDING = GVK("rbac.authorization.k8s.io", "v1", "RoleBinding")
 HPA = GVK("autoscaling", "v2", "HorizontalPodAutoscaler")
 PDB = GVK("policy", "v1", "PodDisruptionBudget")
 INGRESS = GVK("networking.k8s.io", "v1", "Ingress")
+JOB = GVK("batch", "v1", "Job")
 LEADERWORKERSET = GVK("leaderworkerset.x-k8s.io", "v1", "LeaderWorkerSet")
 """Multi-node components' groups; served only where the LeaderWorkerSet API is installed."""
 

@@ -1,5 +1,5 @@
-"""What the serving logic may look up: models, fine-tuned weights and runtimes, namespaced
-and cluster-wide.
+"""What the serving logic may look up: models, fine-tuned weights, runtimes and
+accelerator classes, namespaced and cluster-wide.
 
 The controller implements :class:`Catalog` over its informer caches; the offline commands
 and the tests use :class:`MemoryCatalog`."""
@@ -12,6 +12,7 @@ from typing import Protocol
 
 from ome.api.meta import ApiObject
 from ome.api.v1beta1 import (
+    AcceleratorClass,
     BaseModel,
     ClusterBaseModel,
     ClusterServingRuntime,
@@ -38,6 +39,8 @@ class Catalog(Protocol):
     def cluster_serving_runtimes(self) -> Sequence[ClusterServingRuntime]: ...
 
     def fine_tuned_weight(self, name: str) -> FineTunedWeight | None: ...
+
+    def accelerator_class(self, name: str) -> AcceleratorClass | None: ...
 
 
 def name_of(obj: ApiObject) -> str:
@@ -69,6 +72,7 @@ class MemoryCatalog:
     runtimes: dict[str, list[ServingRuntime]] = field(default_factory=dict)
     cluster_runtimes: list[ClusterServingRuntime] = field(default_factory=list)
     fine_tuned_weights: dict[str, FineTunedWeight] = field(default_factory=dict)
+    accelerator_classes: dict[str, AcceleratorClass] = field(default_factory=dict)
 
     @classmethod
     def of(cls, objects: Iterable[ApiObject]) -> MemoryCatalog:
@@ -89,6 +93,8 @@ class MemoryCatalog:
                 cluster_runtimes[name] = obj
             elif isinstance(obj, FineTunedWeight):
                 catalog.fine_tuned_weights[name] = obj
+            elif isinstance(obj, AcceleratorClass):
+                catalog.accelerator_classes[name] = obj
         for (namespace, _), runtime in runtimes.items():
             catalog.runtimes.setdefault(namespace, []).append(runtime)
         catalog.cluster_runtimes = list(cluster_runtimes.values())
@@ -108,6 +114,9 @@ class MemoryCatalog:
 
     def fine_tuned_weight(self, name: str) -> FineTunedWeight | None:
         return self.fine_tuned_weights.get(name)
+
+    def accelerator_class(self, name: str) -> AcceleratorClass | None:
+        return self.accelerator_classes.get(name)
 
 
 def service_namespace(service: ApiObject) -> str:

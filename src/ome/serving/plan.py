@@ -9,6 +9,7 @@ from dataclasses import dataclass
 
 from ome.api.v1beta1 import InferenceService
 from ome.serving import leaderworkerset as lws
+from ome.serving.accelerator_selection import AcceleratorChoice, choose_accelerator
 from ome.serving.adapters import FineTuning, resolve_fine_tuning, with_fine_tuning
 from ome.serving.basemodel import resolve_base_model
 from ome.serving.catalog import Catalog, Model, Runtime, name_of, service_namespace
@@ -75,6 +76,8 @@ class Workload:
     """MultiNode: the workers' pod."""
     workers: int = 0
     """MultiNode: the worker pods of each group (the leader makes one more)."""
+    accelerator: AcceleratorChoice | None = None
+    """The engine's or decoder's AcceleratorClass, when its runtime lists classes."""
 
     @property
     def multi_node(self) -> bool:
@@ -175,6 +178,14 @@ def plan_service(service: InferenceService, catalog: Catalog, config: ServingCon
             ingress=ingress,
             mode=modes[component],
             fine_tuning=fine_tuning,
+            accelerator=choose_accelerator(
+                service,
+                component,
+                selection.runtime.spec,
+                model.spec,
+                catalog,
+                auto_selected=selection.auto_selected,
+            ),
         )
         for component, spec in components.items()
     )
@@ -201,6 +212,7 @@ def _workload(
     ingress: IngressConfig,
     mode: DeploymentMode,
     fine_tuning: FineTuning | None,
+    accelerator: AcceleratorChoice | None = None,
 ) -> Workload:
     runtime_name = selection.name
     name = f"{name_of(service)}-{component}"
@@ -223,6 +235,7 @@ def _workload(
             pods_per_replica=pods,
             part=part,
             readiness_probe=mode is not DeploymentMode.MULTI_NODE,
+            accelerator=accelerator,
         )
         if fine_tuned is not None:
             runner = part_spec.get("runner")
@@ -253,6 +266,7 @@ def _workload(
         mode=mode,
         worker_pod=worker_pod,
         workers=workers,
+        accelerator=accelerator,
     )
 
 

@@ -18,7 +18,9 @@ part of the component (``leader``, else the component itself; ``worker``), with
 readiness probe (upstream ``reconcilers/lws`` sets only the apps/v1 defaults). A pod
 whose component asks for RDMA gets it (:mod:`ome.serving.rdma`).
 
-Accelerator classes (§5) are not implemented: pods are built as when none is selected."""
+An engine or decoder with an AcceleratorClass gets its resources, placement and the
+runtime's settings for it (:mod:`ome.serving.accelerator_config`) before
+``PARALLELISM_SIZE`` is counted."""
 
 from __future__ import annotations
 
@@ -26,6 +28,8 @@ import math
 from typing import Any
 
 from ome.api.v1beta1 import InferenceService, ServingRuntimeSpec
+from ome.serving.accelerator_config import class_affinity, class_node_selector, with_accelerator
+from ome.serving.accelerator_selection import AcceleratorChoice
 from ome.serving.adapters import serves_merged_weights
 from ome.serving.catalog import Model, name_of, namespace_of, service_namespace
 from ome.serving.components import Component, Spec, to_json
@@ -79,11 +83,13 @@ def build_pod(
     pods_per_replica: int = 1,
     part: str = "",
     readiness_probe: bool = True,
+    accelerator: AcceleratorChoice | None = None,
 ) -> Spec:
     """The pod spec of a component, or of one ``part`` of it (``leader``, ``worker``):
     ``spec`` is then that part. ``annotations`` are the component's; ``pods_per_replica``
     the pods whose GPUs serve one copy of the model (a multi-node group's);
-    ``readiness_probe`` whether the main container gets a Deployment's default probe."""
+    ``readiness_probe`` whether the main container gets a Deployment's default probe;
+    ``accelerator`` the engine's or decoder's class."""
     pod = {k: v for k, v in spec.items() if k not in _COMPONENT_FIELDS}
     runner = spec.get("runner")
     # merged fine-tuned weights replace the base model (ome.serving.adapters)
@@ -98,8 +104,11 @@ def build_pod(
         # with model-init injection the pod webhook brings the model in itself
         if storage_path is not None and annotations.get(INJECT_MODEL_INIT_ANNOTATION) != "true":
             runner = _with_model(runner, name_of(model), storage_path)
-        if not _own_resources(service, component):
+        own_resources = _own_resources(service, component)
+        if not own_resources:
             runner = _with_runtime_resources(runner, runtime)
+        if accelerator is not None:
+            runner = with_accelerator(runner, accelerator, own_resources=own_resources)
         runner = _with_parallelism(runner, pods_per_replica)
     pod["containers"] = _with_main_container(
         pod.get("containers", []), runner, service, component, part
@@ -108,7 +117,13 @@ def build_pod(
         volume = {"name": name_of(model), "hostPath": {"path": storage_path}}
         pod["volumes"] = _add_named(pod.get("volumes", []), volume)
     if component is not Component.ROUTER:
-        pod["nodeSelector"] = _node_selector(pod, service, component, model, runtime, merged=merged)
+        pod["nodeSelector"] = _node_selector(
+            pod, service, component, model, runtime, merged=merged, accelerator=accelerator
+        )
+        affinity = class_affinity(accelerator) if accelerator is not None else None
+        own = getattr(service.spec, str(component))
+        if affinity is not None and (own is None or own.affinity is None):
+            pod["affinity"] = affinity
     pod = with_rdma(pod, annotations)
     return _with_deployment_defaults(pod, readiness_probe=readiness_probe)
 
@@ -222,11 +237,14 @@ def _node_selector(
     runtime: ServingRuntimeSpec,
     *,
     merged: bool,
+    accelerator: AcceleratorChoice | None,
 ) -> dict[str, str]:
     selector = dict(pod.get("nodeSelector", {}))
     if not merged:
         selector.setdefault(model_ready_label(name_of(model), namespace_of(model)), MODEL_READY)
     selector |= runtime.node_selector or {}
+    if accelerator is not None:
+        selector |= class_node_selector(accelerator)
     own = getattr(service.spec, str(component))
     if own is not None and own.node_selector:
         selector |= own.node_selector

@@ -43,6 +43,8 @@ class Reason(StrEnum):
     OWNERSHIP_CONFLICT = "OwnershipConflict"
     SERVICE_IP_RANGE_EXHAUSTED = "ServiceIPRangeExhausted"
     LEADERWORKERSET_UNAVAILABLE = "LeaderWorkerSetUnavailable"
+    ACCELERATOR_CLASS_NOT_FOUND = "AcceleratorClassNotFound"
+    NO_ACCELERATOR_CLASS_FITS = "NoAcceleratorClassFits"
 
 
 CLUSTER_REASONS = frozenset({Reason.SERVICE_IP_RANGE_EXHAUSTED, Reason.LEADERWORKERSET_UNAVAILABLE})

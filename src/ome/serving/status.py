@@ -28,6 +28,8 @@ from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 from ome.api.v1beta1 import InferenceService
+from ome.serving.accelerator_config import class_node_selector, class_resources
+from ome.serving.accelerator_selection import AcceleratorChoice
 from ome.serving.adapters import FINE_TUNED_WEIGHTS_ANNOTATION
 from ome.serving.catalog import name_of, service_namespace
 from ome.serving.components import Component, Spec, to_json
@@ -191,7 +193,22 @@ def _component_status(
         status["latestCreatedRevision"] = annotations[REVISION_ANNOTATION]
     if available:
         status["url"] = workload.url
+    if workload.accelerator is not None:
+        status["selectedAccelerator"] = selected_accelerator(workload.accelerator)
+    else:
+        status.pop("selectedAccelerator", None)
     return status
+
+
+def selected_accelerator(choice: AcceleratorChoice) -> Spec:
+    """``status.components.*.selectedAccelerator``: the class, why, and what it puts on
+    the pods (upstream declares the field and never writes it)."""
+    selected: Spec = {"acceleratorClass": choice.name, "reason": choice.reason}
+    if class_node_selector(choice):
+        selected["nodeSelector"] = class_node_selector(choice)
+    if class_resources(choice):
+        selected["resourceRequests"] = class_resources(choice)
+    return selected
 
 
 def _access(plan: ServingPlan, status: Spec, conditions: _Conditions) -> None:

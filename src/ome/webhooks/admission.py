@@ -15,11 +15,14 @@ from typing import Any
 from ome.api.v1beta1 import ClusterServingRuntime, ServingRuntime
 from ome.serving import Catalog, ServingError, parse_config
 from ome.serving.catalog import DEFAULT_NAMESPACE, Runtime
+from ome.serving.metrics_aggregation import parse_metrics_aggregation
 from ome.webhooks import configuration as paths
+from ome.webhooks.benchmarkjob import validate_benchmark_job
 from ome.webhooks.defaulting import default_inference_service
 from ome.webhooks.finetunedweight import deletion_cause, validate_fine_tuned_weight
 from ome.webhooks.inferenceservice import validate_inference_service
 from ome.webhooks.jsonpatch import diff
+from ome.webhooks.pods import mutate_pod
 from ome.webhooks.review import Request, Verdict
 from ome.webhooks.servingruntime import ACCELERATOR_CLASSES_FIELD, validate_runtime
 
@@ -50,10 +53,12 @@ class Admission:
     def handler(self, path: str) -> Callable[[Request], Verdict] | None:
         return {
             paths.MUTATE_INFERENCESERVICE: self.mutate_inference_service,
+            paths.MUTATE_POD: self.mutate_pod,
             paths.VALIDATE_INFERENCESERVICE: self.validate_inference_service,
             paths.VALIDATE_SERVINGRUNTIME: self.validate_serving_runtime,
             paths.VALIDATE_CLUSTERSERVINGRUNTIME: self.validate_cluster_serving_runtime,
             paths.VALIDATE_FINETUNEDWEIGHT: self.validate_fine_tuned_weight,
+            paths.VALIDATE_BENCHMARKJOB: self.validate_benchmark_job,
         }.get(path)
 
     # -- InferenceService ------------------------------------------------------------
@@ -88,6 +93,21 @@ class Admission:
             return Verdict.allow(found.warnings)
         verdict = Verdict.deny(found.causes, found.warnings)
         return replace(verdict, transient=found.from_catalog)
+
+    # -- pods ------------------------------------------------------------------------
+
+    def mutate_pod(self, request: Request) -> Verdict:
+        """The pods of an InferenceService completed as upstream's pod mutator does."""
+        obj = _writable_object(request)
+        if isinstance(obj, Verdict):
+            return obj
+        if obj is None:
+            return Verdict.allow()
+        try:
+            mutated = mutate_pod(obj, parse_metrics_aggregation(self.config_data()))
+        except ServingError as err:
+            return Verdict.error(500, f"cannot complete the pod: {err.message}")
+        return Verdict.allow(patch=diff(obj, mutated))
 
     # -- runtimes --------------------------------------------------------------------
 
@@ -136,6 +156,17 @@ class Admission:
         if obj is None or _deleting(obj):
             return Verdict.allow()
         causes, warnings = validate_fine_tuned_weight(obj, self.catalog)
+        return Verdict.deny(causes, warnings) if causes else Verdict.allow(warnings)
+
+    # -- benchmarks ------------------------------------------------------------------
+
+    def validate_benchmark_job(self, request: Request) -> Verdict:
+        obj = _writable_object(request)
+        if isinstance(obj, Verdict):
+            return obj
+        if obj is None or _deleting(obj):
+            return Verdict.allow()
+        causes, warnings = validate_benchmark_job(obj)
         return Verdict.deny(causes, warnings) if causes else Verdict.allow(warnings)
 
 

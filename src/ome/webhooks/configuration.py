@@ -1,6 +1,6 @@
 """The MutatingWebhookConfiguration and ValidatingWebhookConfiguration that send ome.io
-objects to the webhook server, as plain dicts (for ``ome manifests``, ``ome run --local``
-and the tests).
+objects and the pods of InferenceServices to the webhook server, as plain dicts (for
+``ome manifests``, ``ome run --local`` and the tests).
 
 Every webhook fails closed (``failurePolicy: Fail``: nothing is admitted unchecked while
 the server is down), has no side effects (so dry-run requests reach it) and speaks
@@ -19,10 +19,22 @@ VALIDATING_NAME = "ome-validating-webhook-configuration"
 CERT_MANAGER_ANNOTATION = "cert-manager.io/inject-ca-from"
 
 MUTATE_INFERENCESERVICE = "/mutate-ome-io-v1beta1-inferenceservice"
+MUTATE_POD = "/mutate-pods"
+POD_OBJECT_SELECTOR = {
+    "matchExpressions": [{"key": "ome.io/inferenceservice", "operator": "Exists"}]
+}
+"""Only the pods of an InferenceService reach the pod webhook: while the server is down,
+failing closed blocks those alone."""
+POD_NAMESPACE_SELECTOR = {
+    "matchExpressions": [{"key": "control-plane", "operator": "DoesNotExist"}]
+}
+"""Namespaces labelled ``control-plane`` (the operator's own, in upstream's install) are
+left out, so the operator's pods never wait for its own webhook."""
 VALIDATE_INFERENCESERVICE = "/validate-ome-io-v1beta1-inferenceservice"
 VALIDATE_SERVINGRUNTIME = "/validate-ome-io-v1beta1-servingruntime"
 VALIDATE_CLUSTERSERVINGRUNTIME = "/validate-ome-io-v1beta1-clusterservingruntime"
 VALIDATE_FINETUNEDWEIGHT = "/validate-ome-io-v1beta1-finetunedweight"
+VALIDATE_BENCHMARKJOB = "/validate-ome-io-v1beta1-benchmarkjob"
 
 
 @dataclass(frozen=True)
@@ -33,11 +45,32 @@ class Hook:
     path: str
     resource: str
     scope: str
+    object_selector: Mapping[str, Any] | None = None
+    namespace_selector: Mapping[str, Any] | None = None
+    """Selectors of this hook alone, narrowing the configuration-wide ones."""
+    reinvocation_policy: str = "Never"
     mutating: bool = False
     operations: tuple[str, ...] = ("CREATE", "UPDATE")
+    group: str = "ome.io"
+    version: str = "v1beta1"
+    match_conditions: tuple[Mapping[str, str], ...] = ()
 
 
 HOOKS = (
+    Hook(
+        "inferenceservice.ome-webhook-server.pod-mutator",
+        MUTATE_POD,
+        "pods",
+        "Namespaced",
+        object_selector=POD_OBJECT_SELECTOR,
+        namespace_selector=POD_NAMESPACE_SELECTOR,
+        # called again when a later webhook changes the pod: it adds nothing twice
+        reinvocation_policy="IfNeeded",
+        mutating=True,
+        operations=("CREATE",),
+        group="",
+        version="v1",
+    ),
     Hook(
         "inferenceservice.ome-webhook-server.defaulter",
         MUTATE_INFERENCESERVICE,
@@ -69,6 +102,12 @@ HOOKS = (
         "finetunedweights",
         "Cluster",
         operations=("CREATE", "UPDATE", "DELETE"),
+    ),
+    Hook(
+        "benchmarkjob.ome-webhook-server.validator",
+        VALIDATE_BENCHMARKJOB,
+        "benchmarkjobs",
+        "Namespaced",
     ),
 )
 
@@ -138,8 +177,8 @@ def webhook_configurations(
             "clientConfig": client_config(hook, service=service, url=url, ca_bundle=ca_bundle),
             "rules": [
                 {
-                    "apiGroups": ["ome.io"],
-                    "apiVersions": ["v1beta1"],
+                    "apiGroups": [hook.group],
+                    "apiVersions": [hook.version],
                     "operations": list(hook.operations),
                     "resources": [hook.resource],
                     "scope": hook.scope,
@@ -151,12 +190,18 @@ def webhook_configurations(
             "admissionReviewVersions": ["v1"],
             "timeoutSeconds": timeout_seconds,
         }
-        if namespace_selector is not None and hook.scope == "Namespaced":
-            webhook["namespaceSelector"] = dict(namespace_selector)
-        if object_selector is not None:
-            webhook["objectSelector"] = dict(object_selector)
+        namespaces = _all_of(
+            hook.namespace_selector, namespace_selector if hook.scope == "Namespaced" else None
+        )
+        if namespaces is not None:
+            webhook["namespaceSelector"] = namespaces
+        objects = _all_of(hook.object_selector, object_selector)
+        if objects is not None:
+            webhook["objectSelector"] = objects
+        if hook.match_conditions:
+            webhook["matchConditions"] = [dict(c) for c in hook.match_conditions]
         if hook.mutating:
-            webhook["reinvocationPolicy"] = "Never"
+            webhook["reinvocationPolicy"] = hook.reinvocation_policy
             mutating.append(webhook)
         else:
             validating.append(webhook)
@@ -168,6 +213,27 @@ def webhook_configurations(
             "ValidatingWebhookConfiguration", validating_name, validating, labels, annotations
         ),
     )
+
+
+def _all_of(*selectors: Mapping[str, Any] | None) -> dict[str, Any] | None:
+    """One label selector matching what every one of ``selectors`` matches (None: no
+    selector given). A label required with two values stays two requirements."""
+    given = [s for s in selectors if s is not None]
+    if not given:
+        return None
+    labels: dict[str, str] = {}
+    expressions: list[dict[str, Any]] = []
+    for selector in given:
+        for key, value in (selector.get("matchLabels") or {}).items():
+            if labels.setdefault(key, value) != value:
+                expressions.append({"key": key, "operator": "In", "values": [value]})
+        expressions += [dict(e) for e in selector.get("matchExpressions") or []]
+    combined: dict[str, Any] = {}
+    if labels:
+        combined["matchLabels"] = labels
+    if expressions:
+        combined["matchExpressions"] = expressions
+    return combined
 
 
 def _configuration(

@@ -285,15 +285,10 @@ def _url_hosts(url: str | None) -> tuple[str, ...]:
 def _admission(manager: Manager, config_namespace: str, accelerators: bool) -> Admission:
     stores = [
         manager.informer(gvk_of(kind)).store
-        for kind in (
-            BaseModel,
-            ClusterBaseModel,
-            ServingRuntime,
-            ClusterServingRuntime,
-            FineTunedWeight,
-        )
+        for kind in (BaseModel, ClusterBaseModel, ServingRuntime, ClusterServingRuntime)
     ]
-    catalog = StoreCatalog(*stores)
+    weights = manager.informer(gvk_of(FineTunedWeight)).store
+    catalog = StoreCatalog(*stores, fine_tuned_weights=weights)
     configmaps = config_informer(manager, config_namespace).store
 
     def config_data() -> Mapping[str, str] | None:

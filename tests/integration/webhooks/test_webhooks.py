@@ -21,6 +21,7 @@ from typing import Any
 
 import pytest
 import pytest_asyncio
+import yaml
 
 from ome.client import GVK, ApiError, Client, NotFound
 from ome.controllers.kinds import (
@@ -28,6 +29,7 @@ from ome.controllers.kinds import (
     CLUSTERSERVINGRUNTIME,
     FINETUNEDWEIGHT,
     INFERENCESERVICE,
+    POD,
 )
 from ome.runtime import Manager, ManagerOptions
 from ome.testing.pytest_plugin import Cluster
@@ -36,6 +38,8 @@ from ome.webhooks.certificates import generate
 from ome.webhooks.configuration import webhook_configurations
 from ome.webhooks.provision import MUTATING, SECRET, VALIDATING, write_files
 from tests.compat.malformed import API_VERSION, VALID, VARIANTS
+from tests.compat.rdma import with_upstream_rdma
+from tests.compat.reference import CONFIG, needs_reference
 from tests.integration.helpers import eventually
 
 pytestmark = pytest.mark.integration
@@ -574,3 +578,169 @@ async def test_a_weight_in_use_cannot_be_deleted_and_a_wrong_scheme_is_refused(
     finally:
         with contextlib.suppress(NotFound, ApiError):
             await weights.delete(name)
+
+
+def benchmark(namespace: str, **spec: Any) -> dict[str, Any]:
+    body: dict[str, Any] = {
+        "endpoint": {"inferenceService": {"name": "chat", "namespace": namespace}},
+        "task": "text-to-text",
+        "trafficScenarios": ["D(100,100)"],
+        "maxTimePerIteration": 15,
+        "maxRequestsPerIteration": 100,
+        "outputLocation": {"storageUri": "oci://n/ns/b/results/o/run"},
+    }
+    body.update(spec)
+    document = {
+        "apiVersion": API_VERSION,
+        "kind": "BenchmarkJob",
+        "metadata": {"name": "bench", "namespace": namespace},
+        "spec": body,
+    }
+    return labelled(document, namespace)
+
+
+async def test_bad_benchmarks_are_refused_naming_the_field(
+    client: Client, namespace: str, webhooks: Any
+) -> None:
+    """upstream pkg/webhook/admission/benchmark/benchmark_webhook.go"""
+    await create(client, benchmark(namespace), dry_run=True)
+    scenario = await refusal(
+        create(client, benchmark(namespace, trafficScenarios=["D(100,100)", "Z(1,2)"]))
+    )
+    assert names_field(scenario, "spec.trafficScenarios[1]"), scenario.message
+    endpoint = {
+        "inferenceService": {"name": "chat", "namespace": namespace},
+        "endpoint": {"url": "http://x", "apiFormat": "openai", "modelName": "m"},
+    }
+    both = await refusal(create(client, benchmark(namespace, endpoint=endpoint)))
+    assert names_field(both, "spec.endpoint"), both.message
+    assert "not both" in both.message
+
+
+# -- the pod webhook ---------------------------------------------------------------
+
+RDMA_RUNTIME = CONFIG / "runtimes" / "srt" / "deepseek-rdma-rt.yaml"
+SERVER_FIELDS = ("uid", "resourceVersion", "creationTimestamp", "managedFields", "generation")
+
+
+def rdma_leader(namespace: str, name: str, *, labelled: bool = True) -> dict[str, Any]:
+    """A leader pod of upstream's multi-node RDMA runtime, as its LeaderWorkerSet would
+    make it from the runtime alone: it mounts /dev/shm and /dev/infiniband without the
+    volumes, which the webhook is expected to add."""
+    engine = yaml.safe_load(RDMA_RUNTIME.read_text())["spec"]["engineConfig"]
+    leader = engine["leader"]
+    labels = {LABEL: namespace}
+    if labelled:
+        labels["ome.io/inferenceservice"] = "deepseek"
+    return {
+        "apiVersion": "v1",
+        "kind": "Pod",
+        "metadata": {
+            "name": name,
+            "namespace": namespace,
+            "labels": labels,
+            "annotations": dict(engine["annotations"]),
+        },
+        "spec": {
+            "containers": [leader["runner"]],
+            "tolerations": leader["tolerations"],
+            "dnsPolicy": leader["dnsPolicy"],
+            "hostNetwork": leader["hostNetwork"],
+            "automountServiceAccountToken": False,  # no volume with a random name
+        },
+    }
+
+
+async def create_pod(client: Client, pod: dict[str, Any], *, dry_run: bool = False) -> Any:
+    """Created once the namespace's default ServiceAccount exists (the API server refuses
+    pods until the controller manager has made it)."""
+    created: list[Any] = []
+
+    async def made() -> bool:
+        try:
+            created.append(await create(client, pod, dry_run=dry_run))
+        except ApiError as err:
+            if "serviceaccount" not in err.message:
+                raise
+            return False
+        return True
+
+    await eventually(made, timeout=30)
+    return created[0]
+
+
+def as_written(pod: dict[str, Any], name: str, *, labelled: bool) -> dict[str, Any]:
+    """``pod`` as a client would write it again: server fields gone, another name."""
+    pod = copy.deepcopy(pod)
+    metadata = pod["metadata"]
+    for key in SERVER_FIELDS:
+        metadata.pop(key, None)
+    metadata["name"] = name
+    if not labelled:
+        del metadata["labels"]["ome.io/inferenceservice"]
+    pod.pop("status", None)
+    return pod
+
+
+def comparable(pod: dict[str, Any]) -> dict[str, Any]:
+    metadata = {
+        k: v for k, v in pod["metadata"].items() if k not in (*SERVER_FIELDS, "name", "labels")
+    }
+    labels = {k: v for k, v in pod["metadata"]["labels"].items() if k != "ome.io/inferenceservice"}
+    return {**pod, "metadata": {**metadata, "labels": labels}, "status": None}
+
+
+@needs_reference
+async def test_rdma_pods_get_exactly_upstreams_additions_and_nothing_twice(
+    client: Client, namespace: str, webhooks: Any
+) -> None:
+    """upstream pkg/webhook/admission/pod/rdma_injector.go and
+    metrics_aggregate_injector.go (no inferenceservice-config here: the shipped values)"""
+    created = await create_pod(client, rdma_leader(namespace, "leader"))
+    # what upstream's webhook would make of it, written without the label (so no webhook
+    # call) for the API server to default the same way
+    expected = with_upstream_rdma(rdma_leader(namespace, "expected", labelled=False))
+    expected["metadata"]["annotations"].update(
+        {"ome.io/enable-metric-aggregation": "false", "ome.io/enable-prometheus-scraping": "false"}
+    )
+    defaulted = await create_pod(client, expected, dry_run=True)
+    assert comparable(created) == comparable(defaulted)
+    (main,) = created["spec"]["containers"]
+    assert {v["name"] for v in created["spec"]["volumes"]} == {"dshm", "devinf"}
+    assert sum(e["name"] == "GLOO_SOCKET_IFNAME" for e in main["env"]) == 1
+    assert main["securityContext"]["privileged"] is True
+
+    # a pod that already went through the webhook (as on reinvocation) is left as it is
+    again = await create_pod(client, as_written(created, "again", labelled=True), dry_run=True)
+    assert comparable(again) == comparable(created)
+
+
+@needs_reference
+async def test_pods_without_the_label_are_not_touched(
+    client: Client, namespace: str, webhooks: Any
+) -> None:
+    """upstream config/webhook/manifests.yaml: objectSelector ome.io/inferenceservice"""
+    source = with_upstream_rdma(rdma_leader(namespace, "plain", labelled=False))
+    plain = await create_pod(client, source)
+    assert plain["metadata"]["annotations"] == source["metadata"]["annotations"]
+    (main,) = plain["spec"]["containers"]
+    names_written = [e["name"] for e in source["spec"]["containers"][0]["env"]]
+    assert [e["name"] for e in main["env"]] == names_written
+    assert [v["name"] for v in plain["spec"]["volumes"]] == ["dshm", "devinf"]
+
+
+@needs_reference
+async def test_with_the_server_down_only_service_pods_wait(
+    client: Client, namespace: str, webhooks: Any
+) -> None:
+    await create_pod(client, rdma_leader(namespace, "before"), dry_run=True)
+    _, task = webhooks
+    task.cancel()
+    await asyncio.gather(task, return_exceptions=True)
+    outside = with_upstream_rdma(rdma_leader(namespace, "outside", labelled=False))
+    await create_pod(client, outside)
+    pods = await client.resource(POD)
+    assert (await pods.get("outside", namespace))["metadata"]["name"] == "outside"
+    error = await refusal(create(client, rdma_leader(namespace, "inside")))
+    assert "failed calling webhook" in error.message
+    assert "inferenceservice.ome-webhook-server.pod-mutator" in error.message

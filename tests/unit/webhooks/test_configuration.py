@@ -24,11 +24,14 @@ def test_service_configurations() -> None:
         assert hook["sideEffects"] == "None"
         assert hook["admissionReviewVersions"] == ["v1"]
         rule = hook["rules"][0]
-        assert rule["apiGroups"] == ["ome.io"]
-        assert rule["apiVersions"] == ["v1beta1"]
+        assert rule["apiGroups"] == [spec.group]
+        assert rule["apiVersions"] == [spec.version]
         # deleting a weight in use is refused, so that hook sees deletions too
         deletes = ["DELETE"] if spec.resource == "finetunedweights" else []
-        assert rule["operations"] == ["CREATE", "UPDATE", *deletes]
+        if spec.resource == "pods":  # completed as they are made
+            assert rule["operations"] == ["CREATE"]
+        else:
+            assert rule["operations"] == ["CREATE", "UPDATE", *deletes]
         assert rule["resources"] == [spec.resource]
         assert hook["clientConfig"]["service"] == {
             "namespace": "ome",
@@ -42,6 +45,7 @@ def test_service_configurations() -> None:
         "servingruntimes",
         "clusterservingruntimes",
         "finetunedweights",
+        "benchmarkjobs",
     ]
 
 
@@ -54,13 +58,67 @@ def test_url_configurations_with_selectors() -> None:
         mutating_name="m",
         validating_name="v",
     )
-    assert mutating["webhooks"][0]["clientConfig"] == {
-        "url": "https://127.0.0.1:9443/mutate-ome-io-v1beta1-inferenceservice"
-    }
+    assert {"url": "https://127.0.0.1:9443/mutate-ome-io-v1beta1-inferenceservice"} in [
+        h["clientConfig"] for h in mutating["webhooks"]
+    ]
     for hook in mutating["webhooks"] + validating["webhooks"]:
+        if hook["rules"][0]["resources"] == ["pods"]:
+            continue  # its own selectors narrowed further: below
         assert hook["objectSelector"] == selector
         cluster_scoped = hook["rules"][0]["scope"] == "Cluster"
         assert ("namespaceSelector" in hook) is not cluster_scoped
+
+
+def test_the_pod_hook_is_upstreams() -> None:
+    """upstream config/webhook/manifests.yaml (inferenceservice.ome-webhook-server.pod-mutator)
+    and the kubebuilder marker in pkg/webhook/admission/pod/mutator.go"""
+    (mutating, _) = webhook_configurations(service=ServiceRef("ome", "svc"))
+    (hook,) = [h for h in mutating["webhooks"] if h["rules"][0]["resources"] == ["pods"]]
+    assert hook["name"] == "inferenceservice.ome-webhook-server.pod-mutator"
+    assert hook["clientConfig"]["service"]["path"] == "/mutate-pods"
+    assert hook["rules"] == [
+        {
+            "apiGroups": [""],
+            "apiVersions": ["v1"],
+            "operations": ["CREATE"],
+            "resources": ["pods"],
+            "scope": "Namespaced",
+        }
+    ]
+    assert hook["failurePolicy"] == "Fail"
+    assert hook["reinvocationPolicy"] == "IfNeeded"
+    assert hook["objectSelector"] == {
+        "matchExpressions": [{"key": "ome.io/inferenceservice", "operator": "Exists"}]
+    }
+    assert hook["namespaceSelector"] == {
+        "matchExpressions": [{"key": "control-plane", "operator": "DoesNotExist"}]
+    }
+    # every other mutating hook keeps its single call
+    others = [h for h in mutating["webhooks"] if h is not hook]
+    assert {h["reinvocationPolicy"] for h in others} == {"Never"}
+
+
+def test_the_pod_hooks_selectors_narrow_the_given_ones() -> None:
+    (mutating, _) = webhook_configurations(
+        url="https://127.0.0.1:9443",
+        namespace_selector={"matchLabels": {"team": "a"}},
+        object_selector={
+            "matchLabels": {"test": "x"},
+            "matchExpressions": [{"key": "tier", "operator": "Exists"}],
+        },
+    )
+    (hook,) = [h for h in mutating["webhooks"] if h["rules"][0]["resources"] == ["pods"]]
+    assert hook["objectSelector"] == {
+        "matchLabels": {"test": "x"},
+        "matchExpressions": [
+            {"key": "ome.io/inferenceservice", "operator": "Exists"},
+            {"key": "tier", "operator": "Exists"},
+        ],
+    }
+    assert hook["namespaceSelector"] == {
+        "matchLabels": {"team": "a"},
+        "matchExpressions": [{"key": "control-plane", "operator": "DoesNotExist"}],
+    }
 
 
 def test_exactly_one_way_to_reach_the_server() -> None:

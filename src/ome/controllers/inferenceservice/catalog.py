@@ -1,5 +1,5 @@
-"""``ome.serving.Catalog`` over the informer stores of models, fine-tuned weights and
-runtimes.
+"""``ome.serving.Catalog`` over the informer stores of models, fine-tuned weights,
+runtimes and accelerator classes.
 
 Each cached dict is validated once per resourceVersion; the validated models are shared
 between reconciles and must be treated as read-only."""
@@ -13,6 +13,7 @@ from pydantic import ValidationError
 
 from ome.api.meta import ApiObject
 from ome.api.v1beta1 import (
+    AcceleratorClass,
     BaseModel,
     ClusterBaseModel,
     ClusterServingRuntime,
@@ -78,7 +79,9 @@ class StoreCatalog:
         cluster_base_models: Any,
         serving_runtimes: Any,
         cluster_serving_runtimes: Any,
+        *,
         fine_tuned_weights: Any = None,
+        accelerator_classes: Any = None,
     ) -> None:
         self._base_models = ValidatedStore(base_models, BaseModel)
         self._cluster_base_models = ValidatedStore(cluster_base_models, ClusterBaseModel)
@@ -88,6 +91,9 @@ class StoreCatalog:
         self._weights = None
         if fine_tuned_weights is not None:
             self._weights = ValidatedStore(fine_tuned_weights, FineTunedWeight)
+        self._classes = None
+        if accelerator_classes is not None:
+            self._classes = ValidatedStore(accelerator_classes, AcceleratorClass)
 
     def base_model(self, namespace: str, name: str) -> BaseModel | None:
         return self._base_models.get(f"{namespace}/{name}")
@@ -103,3 +109,6 @@ class StoreCatalog:
 
     def fine_tuned_weight(self, name: str) -> FineTunedWeight | None:
         return self._weights.get(name) if self._weights is not None else None
+
+    def accelerator_class(self, name: str) -> AcceleratorClass | None:
+        return self._classes.get(name) if self._classes is not None else None

@@ -14,6 +14,7 @@ from ome.controllers.inferenceservice.reconciler import (
 )
 from ome.controllers.inferenceservice.tracking import Tracker
 from ome.controllers.kinds import (
+    ACCELERATORCLASS,
     BASEMODEL,
     CHILD_KINDS,
     CLUSTERBASEMODEL,
@@ -28,6 +29,7 @@ from ome.controllers.kinds import (
 )
 from ome.runtime import Controller, Manager, Request
 from ome.runtime.handlers import EnqueueRequestsFromMapFunc, MapFunc
+from ome.runtime.predicates import generation_changed
 from ome.serving.config import CONFIGMAP_NAME as CONFIG_NAME
 from ome.serving.metadata import INFERENCESERVICE_LABEL
 
@@ -94,7 +96,8 @@ def setup(
         manager.informer(CLUSTERBASEMODEL).store,
         manager.informer(SERVINGRUNTIME).store,
         manager.informer(CLUSTERSERVINGRUNTIME).store,
-        manager.informer(FINETUNEDWEIGHT).store,
+        fine_tuned_weights=manager.informer(FINETUNEDWEIGHT).store,
+        accelerator_classes=manager.informer(ACCELERATORCLASS).store,
     )
     config = config_informer(manager, namespace)
     reconciler = InferenceServiceReconciler(
@@ -150,6 +153,8 @@ def setup(
         .watches(BASEMODEL, model_users)
         .watches(CLUSTERBASEMODEL, model_users)
         .watches(FINETUNEDWEIGHT, weight_users)
+        # a class's spec (not its ever-changing counts) may change any service's pods
+        .watches(ACCELERATORCLASS, lambda _: all_services(), generation_changed())
         .with_options(max_concurrent_reconciles=workers)
         .complete(manager, reconciler)
     )
