@@ -13,7 +13,7 @@ import structlog
 
 from ome import webhooks
 from ome.client import Client, NotFound
-from ome.controllers import basemodel, finetunedweight, inferenceservice
+from ome.controllers import basemodel, dedicatedaicluster, finetunedweight, inferenceservice
 from ome.controllers.kinds import LEADERWORKERSET
 from ome.runtime import LeaderElectionConfig, Manager, ManagerOptions
 
@@ -89,6 +89,7 @@ def build_manager(client: Client, options: OperatorOptions) -> Manager:
     finetunedweight.setup(
         manager, status_namespace=options.operator_namespace, workers=options.model_workers
     )
+    dedicatedaicluster.setup(manager, namespace=options.operator_namespace)
     if options.webhook_address:
         _setup_webhooks(manager, options, options.webhook_address)
     return manager

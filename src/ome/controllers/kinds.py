@@ -6,6 +6,8 @@ from ome.api.v1beta1 import (
     BaseModel,
     ClusterBaseModel,
     ClusterServingRuntime,
+    DedicatedAICluster,
+    DedicatedAIClusterProfile,
     FineTunedWeight,
     InferenceService,
     ServingRuntime,
@@ -18,6 +20,8 @@ CLUSTERBASEMODEL = GVK("ome.io", "v1beta1", ClusterBaseModel.KIND)
 SERVINGRUNTIME = GVK("ome.io", "v1beta1", ServingRuntime.KIND)
 CLUSTERSERVINGRUNTIME = GVK("ome.io", "v1beta1", ClusterServingRuntime.KIND)
 FINETUNEDWEIGHT = GVK("ome.io", "v1beta1", FineTunedWeight.KIND)
+DEDICATEDAICLUSTER = GVK("ome.io", "v1beta1", DedicatedAICluster.KIND)
+DEDICATEDAICLUSTERPROFILE = GVK("ome.io", "v1beta1", DedicatedAIClusterProfile.KIND)
 
 CONFIGMAP = GVK("", "v1", "ConfigMap")
 POD = GVK("", "v1", "Pod")
@@ -47,3 +51,4 @@ CHILD_KINDS = (
 """Every kind a service's children may have (render order is irrelevant here)."""
 NODE = GVK("", "v1", "Node")
 SECRET = GVK("", "v1", "Secret")
+PRIORITYCLASS = GVK("scheduling.k8s.io", "v1", "PriorityClass")

@@ -29,6 +29,7 @@ from ome.api.v1beta1 import InferenceService, ServingRuntimeSpec
 from ome.serving.adapters import serves_merged_weights
 from ome.serving.catalog import Model, name_of, namespace_of, service_namespace
 from ome.serving.components import Component, Spec, to_json
+from ome.serving.dedicated import with_dedicated_cluster
 from ome.serving.merge import RUNNER, merge
 from ome.serving.metadata import INJECT_MODEL_INIT_ANNOTATION
 from ome.serving.naming import MODEL_READY, model_ready_label
@@ -109,6 +110,7 @@ def build_pod(
         pod["volumes"] = _add_named(pod.get("volumes", []), volume)
     if component is not Component.ROUTER:
         pod["nodeSelector"] = _node_selector(pod, service, component, model, runtime, merged=merged)
+        pod = with_dedicated_cluster(pod, annotations)
     pod = with_rdma(pod, annotations)
     return _with_deployment_defaults(pod, readiness_probe=readiness_probe)
 
