@@ -1,0 +1,412 @@
+"""DedicatedAIClusters end to end: the DAC and InferenceService controllers in-process
+(as the operator's ServiceAccount) on the control plane with the real scheduler and fake
+8-GPU nodes made for each test (selected by the profile, so the session's own nodes stay
+out of it).
+
+A DAC of two one-pod units is ACTIVE with 16 GPUs available; ordinary pods fill the rest
+and wait with the scheduler's reason, while a service annotated with the DAC is placed at
+once on the reserved capacity; more units than the cluster holds fail with
+NotEnoughResources and recover when a node is added; a profile change rolls the
+placeholders; deletion leaves the workloads running. Bad input gets its own reason and
+no hot loop."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import pytest_asyncio
+import yaml
+
+from ome.client import GVK, Client, NotFound
+from ome.controllers import dedicatedaicluster, inferenceservice
+from ome.controllers.dedicatedaicluster.setup import CONTROLLER_NAME
+from ome.controllers.kinds import (
+    DEDICATEDAICLUSTER,
+    DEDICATEDAICLUSTERPROFILE,
+    DEPLOYMENT,
+    INFERENCESERVICE,
+    NODE,
+    POD,
+)
+from ome.runtime import Manager, ManagerOptions
+from ome.serving.dedicated import DAC_LABEL, placeholder_name
+from ome.serving.naming import model_ready_label
+from ome.testing.nodes import FakeNode
+from ome.testing.pytest_plugin import Cluster
+from ome.testing.serviceaccount import MANAGER_ACCOUNT
+from tests.integration.helpers import eventually, refused_nothing
+
+pytestmark = pytest.mark.integration
+
+ROOT = Path(__file__).resolve().parents[3]
+REFERENCE = ROOT / ".." / "shared" / "ome-reference" / "config"
+MODEL_FILE = REFERENCE / "models" / "Qwen" / "Qwen1.5-7B-Chat.yaml"
+RUNTIME_FILE = REFERENCE / "runtimes" / "srt" / "Qwen" / "Qwen1.5-7B-Chat-rt.yaml"
+SAMPLE_FILE = REFERENCE / "samples" / "isvc" / "Qwen" / "Qwen1.5-7B-Chat.yaml"
+MODEL = "qwen1-5-7b-chat"
+THRESHOLD = 5.0
+EVENT = GVK("events.k8s.io", "v1", "Event")
+UNIT = {
+    "requests": {"nvidia.com/gpu": "8", "cpu": "1", "memory": "1Gi"},
+    "limits": {"nvidia.com/gpu": "8", "cpu": "1", "memory": "1Gi"},
+}
+
+
+def _load(path: Path) -> dict[str, Any]:
+    document: dict[str, Any] = yaml.safe_load(path.read_text())
+    return document
+
+
+@pytest_asyncio.fixture(loop_scope="session", scope="module")
+async def catalogue(cluster: Cluster) -> AsyncIterator[dict[str, Any]]:
+    if not (MODEL_FILE.exists() and RUNTIME_FILE.exists() and SAMPLE_FILE.exists()):
+        pytest.skip(f"the OME reference catalogue is not at {REFERENCE}")
+    await cluster.install_crds(sorted((ROOT / "manifests" / "crds").glob("ome.io_*.yaml")))
+    model, runtime = _load(MODEL_FILE), _load(RUNTIME_FILE)
+    async with await cluster.client() as admin:
+        for obj in (model, runtime):
+            resource = await admin.resource(GVK.parse(obj["apiVersion"], obj["kind"]))
+            await resource.apply(obj, field_manager="test", force=True)
+    yield {"sample": _load(SAMPLE_FILE)}
+    async with await cluster.client() as admin:
+        for obj in (model, runtime):
+            resource = await admin.resource(GVK.parse(obj["apiVersion"], obj["kind"]))
+            with contextlib.suppress(NotFound):
+                await resource.delete(obj["metadata"]["name"])
+
+
+class Nodes:
+    """Fake 8-GPU nodes of one test, labelled ``pool={namespace}`` and model-ready."""
+
+    def __init__(self, client: Client, namespace: str) -> None:
+        self.client, self.pool, self.names = client, namespace, list[str]()
+
+    async def add(self, count: int) -> None:
+        resource = await self.client.resource(NODE)
+        for _ in range(count):
+            labels = {"pool": self.pool, model_ready_label(MODEL, None): "Ready"}
+            node = FakeNode(f"{self.pool}-{len(self.names)}", gpus=8, labels=labels)
+            await resource.create(node.manifest())
+            self.names.append(node.name)
+
+    async def remove(self) -> None:
+        resource = await self.client.resource(NODE)
+        for name in self.names:
+            with contextlib.suppress(NotFound):
+                await resource.delete(name)
+
+
+@pytest_asyncio.fixture(loop_scope="session")
+async def nodes(client: Client, namespace: str) -> AsyncIterator[Nodes]:
+    made = Nodes(client, namespace)
+    yield made
+    await made.remove()
+
+
+@pytest_asyncio.fixture(loop_scope="session")
+async def manager(cluster: Cluster, namespace: str, catalogue: Any) -> AsyncIterator[Manager]:
+    """Both controllers; the placeholders run in the test's namespace."""
+    options = ManagerOptions(
+        metrics_address="127.0.0.1:0", probe_address="127.0.0.1:0", handle_signals=False
+    )
+    with refused_nothing(cluster, MANAGER_ACCOUNT):
+        client = await cluster.operator_client()
+        running = Manager(client, options)
+        inferenceservice.setup(running, workers=2)
+        dedicatedaicluster.setup(running, namespace=namespace, threshold=THRESHOLD)
+        try:
+            async with running.running():
+                yield running
+        finally:
+            await client.close()
+
+
+@pytest_asyncio.fixture(loop_scope="session")
+async def cleanup(client: Client) -> AsyncIterator[list[tuple[GVK, str]]]:
+    """Cluster-scoped objects the test made, deleted afterwards (DACs first)."""
+    made: list[tuple[GVK, str]] = []
+    yield made
+    for kind, name in made:
+        with contextlib.suppress(NotFound):
+            await (await client.resource(kind)).delete(name)
+    for kind, name in made:
+        resource = await client.resource(kind)
+
+        async def gone(resource: Any = resource, name: str = name) -> bool:
+            try:
+                await resource.get(name)
+            except NotFound:
+                return True
+            return False
+
+        await eventually(gone, timeout=30)
+
+
+async def make(
+    client: Client, made: list[tuple[GVK, str]], kind: GVK, name: str, spec: dict[str, Any]
+) -> None:
+    body = {"apiVersion": "ome.io/v1beta1", "kind": kind.kind, "metadata": {"name": name}}
+    await (await client.resource(kind)).create({**body, "spec": spec})
+    made.insert(0, (kind, name)) if kind == DEDICATEDAICLUSTER else made.append((kind, name))
+
+
+async def status_of(client: Client, name: str) -> dict[str, Any]:
+    dac = await (await client.resource(DEDICATEDAICLUSTER)).get(name)
+    return dict(dac.get("status") or {})
+
+
+async def until_state(
+    client: Client, name: str, state: str, timeout: float = 60, **fields: Any
+) -> dict[str, Any]:
+    async def reached() -> bool:
+        status = await status_of(client, name)
+        wanted = {"dacLifecycleState": state, **fields}
+        return all(status.get(k) == v for k, v in wanted.items())
+
+    try:
+        await eventually(reached, timeout=timeout)
+    except AssertionError:
+        raise AssertionError(
+            f"{name} not {state} {fields}: {await status_of(client, name)}"
+        ) from None
+    return await status_of(client, name)
+
+
+def gpu_pod(name: str, namespace: str, pool: str, **extra: Any) -> dict[str, Any]:
+    return {
+        "apiVersion": "v1",
+        "kind": "Pod",
+        "metadata": {"name": name, "namespace": namespace, **extra},
+        "spec": {
+            "nodeSelector": {"pool": pool},
+            "terminationGracePeriodSeconds": 0,
+            "containers": [{"name": "main", "image": "busybox", "resources": UNIT}],
+        },
+    }
+
+
+async def pod_state(client: Client, name: str, namespace: str) -> dict[str, Any]:
+    pod: dict[str, Any] = await (await client.resource(POD)).get(name, namespace)
+    return pod
+
+
+async def events_of(client: Client, reason: str) -> list[dict[str, Any]]:
+    found = await (await client.resource(EVENT)).list("default")
+    return [e for e in found if e.get("reason") == reason]
+
+
+@pytest.mark.usefixtures("manager")
+async def test_a_dac_reserves_capacity_that_only_its_workloads_take(
+    client: Client,
+    namespace: str,
+    nodes: Nodes,
+    catalogue: dict[str, Any],
+    cleanup: list[tuple[GVK, str]],
+) -> None:
+    profile, dac = f"one-h100-{namespace}", f"team-{namespace}"
+    await nodes.add(3)
+    await make(
+        client,
+        cleanup,
+        DEDICATEDAICLUSTERPROFILE,
+        profile,
+        {"count": 1, "resources": UNIT, "affinity": {}, "nodeSelector": {"pool": namespace}},
+    )
+    await make(client, cleanup, DEDICATEDAICLUSTER, dac, {"profile": profile, "count": 2})
+    active = await until_state(client, dac, "ACTIVE", availableGpu=16, allocatedGpu=0)
+    assert len(active["nodes"]) == 2
+    assert active["conditions"][0]["reason"] == "Reserved"
+    reserved = set(active["nodes"])
+    for node in reserved:
+        labels = (await (await client.resource(NODE)).get(node))["metadata"]["labels"]
+        assert labels[DAC_LABEL] == dac
+
+    # ordinary pods fill the rest; one more waits, with the scheduler's reason
+    pods = await client.resource(POD)
+    await pods.create(gpu_pod("filler", namespace, namespace))
+
+    async def running(name: str) -> bool:
+        return (await pod_state(client, name, namespace))["status"].get("phase") == "Running"
+
+    await eventually(lambda: running("filler"), timeout=60)
+    assert (await pod_state(client, "filler", namespace))["spec"]["nodeName"] not in reserved
+    await pods.create(gpu_pod("outsider", namespace, namespace))
+
+    async def unschedulable() -> bool:
+        conditions = (await pod_state(client, "outsider", namespace))["status"].get("conditions")
+        return any(
+            c["type"] == "PodScheduled" and c.get("reason") == "Unschedulable"
+            for c in conditions or []
+        )
+
+    await eventually(unschedulable, timeout=60)
+
+    # a service annotated with the DAC is placed at once on the reserved capacity
+    services = await client.resource(INFERENCESERVICE)
+    service = dict(catalogue["sample"])
+    service["metadata"] = {
+        "name": "tenant",
+        "namespace": namespace,
+        "annotations": {"ome.io/dedicated-ai-cluster": dac},
+    }
+    await services.create(service)
+
+    async def ready() -> bool:
+        current = await services.get("tenant", namespace)
+        conditions = (current.get("status") or {}).get("conditions") or []
+        return any(c["type"] == "Ready" and c["status"] == "True" for c in conditions)
+
+    await eventually(ready, timeout=90)
+    (engine,) = await pods.list(
+        namespace, label_selector="ome.io/inferenceservice=tenant,component=engine"
+    )
+    assert engine["spec"]["nodeName"] in reserved
+    assert engine["spec"]["priorityClassName"] == "ome-dac-workload"
+    assert engine["metadata"]["labels"]["volcano.sh/queue-name"] == dac  # upstream's label
+    # the engine asks for 1 GPU: it holds one unit, whose placeholder it preempted
+    await until_state(client, dac, "ACTIVE", availableGpu=8, allocatedGpu=1)
+    outsider = await pod_state(client, "outsider", namespace)
+    assert not outsider["spec"].get("nodeName")
+    (scheduled,) = [c for c in outsider["status"]["conditions"] if c["type"] == "PodScheduled"]
+    assert "Insufficient nvidia.com/gpu" in scheduled["message"]
+
+    # one unit more than the cluster holds: FAILED after the threshold, then ACTIVE once a
+    # node is added (the outsider goes first, so the new node is the reservation's)
+    dacs = await client.resource(DEDICATEDAICLUSTER)
+    await dacs.patch(dac, {"spec": {"count": 3}})
+    failed = await until_state(client, dac, "FAILED")
+    assert failed["conditions"][0]["reason"] == "NotEnoughResources"
+    assert "nvidia.com/gpu" in failed["lifecycleDetail"]
+    await pods.delete("outsider", namespace)
+    await nodes.add(1)
+    grown = await until_state(client, dac, "ACTIVE", availableGpu=16, allocatedGpu=1)
+    assert len(grown["nodes"]) == 3
+    assert grown["observedGeneration"] == (await dacs.get(dac))["metadata"]["generation"]
+
+    # a profile change rolls the placeholders of every DAC using it
+    deployments = await client.resource(DEPLOYMENT)
+    cpu2 = {
+        "requests": {**UNIT["requests"], "cpu": "2"},
+        "limits": {**UNIT["limits"], "cpu": "2"},
+    }
+    await (await client.resource(DEDICATEDAICLUSTERPROFILE)).patch(
+        profile, {"spec": {"resources": cpu2}}
+    )
+
+    async def rolled() -> bool:
+        deployment = await deployments.get(placeholder_name(dac), namespace)
+        container = deployment["spec"]["template"]["spec"]["containers"][0]
+        return bool(container["resources"]["requests"]["cpu"] == "2")
+
+    await eventually(rolled, timeout=30)
+    await until_state(client, dac, "ACTIVE", availableGpu=16, allocatedGpu=1)
+
+    # deletion: placeholders and labels go, the service keeps running, an Event says so
+    await dacs.delete(dac)
+
+    async def released() -> bool:
+        try:
+            await dacs.get(dac)
+        except NotFound:
+            return True
+        return False
+
+    await eventually(released, timeout=30)
+
+    async def placeholders_gone() -> bool:
+        listed = await pods.list(namespace, label_selector="ome.io/dac-placeholder=true")
+        return not listed
+
+    await eventually(placeholders_gone, timeout=60)
+    for node in nodes.names:
+        labels = (await (await client.resource(NODE)).get(node))["metadata"]["labels"]
+        assert DAC_LABEL not in labels
+    assert (await pods.get(engine["metadata"]["name"], namespace))["status"]["phase"] == "Running"
+    notes = [e["note"] for e in await events_of(client, "ReservationReleased")]
+    assert any(engine["metadata"]["name"] in note for note in notes)
+    cleanup[:] = [(k, n) for k, n in cleanup if k != DEDICATEDAICLUSTER]
+
+
+def reconciles(manager: Manager) -> float:
+    return sum(
+        manager.registry.get_sample_value(
+            "controller_runtime_reconcile_total",
+            {"controller": CONTROLLER_NAME, "result": result},
+        )
+        or 0.0
+        for result in ("success", "error", "requeue", "requeue_after", "terminal", "timeout")
+    )
+
+
+async def test_bad_input_gets_a_reason_and_no_hot_loop(
+    client: Client,
+    namespace: str,
+    nodes: Nodes,
+    manager: Manager,
+    cleanup: list[tuple[GVK, str]],
+) -> None:
+    await nodes.add(1)
+    missing = f"missing-{namespace}"
+    await make(
+        client, cleanup, DEDICATEDAICLUSTER, missing, {"profile": f"no-{namespace}", "count": 1}
+    )
+    failed = await until_state(client, missing, "FAILED")
+    assert failed["conditions"][0]["reason"] == "ProfileNotFound"
+
+    disabled = f"off-{namespace}"
+    await make(
+        client,
+        cleanup,
+        DEDICATEDAICLUSTERPROFILE,
+        disabled,
+        {"disabled": True, "resources": UNIT, "affinity": {}},
+    )
+    off = f"off-{namespace}"
+    await make(client, cleanup, DEDICATEDAICLUSTER, off, {"profile": disabled, "count": 1})
+    assert (await until_state(client, off, "FAILED"))["conditions"][0][
+        "reason"
+    ] == "ProfileDisabled"
+
+    usable = f"usable-{namespace}"
+    await make(
+        client,
+        cleanup,
+        DEDICATEDAICLUSTERPROFILE,
+        usable,
+        {"resources": UNIT, "affinity": {}, "nodeSelector": {"pool": namespace}},
+    )
+    zero = f"zero-{namespace}"
+    await make(client, cleanup, DEDICATEDAICLUSTER, zero, {"profile": usable, "count": 0})
+    failed = await until_state(client, zero, "FAILED")
+    assert failed["conditions"][0]["reason"] == "InvalidSpec"
+    assert "spec.count" in failed["lifecycleDetail"]
+
+    # resources no node can ever satisfy: the scheduler's reason, after the threshold
+    huge = f"huge-{namespace}"
+    giant = {"requests": {"nvidia.com/gpu": "64"}, "limits": {"nvidia.com/gpu": "64"}}
+    await make(
+        client,
+        cleanup,
+        DEDICATEDAICLUSTER,
+        huge,
+        {"profile": usable, "count": 1, "resources": giant},
+    )
+    failed = await until_state(client, huge, "FAILED")
+    assert failed["conditions"][0]["reason"] == "NotEnoughResources"
+    assert "Insufficient nvidia.com/gpu" in failed["lifecycleDetail"]
+
+    # settled: a few reconciles at most while nothing changes
+    before = reconciles(manager)
+    await asyncio.sleep(2 * THRESHOLD)
+    assert reconciles(manager) - before < 10
+
+    # the profile made usable: the DAC recovers by itself
+    await (await client.resource(DEDICATEDAICLUSTERPROFILE)).patch(
+        disabled, {"spec": {"disabled": False, "nodeSelector": {"pool": namespace}}}
+    )
+    await until_state(client, off, "ACTIVE", availableGpu=8)
