@@ -226,6 +226,7 @@ def test_webhooks_point_at_the_manager_and_fail_closed() -> None:
         "/validate-ome-io-v1beta1-servingruntime",
         "/validate-ome-io-v1beta1-clusterservingruntime",
         "/validate-ome-io-v1beta1-finetunedweight",
+        "/validate-ome-io-v1beta1-dedicatedaicluster",
     }
 
 

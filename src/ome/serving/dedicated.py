@@ -154,11 +154,16 @@ def is_placeholder(pod: Obj) -> bool:
 
 
 def occupied_pods(unit: Unit, workloads: Iterable[Obj]) -> int:
-    """The unit pods' worth of capacity the placed workload pods hold."""
+    """The unit pods' worth of capacity the placed workload pods hold, node by node: a
+    workload that took part of a placeholder's place on a node took all of it."""
     placed = [p for p in workloads if is_live(p) and is_placed(p)]
-    if unit.gpus_per_pod:
-        return math.ceil(sum(pod_gpus(p) for p in placed) / unit.gpus_per_pod)
-    return len(placed)
+    if not unit.gpus_per_pod:
+        return len(placed)
+    per_node: dict[str, int] = {}
+    for pod in placed:
+        node = pod["spec"]["nodeName"]
+        per_node[node] = per_node.get(node, 0) + pod_gpus(pod)
+    return sum(math.ceil(gpus / unit.gpus_per_pod) for gpus in per_node.values())
 
 
 def wanted_placeholders(units: int, unit: Unit, workloads: Iterable[Obj]) -> int:

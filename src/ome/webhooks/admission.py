@@ -16,6 +16,7 @@ from ome.api.v1beta1 import ClusterServingRuntime, ServingRuntime
 from ome.serving import Catalog, ServingError, parse_config
 from ome.serving.catalog import DEFAULT_NAMESPACE, Runtime
 from ome.webhooks import configuration as paths
+from ome.webhooks.dedicatedaicluster import Profiles, validate_dedicated_ai_cluster
 from ome.webhooks.defaulting import default_inference_service
 from ome.webhooks.finetunedweight import deletion_cause, validate_fine_tuned_weight
 from ome.webhooks.inferenceservice import validate_inference_service
@@ -43,6 +44,8 @@ class Admission:
     weight_users: Callable[[str], Collection[str]] | None = None
     """The InferenceServices (namespace/name) naming a FineTunedWeight; None: not known,
     so deletions are not checked."""
+    dac_profiles: Profiles | None = None
+    """DedicatedAIClusterProfiles by name; None: not known, so DACs are not checked."""
     migrate_predictor: bool = field(
         default_factory=lambda: os.environ.get(MIGRATION_ENV, "") != "false"
     )
@@ -54,6 +57,7 @@ class Admission:
             paths.VALIDATE_SERVINGRUNTIME: self.validate_serving_runtime,
             paths.VALIDATE_CLUSTERSERVINGRUNTIME: self.validate_cluster_serving_runtime,
             paths.VALIDATE_FINETUNEDWEIGHT: self.validate_fine_tuned_weight,
+            paths.VALIDATE_DEDICATEDAICLUSTER: self.validate_dedicated_ai_cluster,
         }.get(path)
 
     # -- InferenceService ------------------------------------------------------------
@@ -137,6 +141,21 @@ class Admission:
             return Verdict.allow()
         causes, warnings = validate_fine_tuned_weight(obj, self.catalog)
         return Verdict.deny(causes, warnings) if causes else Verdict.allow(warnings)
+
+    # -- dedicated AI clusters -------------------------------------------------------
+
+    def validate_dedicated_ai_cluster(self, request: Request) -> Verdict:
+        obj = _writable_object(request)
+        if isinstance(obj, Verdict):
+            return obj
+        if obj is None or _deleting(obj) or self.dac_profiles is None:
+            return Verdict.allow()
+        old = request.old_object if isinstance(request.old_object, dict) else None
+        causes = validate_dedicated_ai_cluster(obj, old, self.dac_profiles)
+        if not causes:
+            return Verdict.allow()
+        # a profile created with the DAC may not be cached yet
+        return replace(Verdict.deny(causes), transient=causes[0].field == "spec.profile")
 
 
 def _writable_object(request: Request) -> dict[str, Any] | Verdict | None:

@@ -23,6 +23,7 @@ VALIDATE_INFERENCESERVICE = "/validate-ome-io-v1beta1-inferenceservice"
 VALIDATE_SERVINGRUNTIME = "/validate-ome-io-v1beta1-servingruntime"
 VALIDATE_CLUSTERSERVINGRUNTIME = "/validate-ome-io-v1beta1-clusterservingruntime"
 VALIDATE_FINETUNEDWEIGHT = "/validate-ome-io-v1beta1-finetunedweight"
+VALIDATE_DEDICATEDAICLUSTER = "/validate-ome-io-v1beta1-dedicatedaicluster"
 
 
 @dataclass(frozen=True)
@@ -69,6 +70,12 @@ HOOKS = (
         "finetunedweights",
         "Cluster",
         operations=("CREATE", "UPDATE", "DELETE"),
+    ),
+    Hook(
+        "dedicatedaicluster.ome-webhook-server.validator",
+        VALIDATE_DEDICATEDAICLUSTER,
+        "dedicatedaiclusters",
+        "Cluster",
     ),
 )
 

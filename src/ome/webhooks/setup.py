@@ -30,6 +30,7 @@ from ome.api.v1beta1 import (
     BaseModel,
     ClusterBaseModel,
     ClusterServingRuntime,
+    DedicatedAIClusterProfile,
     FineTunedWeight,
     InferenceService,
     ServingRuntime,
@@ -310,11 +311,18 @@ def _admission(manager: Manager, config_namespace: str, accelerators: bool) -> A
             if name in (((obj.get("spec") or {}).get("model") or {}).get("fineTunedWeights") or [])
         ]
 
+    profiles = manager.informer(gvk_of(DedicatedAIClusterProfile)).store
     if not accelerators:
-        return Admission(catalog, config_data, weight_users=weight_users)
+        return Admission(catalog, config_data, weight_users=weight_users, dac_profiles=profiles.get)
     classes = manager.informer(gvk_of(AcceleratorClass)).store
 
     def accelerator_classes() -> list[str]:
         return [obj["metadata"]["name"] for obj in classes.list()]
 
-    return Admission(catalog, config_data, accelerator_classes, weight_users=weight_users)
+    return Admission(
+        catalog,
+        config_data,
+        accelerator_classes,
+        weight_users=weight_users,
+        dac_profiles=profiles.get,
+    )

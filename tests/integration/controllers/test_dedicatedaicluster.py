@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import re
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -22,7 +23,7 @@ import pytest
 import pytest_asyncio
 import yaml
 
-from ome.client import GVK, Client, NotFound
+from ome.client import GVK, ApiError, Client, NotFound
 from ome.controllers import dedicatedaicluster, inferenceservice
 from ome.controllers.dedicatedaicluster.setup import CONTROLLER_NAME
 from ome.controllers.kinds import (
@@ -40,6 +41,7 @@ from ome.testing.nodes import FakeNode
 from ome.testing.pytest_plugin import Cluster
 from ome.testing.serviceaccount import MANAGER_ACCOUNT
 from tests.integration.helpers import eventually, refused_nothing
+from tests.integration.webhooks.test_webhooks import LABEL, running_webhooks
 
 pytestmark = pytest.mark.integration
 
@@ -110,7 +112,7 @@ async def nodes(client: Client, namespace: str) -> AsyncIterator[Nodes]:
 
 @pytest_asyncio.fixture(loop_scope="session")
 async def manager(cluster: Cluster, namespace: str, catalogue: Any) -> AsyncIterator[Manager]:
-    """Both controllers; the placeholders run in the test's namespace."""
+    """Both controllers and the webhooks; the placeholders run in the test's namespace."""
     options = ManagerOptions(
         metrics_address="127.0.0.1:0", probe_address="127.0.0.1:0", handle_signals=False
     )
@@ -120,39 +122,61 @@ async def manager(cluster: Cluster, namespace: str, catalogue: Any) -> AsyncIter
         inferenceservice.setup(running, workers=2)
         dedicatedaicluster.setup(running, namespace=namespace, threshold=THRESHOLD)
         try:
-            async with running.running():
+            async with running_webhooks(cluster, namespace), running.running():
                 yield running
         finally:
             await client.close()
 
 
-@pytest_asyncio.fixture(loop_scope="session")
-async def cleanup(client: Client) -> AsyncIterator[list[tuple[GVK, str]]]:
-    """Cluster-scoped objects the test made, deleted afterwards (DACs first)."""
-    made: list[tuple[GVK, str]] = []
-    yield made
-    for kind, name in made:
-        with contextlib.suppress(NotFound):
-            await (await client.resource(kind)).delete(name)
-    for kind, name in made:
-        resource = await client.resource(kind)
+class Objects:
+    """The test's DACs and profiles (cluster-scoped, labelled for the test's webhooks),
+    deleted afterwards, DACs first."""
 
-        async def gone(resource: Any = resource, name: str = name) -> bool:
+    def __init__(self, client: Client, namespace: str) -> None:
+        self.client, self.namespace = client, namespace
+        self.made: list[tuple[GVK, str]] = []
+
+    async def make(self, kind: GVK, name: str, spec: dict[str, Any]) -> None:
+        """Create; a DAC is retried while the webhook's cache has not seen its profile."""
+        meta = {"name": name, "labels": {LABEL: self.namespace}}
+        body = {"apiVersion": "ome.io/v1beta1", "kind": kind.kind, "metadata": meta, "spec": spec}
+        resource = await self.client.resource(kind)
+
+        async def created() -> bool:
             try:
-                await resource.get(name)
-            except NotFound:
-                return True
-            return False
+                await resource.create(body)
+            except ApiError as err:
+                if "does not exist" not in str(err):
+                    raise
+                return False
+            return True
 
-        await eventually(gone, timeout=30)
+        await eventually(created, timeout=30)
+        entry = (kind, name)
+        self.made.insert(0, entry) if kind == DEDICATEDAICLUSTER else self.made.append(entry)
+
+    async def remove(self) -> None:
+        for kind, name in self.made:
+            with contextlib.suppress(NotFound):
+                await (await self.client.resource(kind)).delete(name)
+        for kind, name in self.made:
+            resource = await self.client.resource(kind)
+
+            async def gone(resource: Any = resource, name: str = name) -> bool:
+                try:
+                    await resource.get(name)
+                except NotFound:
+                    return True
+                return False
+
+            await eventually(gone, timeout=30)
 
 
-async def make(
-    client: Client, made: list[tuple[GVK, str]], kind: GVK, name: str, spec: dict[str, Any]
-) -> None:
-    body = {"apiVersion": "ome.io/v1beta1", "kind": kind.kind, "metadata": {"name": name}}
-    await (await client.resource(kind)).create({**body, "spec": spec})
-    made.insert(0, (kind, name)) if kind == DEDICATEDAICLUSTER else made.append((kind, name))
+@pytest_asyncio.fixture(loop_scope="session")
+async def objects(client: Client, namespace: str) -> AsyncIterator[Objects]:
+    made = Objects(client, namespace)
+    yield made
+    await made.remove()
 
 
 async def status_of(client: Client, name: str) -> dict[str, Any]:
@@ -206,18 +230,16 @@ async def test_a_dac_reserves_capacity_that_only_its_workloads_take(
     namespace: str,
     nodes: Nodes,
     catalogue: dict[str, Any],
-    cleanup: list[tuple[GVK, str]],
+    objects: Objects,
 ) -> None:
     profile, dac = f"one-h100-{namespace}", f"team-{namespace}"
     await nodes.add(3)
-    await make(
-        client,
-        cleanup,
+    await objects.make(
         DEDICATEDAICLUSTERPROFILE,
         profile,
         {"count": 1, "resources": UNIT, "affinity": {}, "nodeSelector": {"pool": namespace}},
     )
-    await make(client, cleanup, DEDICATEDAICLUSTER, dac, {"profile": profile, "count": 2})
+    await objects.make(DEDICATEDAICLUSTER, dac, {"profile": profile, "count": 2})
     active = await until_state(client, dac, "ACTIVE", availableGpu=16, allocatedGpu=0)
     assert len(active["nodes"]) == 2
     assert active["conditions"][0]["reason"] == "Reserved"
@@ -288,6 +310,24 @@ async def test_a_dac_reserves_capacity_that_only_its_workloads_take(
     assert len(grown["nodes"]) == 3
     assert grown["observedGeneration"] == (await dacs.get(dac))["metadata"]["generation"]
 
+    # any pod joins with the DAC's label, node selector and priority: a training pod of a
+    # whole unit runs at once on the third reserved node
+    trainer = gpu_pod("trainer", namespace, namespace, labels={DAC_LABEL: dac})
+    trainer["spec"]["nodeSelector"] = {DAC_LABEL: dac}
+    trainer["spec"]["priorityClassName"] = "ome-dac-workload"
+    await pods.create(trainer)
+    await eventually(lambda: running("trainer"), timeout=60)
+    assert (await pod_state(client, "trainer", namespace))["spec"]["nodeName"] in grown["nodes"]
+    await until_state(client, dac, "ACTIVE", availableGpu=8, allocatedGpu=9)
+
+    # fewer units than the workloads hold, or none, is refused with the numbers
+    for count, expected in (
+        (1, "1 unit(s) hold 8 GPUs, but the DAC's workloads hold 9"),
+        (0, "spec.count must be a positive number of units, not 0"),
+    ):
+        with pytest.raises(ApiError, match=re.escape(expected)):
+            await dacs.patch(dac, {"spec": {"count": count}})
+
     # a profile change rolls the placeholders of every DAC using it
     deployments = await client.resource(DEPLOYMENT)
     cpu2 = {
@@ -304,7 +344,7 @@ async def test_a_dac_reserves_capacity_that_only_its_workloads_take(
         return bool(container["resources"]["requests"]["cpu"] == "2")
 
     await eventually(rolled, timeout=30)
-    await until_state(client, dac, "ACTIVE", availableGpu=16, allocatedGpu=1)
+    await until_state(client, dac, "ACTIVE", availableGpu=8, allocatedGpu=9)
 
     # deletion: placeholders and labels go, the service keeps running, an Event says so
     await dacs.delete(dac)
@@ -328,8 +368,8 @@ async def test_a_dac_reserves_capacity_that_only_its_workloads_take(
         assert DAC_LABEL not in labels
     assert (await pods.get(engine["metadata"]["name"], namespace))["status"]["phase"] == "Running"
     notes = [e["note"] for e in await events_of(client, "ReservationReleased")]
-    assert any(engine["metadata"]["name"] in note for note in notes)
-    cleanup[:] = [(k, n) for k, n in cleanup if k != DEDICATEDAICLUSTER]
+    assert any(engine["metadata"]["name"] in n and "trainer" in n for n in notes), notes
+    objects.made = [(k, n) for k, n in objects.made if k != DEDICATEDAICLUSTER]
 
 
 def reconciles(manager: Manager) -> float:
@@ -343,59 +383,66 @@ def reconciles(manager: Manager) -> float:
     )
 
 
+async def refused(client: Client, body: dict[str, Any]) -> str:
+    try:
+        await (await client.resource(DEDICATEDAICLUSTER)).create(body)
+    except ApiError as err:
+        return str(err)
+    raise AssertionError(f"admitted: {body}")
+
+
 async def test_bad_input_gets_a_reason_and_no_hot_loop(
-    client: Client,
-    namespace: str,
-    nodes: Nodes,
-    manager: Manager,
-    cleanup: list[tuple[GVK, str]],
+    client: Client, namespace: str, nodes: Nodes, manager: Manager, objects: Objects
 ) -> None:
     await nodes.add(1)
-    missing = f"missing-{namespace}"
-    await make(
-        client, cleanup, DEDICATEDAICLUSTER, missing, {"profile": f"no-{namespace}", "count": 1}
-    )
-    failed = await until_state(client, missing, "FAILED")
-    assert failed["conditions"][0]["reason"] == "ProfileNotFound"
-
-    disabled = f"off-{namespace}"
-    await make(
-        client,
-        cleanup,
-        DEDICATEDAICLUSTERPROFILE,
-        disabled,
-        {"disabled": True, "resources": UNIT, "affinity": {}},
-    )
+    profiles = await client.resource(DEDICATEDAICLUSTERPROFILE)
+    profile = f"unit-{namespace}"
+    spec = {"resources": UNIT, "affinity": {}, "nodeSelector": {"pool": namespace}}
+    await objects.make(DEDICATEDAICLUSTERPROFILE, profile, spec)
     off = f"off-{namespace}"
-    await make(client, cleanup, DEDICATEDAICLUSTER, off, {"profile": disabled, "count": 1})
-    assert (await until_state(client, off, "FAILED"))["conditions"][0][
-        "reason"
-    ] == "ProfileDisabled"
+    await objects.make(DEDICATEDAICLUSTERPROFILE, off, {**spec, "disabled": True})
 
-    usable = f"usable-{namespace}"
-    await make(
+    # the webhook refuses what can never work, naming the field
+    def dac(name: str, **fields: Any) -> dict[str, Any]:
+        meta = {"name": name, "labels": {LABEL: namespace}}
+        return {
+            "apiVersion": "ome.io/v1beta1",
+            "kind": "DedicatedAICluster",
+            "metadata": meta,
+            "spec": fields,
+        }
+
+    missing = await refused(client, dac(f"a-{namespace}", profile=f"no-{namespace}", count=1))
+    assert f"spec.profile: DedicatedAIClusterProfile no-{namespace} does not exist" in missing
+    disabled = await refused(client, dac(f"b-{namespace}", profile=off, count=1))
+    assert f"DedicatedAIClusterProfile {off} is disabled" in disabled
+    for count in (0, -2):
+        assert "spec.count" in await refused(
+            client, dac(f"c-{namespace}", profile=profile, count=count)
+        )
+
+    # what goes wrong later: the controller says why, and recovers by itself
+    team = f"team-{namespace}"
+    await objects.make(DEDICATEDAICLUSTER, team, {"profile": profile, "count": 1})
+    await until_state(client, team, "ACTIVE", availableGpu=8)
+    await profiles.patch(profile, {"spec": {"disabled": True}})
+    failed = await until_state(client, team, "FAILED")
+    assert failed["conditions"][0]["reason"] == "ProfileDisabled"
+    assert failed["availableGpu"] == 8  # the placeholders stay: nothing is released by mistake
+    await profiles.delete(profile)
+    failed = await until_state(
         client,
-        cleanup,
-        DEDICATEDAICLUSTERPROFILE,
-        usable,
-        {"resources": UNIT, "affinity": {}, "nodeSelector": {"pool": namespace}},
+        team,
+        "FAILED",
+        lifecycleDetail=f"DedicatedAIClusterProfile {profile} does not exist",
     )
-    zero = f"zero-{namespace}"
-    await make(client, cleanup, DEDICATEDAICLUSTER, zero, {"profile": usable, "count": 0})
-    failed = await until_state(client, zero, "FAILED")
-    assert failed["conditions"][0]["reason"] == "InvalidSpec"
-    assert "spec.count" in failed["lifecycleDetail"]
+    assert failed["conditions"][0]["reason"] == "ProfileNotFound"
 
     # resources no node can ever satisfy: the scheduler's reason, after the threshold
     huge = f"huge-{namespace}"
     giant = {"requests": {"nvidia.com/gpu": "64"}, "limits": {"nvidia.com/gpu": "64"}}
-    await make(
-        client,
-        cleanup,
-        DEDICATEDAICLUSTER,
-        huge,
-        {"profile": usable, "count": 1, "resources": giant},
-    )
+    await profiles.patch(off, {"spec": {"disabled": False}})
+    await objects.make(DEDICATEDAICLUSTER, huge, {"profile": off, "count": 1, "resources": giant})
     failed = await until_state(client, huge, "FAILED")
     assert failed["conditions"][0]["reason"] == "NotEnoughResources"
     assert "Insufficient nvidia.com/gpu" in failed["lifecycleDetail"]
@@ -405,8 +452,6 @@ async def test_bad_input_gets_a_reason_and_no_hot_loop(
     await asyncio.sleep(2 * THRESHOLD)
     assert reconciles(manager) - before < 10
 
-    # the profile made usable: the DAC recovers by itself
-    await (await client.resource(DEDICATEDAICLUSTERPROFILE)).patch(
-        disabled, {"spec": {"disabled": False, "nodeSelector": {"pool": namespace}}}
-    )
-    await until_state(client, off, "ACTIVE", availableGpu=8)
+    # the profile back: the DAC recovers by itself
+    await objects.make(DEDICATEDAICLUSTERPROFILE, profile, spec)
+    await until_state(client, team, "ACTIVE", availableGpu=8)

@@ -92,7 +92,8 @@ def test_placeholders_shrink_by_what_the_workloads_hold() -> None:
     _, unit = resolve(dac(), profile())
     assert wanted_placeholders(2, unit, []) == 2
     assert wanted_placeholders(2, unit, [pod(8)]) == 1
-    assert wanted_placeholders(2, unit, [pod(4), pod(4, node="n2")]) == 1
+    assert wanted_placeholders(2, unit, [pod(4), pod(4)]) == 1
+    assert wanted_placeholders(2, unit, [pod(4), pod(4, node="n2")]) == 0  # one per node
     assert wanted_placeholders(2, unit, [pod(8, node=None)]) == 2  # pending holds nothing
     assert wanted_placeholders(2, unit, [pod(8), pod(8), pod(8)]) == 0
 

@@ -42,6 +42,7 @@ def test_service_configurations() -> None:
         "servingruntimes",
         "clusterservingruntimes",
         "finetunedweights",
+        "dedicatedaiclusters",
     ]
 
 
