@@ -227,6 +227,7 @@ def test_webhooks_point_at_the_manager_and_fail_closed() -> None:
         "/validate-ome-io-v1beta1-clusterservingruntime",
         "/validate-ome-io-v1beta1-finetunedweight",
         "/validate-ome-io-v1beta1-dedicatedaicluster",
+        "/mutate-v1-pod-dedicatedaicluster",
     }
 
 

@@ -484,3 +484,33 @@ def deleting_status(dac: Obj, now: datetime) -> dict[str, Any]:
             }
         ],
     }
+
+
+def joined_pod(pod: Obj, dac: Obj | None, profile: Obj | None) -> tuple[dict[str, Any], str | None]:
+    """A pod annotated with a DAC, made one of its workloads: the DAC's label, its nodes,
+    the workload priority (unless the pod names a class) and the unit's tolerations; and
+    a warning when the DAC cannot take it (missing, or unusable)."""
+    name = str(((pod.get("metadata") or {}).get("annotations") or {}).get(DAC_ANNOTATION, ""))
+    meta = dict(pod.get("metadata") or {})
+    meta["labels"] = {**(meta.get("labels") or {}), DAC_LABEL: label_value(name)}
+    own_class = (pod.get("spec") or {}).get("priorityClassName")
+    spec = with_dedicated_cluster(dict(pod.get("spec") or {}), {DAC_ANNOTATION: name})
+    if not own_class:
+        # The Priority admission plugin resolved the pod's priority (none) before this
+        # webhook: the values it would give the workload class go in with it.
+        spec["priority"] = WORKLOAD_PRIORITY
+        spec["preemptionPolicy"] = "PreemptLowerPriority"
+    warning = None
+    if dac is None:
+        warning = f"DedicatedAICluster {name} does not exist: the pod waits for its nodes"
+    else:
+        try:
+            _, unit = resolve(dac, profile)
+        except DacProblem as problem:
+            warning = f"DedicatedAICluster {name}: {problem.message}"
+        else:
+            own = list(spec.get("tolerations") or [])
+            spec["tolerations"] = own + [t for t in unit.tolerations if t not in own]
+            if not spec["tolerations"]:
+                del spec["tolerations"]
+    return {**pod, "metadata": meta, "spec": spec}, warning

@@ -15,6 +15,7 @@ from typing import Any
 from ome.api.v1beta1 import ClusterServingRuntime, ServingRuntime
 from ome.serving import Catalog, ServingError, parse_config
 from ome.serving.catalog import DEFAULT_NAMESPACE, Runtime
+from ome.serving.dedicated import DAC_ANNOTATION, joined_pod, profile_name
 from ome.webhooks import configuration as paths
 from ome.webhooks.dedicatedaicluster import Profiles, validate_dedicated_ai_cluster
 from ome.webhooks.defaulting import default_inference_service
@@ -46,6 +47,8 @@ class Admission:
     so deletions are not checked."""
     dac_profiles: Profiles | None = None
     """DedicatedAIClusterProfiles by name; None: not known, so DACs are not checked."""
+    dacs: Profiles | None = None
+    """DedicatedAIClusters by name, for the pods that join them."""
     migrate_predictor: bool = field(
         default_factory=lambda: os.environ.get(MIGRATION_ENV, "") != "false"
     )
@@ -58,6 +61,7 @@ class Admission:
             paths.VALIDATE_CLUSTERSERVINGRUNTIME: self.validate_cluster_serving_runtime,
             paths.VALIDATE_FINETUNEDWEIGHT: self.validate_fine_tuned_weight,
             paths.VALIDATE_DEDICATEDAICLUSTER: self.validate_dedicated_ai_cluster,
+            paths.MUTATE_DAC_POD: self.mutate_dac_pod,
         }.get(path)
 
     # -- InferenceService ------------------------------------------------------------
@@ -156,6 +160,21 @@ class Admission:
             return Verdict.allow()
         # a profile created with the DAC may not be cached yet
         return replace(Verdict.deny(causes), transient=causes[0].field == "spec.profile")
+
+    def mutate_dac_pod(self, request: Request) -> Verdict:
+        """A pod annotated ``ome.io/dedicated-ai-cluster`` placed on the DAC's reservation."""
+        obj = _writable_object(request)
+        if isinstance(obj, Verdict):
+            return obj
+        annotations = (obj or {}).get("metadata", {}).get("annotations") or {}
+        if obj is None or DAC_ANNOTATION not in annotations:
+            return Verdict.allow()
+        name = str(annotations[DAC_ANNOTATION])
+        dac = self.dacs(name) if self.dacs is not None else None
+        wanted = profile_name(dac) if dac is not None else None
+        profile = self.dac_profiles(wanted) if wanted and self.dac_profiles else None
+        joined, warning = joined_pod(obj, dac, profile)
+        return Verdict.allow([warning] if warning else [], diff(obj, joined))
 
 
 def _writable_object(request: Request) -> dict[str, Any] | Verdict | None:

@@ -24,6 +24,13 @@ VALIDATE_SERVINGRUNTIME = "/validate-ome-io-v1beta1-servingruntime"
 VALIDATE_CLUSTERSERVINGRUNTIME = "/validate-ome-io-v1beta1-clusterservingruntime"
 VALIDATE_FINETUNEDWEIGHT = "/validate-ome-io-v1beta1-finetunedweight"
 VALIDATE_DEDICATEDAICLUSTER = "/validate-ome-io-v1beta1-dedicatedaicluster"
+MUTATE_DAC_POD = "/mutate-v1-pod-dedicatedaicluster"
+DAC_POD_CONDITION = {
+    "name": "joins-a-dedicated-ai-cluster",
+    "expression": "has(object.metadata.annotations) && "
+    "'ome.io/dedicated-ai-cluster' in object.metadata.annotations",
+}
+"""Only pods with the annotation reach the webhook: the API server checks it itself."""
 
 
 @dataclass(frozen=True)
@@ -36,6 +43,9 @@ class Hook:
     scope: str
     mutating: bool = False
     operations: tuple[str, ...] = ("CREATE", "UPDATE")
+    group: str = "ome.io"
+    version: str = "v1beta1"
+    match_conditions: tuple[Mapping[str, str], ...] = ()
 
 
 HOOKS = (
@@ -45,6 +55,17 @@ HOOKS = (
         "inferenceservices",
         "Namespaced",
         mutating=True,
+    ),
+    Hook(
+        "pod.dedicatedaicluster.ome-webhook-server.defaulter",
+        MUTATE_DAC_POD,
+        "pods",
+        "Namespaced",
+        mutating=True,
+        operations=("CREATE",),
+        group="",
+        version="v1",
+        match_conditions=(DAC_POD_CONDITION,),
     ),
     Hook(
         "inferenceservice.ome-webhook-server.validator",
@@ -145,8 +166,8 @@ def webhook_configurations(
             "clientConfig": client_config(hook, service=service, url=url, ca_bundle=ca_bundle),
             "rules": [
                 {
-                    "apiGroups": ["ome.io"],
-                    "apiVersions": ["v1beta1"],
+                    "apiGroups": [hook.group],
+                    "apiVersions": [hook.version],
                     "operations": list(hook.operations),
                     "resources": [hook.resource],
                     "scope": hook.scope,
@@ -162,6 +183,8 @@ def webhook_configurations(
             webhook["namespaceSelector"] = dict(namespace_selector)
         if object_selector is not None:
             webhook["objectSelector"] = dict(object_selector)
+        if hook.match_conditions:
+            webhook["matchConditions"] = [dict(c) for c in hook.match_conditions]
         if hook.mutating:
             webhook["reinvocationPolicy"] = "Never"
             mutating.append(webhook)

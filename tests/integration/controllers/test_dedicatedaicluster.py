@@ -6,9 +6,10 @@ out of it).
 A DAC of two one-pod units is ACTIVE with 16 GPUs available; ordinary pods fill the rest
 and wait with the scheduler's reason, while a service annotated with the DAC is placed at
 once on the reserved capacity; more units than the cluster holds fail with
-NotEnoughResources and recover when a node is added; a profile change rolls the
-placeholders; deletion leaves the workloads running. Bad input gets its own reason and
-no hot loop."""
+NotEnoughResources and recover when a node is added; a training Job and a pod annotated
+with the DAC run there too (placed by the pod webhook); a count below the allocation is refused
+with the numbers; a profile change rolls the placeholders; deletion leaves the workloads
+running. Bad input gets its own reason and no hot loop."""
 
 from __future__ import annotations
 
@@ -53,6 +54,7 @@ SAMPLE_FILE = REFERENCE / "samples" / "isvc" / "Qwen" / "Qwen1.5-7B-Chat.yaml"
 MODEL = "qwen1-5-7b-chat"
 THRESHOLD = 5.0
 EVENT = GVK("events.k8s.io", "v1", "Event")
+JOB = GVK("batch", "v1", "Job")
 UNIT = {
     "requests": {"nvidia.com/gpu": "8", "cpu": "1", "memory": "1Gi"},
     "limits": {"nvidia.com/gpu": "8", "cpu": "1", "memory": "1Gi"},
@@ -201,6 +203,23 @@ async def until_state(
     return await status_of(client, name)
 
 
+def training_job(namespace: str, dac: str) -> dict[str, Any]:
+    """A Job of one whole-unit pod that names the DAC only by the annotation."""
+    template = gpu_pod("", namespace, namespace)
+    del template["spec"]["nodeSelector"]
+    template["spec"]["restartPolicy"] = "Never"
+    template["metadata"] = {
+        "annotations": {"ome.io/dedicated-ai-cluster": dac},
+        "labels": {LABEL: namespace},  # the test's webhooks see only these
+    }
+    return {
+        "apiVersion": "batch/v1",
+        "kind": "Job",
+        "metadata": {"name": "trainer", "namespace": namespace},
+        "spec": {"backoffLimit": 0, "template": template},
+    }
+
+
 def gpu_pod(name: str, namespace: str, pool: str, **extra: Any) -> dict[str, Any]:
     return {
         "apiVersion": "v1",
@@ -310,14 +329,33 @@ async def test_a_dac_reserves_capacity_that_only_its_workloads_take(
     assert len(grown["nodes"]) == 3
     assert grown["observedGeneration"] == (await dacs.get(dac))["metadata"]["generation"]
 
-    # any pod joins with the DAC's label, node selector and priority: a training pod of a
-    # whole unit runs at once on the third reserved node
-    trainer = gpu_pod("trainer", namespace, namespace, labels={DAC_LABEL: dac})
-    trainer["spec"]["nodeSelector"] = {DAC_LABEL: dac}
-    trainer["spec"]["priorityClassName"] = "ome-dac-workload"
-    await pods.create(trainer)
-    await eventually(lambda: running("trainer"), timeout=60)
-    assert (await pod_state(client, "trainer", namespace))["spec"]["nodeName"] in grown["nodes"]
+    # a training Job annotated with the DAC: the pod webhook places its pod, which runs at
+    # once on a reserved node (kwok then completes it)
+    jobs = await client.resource(JOB)
+    await jobs.create(training_job(namespace, dac))
+
+    async def trained() -> list[dict[str, Any]]:
+        found: list[dict[str, Any]] = await pods.list(
+            namespace, label_selector="batch.kubernetes.io/job-name=trainer"
+        )
+        return found
+
+    async def trainer_ran() -> bool:
+        return any(p["status"].get("phase") in ("Running", "Succeeded") for p in await trained())
+
+    await eventually(trainer_ran, timeout=60)
+    (trainer,) = await trained()
+    assert trainer["spec"]["nodeName"] in grown["nodes"]
+    assert trainer["spec"]["priorityClassName"] == "ome-dac-workload"
+    assert trainer["metadata"]["labels"][DAC_LABEL] == dac
+
+    # any pod annotated with the DAC joins it: one holding a whole unit keeps running
+    holder = gpu_pod("holder", namespace, namespace, labels={LABEL: namespace})
+    del holder["spec"]["nodeSelector"]
+    holder["metadata"]["annotations"] = {"ome.io/dedicated-ai-cluster": dac}
+    await pods.create(holder)
+    await eventually(lambda: running("holder"), timeout=60)
+    assert (await pod_state(client, "holder", namespace))["spec"]["nodeName"] in grown["nodes"]
     await until_state(client, dac, "ACTIVE", availableGpu=8, allocatedGpu=9)
 
     # fewer units than the workloads hold, or none, is refused with the numbers
@@ -346,7 +384,7 @@ async def test_a_dac_reserves_capacity_that_only_its_workloads_take(
     await eventually(rolled, timeout=30)
     await until_state(client, dac, "ACTIVE", availableGpu=8, allocatedGpu=9)
 
-    # deletion: placeholders and labels go, the service keeps running, an Event says so
+    # deletion: placeholders and labels go, the workloads keep running, an Event says so
     await dacs.delete(dac)
 
     async def released() -> bool:
@@ -366,9 +404,10 @@ async def test_a_dac_reserves_capacity_that_only_its_workloads_take(
     for node in nodes.names:
         labels = (await (await client.resource(NODE)).get(node))["metadata"]["labels"]
         assert DAC_LABEL not in labels
-    assert (await pods.get(engine["metadata"]["name"], namespace))["status"]["phase"] == "Running"
+    for pod in (engine["metadata"]["name"], "holder"):
+        assert (await pods.get(pod, namespace))["status"]["phase"] == "Running"
     notes = [e["note"] for e in await events_of(client, "ReservationReleased")]
-    assert any(engine["metadata"]["name"] in n and "trainer" in n for n in notes), notes
+    assert any(engine["metadata"]["name"] in n and "holder" in n for n in notes), notes
     objects.made = [(k, n) for k, n in objects.made if k != DEDICATEDAICLUSTER]
 
 

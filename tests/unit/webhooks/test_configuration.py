@@ -24,11 +24,17 @@ def test_service_configurations() -> None:
         assert hook["sideEffects"] == "None"
         assert hook["admissionReviewVersions"] == ["v1"]
         rule = hook["rules"][0]
-        assert rule["apiGroups"] == ["ome.io"]
-        assert rule["apiVersions"] == ["v1beta1"]
+        assert rule["apiGroups"] == [spec.group]
+        assert rule["apiVersions"] == [spec.version]
         # deleting a weight in use is refused, so that hook sees deletions too
         deletes = ["DELETE"] if spec.resource == "finetunedweights" else []
-        assert rule["operations"] == ["CREATE", "UPDATE", *deletes]
+        if spec.resource == "pods":  # pods joining a DedicatedAICluster, as they are made
+            assert rule["operations"] == ["CREATE"]
+            assert hook["matchConditions"][0]["expression"].endswith(
+                "'ome.io/dedicated-ai-cluster' in object.metadata.annotations"
+            )
+        else:
+            assert rule["operations"] == ["CREATE", "UPDATE", *deletes]
         assert rule["resources"] == [spec.resource]
         assert hook["clientConfig"]["service"] == {
             "namespace": "ome",

@@ -3,6 +3,7 @@ a count below what the workloads hold are refused, each naming its field."""
 
 from __future__ import annotations
 
+import copy
 from typing import Any
 
 from ome.serving import MemoryCatalog
@@ -73,3 +74,62 @@ def test_lowering_count_below_the_allocation_is_refused_with_the_numbers() -> No
 def test_status_writes_are_never_refused() -> None:
     old = dac(profile="nope")
     assert validate(dac(profile="nope", allocated=0), old).allowed
+
+
+def joined(pod: dict[str, Any], dacs: dict[str, Any]) -> tuple[dict[str, Any], Verdict]:
+    admission = Admission(MemoryCatalog.of(()), dac_profiles=PROFILES.get, dacs=dacs.get)
+    verdict = admission.mutate_dac_pod(request(pod))
+    assert verdict.allowed
+    return jsonpatch_apply(pod, verdict), verdict
+
+
+def jsonpatch_apply(pod: dict[str, Any], verdict: Verdict) -> dict[str, Any]:
+    result = copy.deepcopy(pod)
+    for op in verdict.patch or []:
+        *parents, last = [
+            p.replace("~1", "/").replace("~0", "~") for p in op["path"].split("/")[1:]
+        ]
+        target = result
+        for part in parents:
+            target = target[part]
+        assert op["op"] in ("add", "replace")
+        target[last] = op["value"]
+    return result
+
+
+def trainer(**spec: Any) -> dict[str, Any]:
+    return {
+        "apiVersion": "v1",
+        "kind": "Pod",
+        "metadata": {"name": "t", "annotations": {"ome.io/dedicated-ai-cluster": "team"}},
+        "spec": {"containers": [{"name": "main", "image": "trainer"}], **spec},
+    }
+
+
+def test_an_annotated_pod_joins_the_dac() -> None:
+    tolerations = [{"key": "gpu", "operator": "Exists"}]
+    profile = {
+        "metadata": {"name": "h100"},
+        "spec": {"resources": GPU8, "tolerations": tolerations},
+    }
+    PROFILES["tainted"] = profile
+    try:
+        pod, verdict = joined(trainer(), {"team": dac(profile="tainted")})
+    finally:
+        del PROFILES["tainted"]
+    assert verdict.warnings == ()
+    assert pod["metadata"]["labels"] == {"ome.io/dedicated-ai-cluster": "team"}
+    spec = pod["spec"]
+    assert spec["nodeSelector"] == {"ome.io/dedicated-ai-cluster": "team"}
+    assert (spec["priorityClassName"], spec["priority"]) == ("ome-dac-workload", 1_000_001)
+    assert spec["preemptionPolicy"] == "PreemptLowerPriority"
+    assert spec["tolerations"] == tolerations
+
+
+def test_a_pod_keeps_its_own_class_and_a_missing_dac_is_a_warning() -> None:
+    pod, verdict = joined(trainer(priorityClassName="mine", priority=7), {})
+    assert pod["spec"]["priorityClassName"] == "mine"
+    assert pod["spec"]["priority"] == 7
+    assert verdict.warnings == (
+        "DedicatedAICluster team does not exist: the pod waits for its nodes",
+    )
