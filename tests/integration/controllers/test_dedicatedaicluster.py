@@ -9,7 +9,8 @@ once on the reserved capacity; more units than the cluster holds fail with
 NotEnoughResources and recover when a node is added; a training Job and a pod annotated
 with the DAC run there too (placed by the pod webhook); a count below the allocation is refused
 with the numbers; a profile change rolls the placeholders; deletion leaves the workloads
-running. Bad input gets its own reason and no hot loop."""
+running. Bad input gets its own reason and no hot loop. ``ome run`` as a real process,
+SIGKILLed in the middle of a change and again before a deletion, converges once restarted."""
 
 from __future__ import annotations
 
@@ -17,6 +18,7 @@ import asyncio
 import contextlib
 import re
 from collections.abc import AsyncIterator
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -24,8 +26,10 @@ import pytest
 import pytest_asyncio
 import yaml
 
+from ome.cli.status_dac import observe, report
 from ome.client import GVK, ApiError, Client, NotFound
 from ome.controllers import dedicatedaicluster, inferenceservice
+from ome.controllers.dedicatedaicluster.reconciler import FINALIZER
 from ome.controllers.dedicatedaicluster.setup import CONTROLLER_NAME
 from ome.controllers.kinds import (
     DEDICATEDAICLUSTER,
@@ -36,12 +40,19 @@ from ome.controllers.kinds import (
     POD,
 )
 from ome.runtime import Manager, ManagerOptions
-from ome.serving.dedicated import DAC_LABEL, placeholder_name
+from ome.serving.dedicated import (
+    DAC_LABEL,
+    PLACEHOLDER_LABEL,
+    WORKLOAD_CLASS,
+    label_value,
+    placeholder_name,
+)
 from ome.serving.naming import model_ready_label
 from ome.testing.nodes import FakeNode
 from ome.testing.pytest_plugin import Cluster
 from ome.testing.serviceaccount import MANAGER_ACCOUNT
 from tests.integration.helpers import eventually, refused_nothing
+from tests.integration.operator.support import Operator, create_namespace, operators
 from tests.integration.webhooks.test_webhooks import LABEL, running_webhooks
 
 pytestmark = pytest.mark.integration
@@ -67,17 +78,22 @@ def _load(path: Path) -> dict[str, Any]:
 
 
 @pytest_asyncio.fixture(loop_scope="session", scope="module")
-async def catalogue(cluster: Cluster) -> AsyncIterator[dict[str, Any]]:
+async def crds(cluster: Cluster) -> Cluster:
+    await cluster.install_crds(sorted((ROOT / "manifests" / "crds").glob("ome.io_*.yaml")))
+    return cluster
+
+
+@pytest_asyncio.fixture(loop_scope="session", scope="module")
+async def catalogue(crds: Cluster) -> AsyncIterator[dict[str, Any]]:
     if not (MODEL_FILE.exists() and RUNTIME_FILE.exists() and SAMPLE_FILE.exists()):
         pytest.skip(f"the OME reference catalogue is not at {REFERENCE}")
-    await cluster.install_crds(sorted((ROOT / "manifests" / "crds").glob("ome.io_*.yaml")))
     model, runtime = _load(MODEL_FILE), _load(RUNTIME_FILE)
-    async with await cluster.client() as admin:
+    async with await crds.client() as admin:
         for obj in (model, runtime):
             resource = await admin.resource(GVK.parse(obj["apiVersion"], obj["kind"]))
             await resource.apply(obj, field_manager="test", force=True)
     yield {"sample": _load(SAMPLE_FILE)}
-    async with await cluster.client() as admin:
+    async with await crds.client() as admin:
         for obj in (model, runtime):
             resource = await admin.resource(GVK.parse(obj["apiVersion"], obj["kind"]))
             with contextlib.suppress(NotFound):
@@ -494,3 +510,195 @@ async def test_bad_input_gets_a_reason_and_no_hot_loop(
     # the profile back: the DAC recovers by itself
     await objects.make(DEDICATEDAICLUSTERPROFILE, profile, spec)
     await until_state(client, team, "ACTIVE", availableGpu=8)
+
+
+OPERATOR_NAMESPACE = "ome"
+
+
+@pytest_asyncio.fixture(loop_scope="session")
+async def operator_runs(crds: Cluster, client: Client, tmp_path: Path) -> list[Operator]:
+    """Three ``ome run`` processes (not started) as in its Deployment: the operator's
+    ServiceAccount under the shipped RBAC; the placeholders run in its own namespace."""
+    await create_namespace(client, OPERATOR_NAMESPACE)
+    kubeconfig = await crds.service_account_kubeconfig(MANAGER_ACCOUNT, tmp_path / "kubeconfig")
+    return [
+        Operator(kubeconfig, OPERATOR_NAMESPACE, tmp_path / f"{n}.log", leader_elect=False)
+        for n in ("first", "second", "third")
+    ]
+
+
+def workload_pod(name: str, namespace: str, dac: str) -> dict[str, Any]:
+    """A pod of one whole unit that joins the DAC by what the pod webhook would add (no
+    webhook serves the operator process): the label, the node selector and the class."""
+    pod = gpu_pod(name, namespace, namespace, labels={DAC_LABEL: label_value(dac)})
+    pod["spec"]["nodeSelector"] = {DAC_LABEL: label_value(dac)}
+    pod["spec"]["priorityClassName"] = WORKLOAD_CLASS
+    return pod
+
+
+async def forget(client: Client, dac: str) -> None:
+    """After a failure with no operator left: the DAC's finalizer and placeholders go."""
+    dacs = await client.resource(DEDICATEDAICLUSTER)
+    with contextlib.suppress(NotFound):
+        await dacs.patch(dac, {"metadata": {"finalizers": None}})
+    with contextlib.suppress(NotFound):
+        await (await client.resource(DEPLOYMENT)).delete(
+            placeholder_name(dac), OPERATOR_NAMESPACE, propagation_policy="Background"
+        )
+
+
+@pytest.mark.timeout(300)
+async def test_operator_killed_mid_change_converges_after_restart(
+    client: Client,
+    namespace: str,
+    nodes: Nodes,
+    objects: Objects,
+    operator_runs: list[Operator],
+) -> None:
+    """``ome run`` SIGKILLed while a count change is half done, the profile changed while
+    it is down: a new process reaches what one uninterrupted run would (placeholders of
+    the new shape on every free node, exactly the reserved nodes labelled, ACTIVE with
+    the right GPUs); SIGKILLed again and the DAC deleted meanwhile, the next process
+    releases the reservation. The workload and what the user wrote stay as they were."""
+    profile, dac = f"unit-{namespace}", f"team-{namespace}"
+    pods, dacs = await client.resource(POD), await client.resource(DEDICATEDAICLUSTER)
+    profiles, node_api = (
+        await client.resource(DEDICATEDAICLUSTERPROFILE),
+        await client.resource(NODE),
+    )
+    placeholder_selector = f"{DAC_LABEL}={label_value(dac)},{PLACEHOLDER_LABEL}=true"
+    first, second, third = operator_runs
+
+    async def placeholders() -> list[dict[str, Any]]:
+        listed = await pods.list(OPERATOR_NAMESPACE, label_selector=placeholder_selector)
+        return [p for p in listed if not p["metadata"].get("deletionTimestamp")]
+
+    async def state() -> dict[str, Any]:
+        """What convergence is judged on: the status, the placeholders (node, CPU) and
+        the DAC label of each of the test's nodes."""
+        status = await status_of(client, dac)
+        labels = {
+            n: ((await node_api.get(n))["metadata"].get("labels") or {}).get(DAC_LABEL)
+            for n in nodes.names
+        }
+        return {
+            "state": status.get("dacLifecycleState"),
+            "availableGpu": status.get("availableGpu"),
+            "allocatedGpu": status.get("allocatedGpu"),
+            "nodes": status.get("nodes"),
+            "observedGeneration": status.get("observedGeneration"),
+            "placeholders": sorted(
+                (
+                    p["spec"].get("nodeName") or "",
+                    p["spec"]["containers"][0]["resources"]["limits"]["cpu"],
+                )
+                for p in await placeholders()
+            ),
+            "labels": labels,
+        }
+
+    try:
+        async with operators(*operator_runs):
+            await nodes.add(2)
+            unit = {"resources": UNIT, "affinity": {}, "nodeSelector": {"pool": namespace}}
+            await objects.make(DEDICATEDAICLUSTERPROFILE, profile, {"count": 1, **unit})
+            await objects.make(DEDICATEDAICLUSTER, dac, {"profile": profile, "count": 1})
+            first.start()
+            await until_state(client, dac, "ACTIVE", availableGpu=8, allocatedGpu=0)
+
+            # a workload takes the unit: no placeholder is wanted any more
+            await pods.create(workload_pod("worker", namespace, dac))
+
+            async def worker_running() -> bool:
+                phase = (await pod_state(client, "worker", namespace))["status"].get("phase")
+                return phase == "Running"
+
+            await eventually(worker_running, timeout=60)
+            worker = await pod_state(client, "worker", namespace)
+            home = worker["spec"]["nodeName"]
+            await until_state(client, dac, "ACTIVE", availableGpu=0, allocatedGpu=8, nodes=[home])
+
+            # three units where two nodes fit only one more: killed while UPDATING, the
+            # second placeholder Unschedulable
+            await dacs.patch(dac, {"spec": {"count": 3}})
+            generation = (await dacs.get(dac))["metadata"]["generation"]
+            await until_state(client, dac, "UPDATING", observedGeneration=generation)
+            first.kill()
+            print(f"killed at {await state()}")
+
+            # while no operator runs: a node appears, and the profile changes
+            await nodes.add(1)
+            cpu2 = {
+                "requests": {**UNIT["requests"], "cpu": "2"},
+                "limits": {**UNIT["limits"], "cpu": "2"},
+            }
+            await profiles.patch(profile, {"spec": {"resources": cpu2}})
+
+            second.start()
+            free = sorted(n for n in nodes.names if n != home)
+            converged = {
+                "state": "ACTIVE",
+                "availableGpu": 16,
+                "allocatedGpu": 8,
+                "nodes": sorted(nodes.names),
+                "observedGeneration": generation,
+                "placeholders": [(n, "2") for n in free],
+                "labels": dict.fromkeys(nodes.names, label_value(dac)),
+            }
+
+            async def reached() -> bool:
+                assert second.alive(), "the second operator exited"
+                return await state() == converged
+
+            try:
+                await eventually(reached, timeout=90)
+            except AssertionError:
+                raise AssertionError(f"not converged: {await state()}") from None
+
+            # nothing the user owns changed: the workload, the specs, the nodes' labels
+            assert (await pod_state(client, "worker", namespace))["metadata"]["uid"] == (
+                worker["metadata"]["uid"]
+            )
+            assert (await dacs.get(dac))["spec"] == {"profile": profile, "count": 3}
+            assert (await profiles.get(profile))["spec"] == {**unit, "count": 1, "resources": cpu2}
+            for name in nodes.names:
+                assert (await node_api.get(name))["metadata"]["labels"]["pool"] == namespace
+            assert (await dacs.get(dac))["metadata"]["finalizers"] == [FINALIZER]
+
+            # ome status dac shows it: units, state, allocation, the workload on its node
+            shown = report(await observe(client, dac), datetime.now(UTC))
+            assert "Units:       3 of 1 pod(s), 8 GPU(s) per pod: 24 GPUs" in shown
+            assert "State:       ACTIVE" in shown
+            assert "GPUs:        16 available, 8 allocated" in shown
+            assert f"{namespace}/worker (bare pod): 8 GPU(s) on {home}" in shown
+
+            # deleted while no operator runs: held by the finalizer until one does
+            second.kill()
+            await dacs.delete(dac)
+            assert len(await placeholders()) == 2
+            assert (await dacs.get(dac))["metadata"].get("deletionTimestamp")
+            third.start()
+
+            async def released() -> bool:
+                assert third.alive(), "the third operator exited"
+                try:
+                    await dacs.get(dac)
+                except NotFound:
+                    return not await placeholders()
+                return False
+
+            await eventually(released, timeout=60)
+            for name in nodes.names:
+                assert DAC_LABEL not in (await node_api.get(name))["metadata"]["labels"]
+            after = await pod_state(client, "worker", namespace)
+            assert after["metadata"]["uid"] == worker["metadata"]["uid"]
+            assert after["status"]["phase"] == "Running"
+            notes = [
+                e["note"]
+                for e in await events_of(client, "ReservationReleased")
+                if e["regarding"]["name"] == dac
+            ]
+            assert any(f"{namespace}/worker" in n for n in notes), notes
+            objects.made = [(k, n) for k, n in objects.made if k != DEDICATEDAICLUSTER]
+    finally:
+        await forget(client, dac)
