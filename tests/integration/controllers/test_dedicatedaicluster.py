@@ -449,7 +449,7 @@ async def refused(client: Client, body: dict[str, Any]) -> str:
 async def test_bad_input_gets_a_reason_and_no_hot_loop(
     client: Client, namespace: str, nodes: Nodes, manager: Manager, objects: Objects
 ) -> None:
-    await nodes.add(1)
+    await nodes.add(2)
     profiles = await client.resource(DEDICATEDAICLUSTERPROFILE)
     profile = f"unit-{namespace}"
     spec = {"resources": UNIT, "affinity": {}, "nodeSelector": {"pool": namespace}}
@@ -476,22 +476,27 @@ async def test_bad_input_gets_a_reason_and_no_hot_loop(
             client, dac(f"c-{namespace}", profile=profile, count=count)
         )
 
-    # what goes wrong later: the controller says why, and recovers by itself
-    team = f"team-{namespace}"
-    await objects.make(DEDICATEDAICLUSTER, team, {"profile": profile, "count": 1})
-    await until_state(client, team, "ACTIVE", availableGpu=8)
+    # what goes wrong later: the controller says why for every DAC of the profile, and
+    # they recover by themselves
+    teams = [f"team-{namespace}", f"pair-{namespace}"]
+    for team in teams:
+        await objects.make(DEDICATEDAICLUSTER, team, {"profile": profile, "count": 1})
+    for team in teams:
+        await until_state(client, team, "ACTIVE", availableGpu=8)
     await profiles.patch(profile, {"spec": {"disabled": True}})
-    failed = await until_state(client, team, "FAILED")
-    assert failed["conditions"][0]["reason"] == "ProfileDisabled"
-    assert failed["availableGpu"] == 8  # the placeholders stay: nothing is released by mistake
+    for team in teams:
+        failed = await until_state(client, team, "FAILED")
+        assert failed["conditions"][0]["reason"] == "ProfileDisabled"
+        assert failed["availableGpu"] == 8  # the placeholders stay: nothing released by mistake
     await profiles.delete(profile)
-    failed = await until_state(
-        client,
-        team,
-        "FAILED",
-        lifecycleDetail=f"DedicatedAIClusterProfile {profile} does not exist",
-    )
-    assert failed["conditions"][0]["reason"] == "ProfileNotFound"
+    for team in teams:
+        failed = await until_state(
+            client,
+            team,
+            "FAILED",
+            lifecycleDetail=f"DedicatedAIClusterProfile {profile} does not exist",
+        )
+        assert failed["conditions"][0]["reason"] == "ProfileNotFound"
 
     # resources no node can ever satisfy: the scheduler's reason, after the threshold
     huge = f"huge-{namespace}"
@@ -507,9 +512,10 @@ async def test_bad_input_gets_a_reason_and_no_hot_loop(
     await asyncio.sleep(2 * THRESHOLD)
     assert reconciles(manager) - before < 10
 
-    # the profile back: the DAC recovers by itself
+    # the profile back: both DACs recover by themselves
     await objects.make(DEDICATEDAICLUSTERPROFILE, profile, spec)
-    await until_state(client, team, "ACTIVE", availableGpu=8)
+    for team in teams:
+        await until_state(client, team, "ACTIVE", availableGpu=8)
 
 
 OPERATOR_NAMESPACE = "ome"
