@@ -17,11 +17,18 @@ class Placement(KubeModel):
     """Resources and scheduling of the reserved capacity."""
 
     affinity: k8s.Affinity | None = None
-    count: int | None = Field(default=None, description="Units (pods) reserved.")
+    count: int | None = Field(
+        default=None,
+        description="A DedicatedAICluster's units; a profile's pods per unit (default 1).",
+    )
     node_selector: dict[str, str] | None = Field(default=None, alias="nodeSelector")
-    priority_class_name: str | None = Field(default=None, alias="priorityClassName")
+    priority_class_name: str | None = Field(
+        default=None,
+        alias="priorityClassName",
+        description="The class of the DAC's workloads (default ome-dac-workload).",
+    )
     resources: k8s.ResourceRequirements | None = Field(
-        default=None, description="Resources of one unit."
+        default=None, description="Resources of one pod of a unit."
     )
     tolerations: Annotated[list[k8s.Toleration], ATOMIC] | None = None
 
@@ -42,6 +49,12 @@ class DedicatedAIClusterStatus(KubeModel):
         Field(default=None, alias="dacLifecycleState")
     )
     lifecycle_detail: str | None = Field(default=None, alias="lifecycleDetail")
+    nodes: list[str] | None = Field(
+        default=None, description="Ours: the nodes holding the reservation or its workloads."
+    )
+    observed_generation: int | None = Field(
+        default=None, alias="observedGeneration", description="Ours."
+    )
 
 
 class DedicatedAICluster(OmeObject):
@@ -51,8 +64,11 @@ class DedicatedAICluster(OmeObject):
     PLURAL = "dedicatedaiclusters"
     SCOPE = "Cluster"
     PRINTER_COLUMNS = (
+        PrinterColumn("Profile", "string", ".spec.profile"),
         PrinterColumn("Count", "integer", ".spec.count"),
         PrinterColumn("Status", "string", ".status.dacLifecycleState"),
+        PrinterColumn("Available", "integer", ".status.availableGpu"),
+        PrinterColumn("Allocated", "integer", ".status.allocatedGpu"),
         AGE,
     )
 

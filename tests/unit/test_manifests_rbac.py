@@ -11,6 +11,7 @@ import yaml
 from ome.cli.main import build_parser
 from ome.cli.operator import LEASE_NAME
 from ome.serving.config import parse_config
+from ome.serving.dedicated import RESERVATION_CLASS, WORKLOAD_CLASS
 from ome.serving.deployment_mode import DeploymentMode
 from ome.webhooks.configuration import (
     MUTATING_NAME,
@@ -114,6 +115,7 @@ def test_names_in_the_roles_are_the_ones_the_manager_uses() -> None:
         ("", "secrets"): {SECRET_NAME},
         (admission, "mutatingwebhookconfigurations"): {MUTATING_NAME},
         (admission, "validatingwebhookconfigurations"): {VALIDATING_NAME},
+        ("scheduling.k8s.io", "priorityclasses"): {RESERVATION_CLASS, WORKLOAD_CLASS},
     }
 
 
@@ -226,6 +228,8 @@ def test_webhooks_point_at_the_manager_and_fail_closed() -> None:
         "/validate-ome-io-v1beta1-finetunedweight",
         "/validate-ome-io-v1beta1-benchmarkjob",
         "/mutate-pods",
+        "/validate-ome-io-v1beta1-dedicatedaicluster",
+        "/mutate-v1-pod-dedicatedaicluster",
     }
 
 

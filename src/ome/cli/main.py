@@ -15,6 +15,7 @@ from ome.cli import (
     render,
     run,
     status,
+    status_dac,
     status_ftw,
     status_model,
     validate,
@@ -37,6 +38,7 @@ def build_parser() -> argparse.ArgumentParser:
     kinds = status.register(commands)
     status_model.register(kinds)
     status_ftw.register(kinds)
+    status_dac.register(kinds)
     return parser
 
 

@@ -17,6 +17,7 @@ from ome.controllers import (
     acceleratorclass,
     basemodel,
     benchmarkjob,
+    dedicatedaicluster,
     finetunedweight,
     inferenceservice,
 )
@@ -97,6 +98,7 @@ def build_manager(client: Client, options: OperatorOptions) -> Manager:
     )
     acceleratorclass.setup(manager)
     benchmarkjob.setup(manager, config_namespace=options.operator_namespace)
+    dedicatedaicluster.setup(manager, namespace=options.operator_namespace)
     if options.webhook_address:
         _setup_webhooks(manager, options, options.webhook_address)
     return manager

@@ -8,6 +8,8 @@ from ome.api.v1beta1 import (
     BenchmarkJob,
     ClusterBaseModel,
     ClusterServingRuntime,
+    DedicatedAICluster,
+    DedicatedAIClusterProfile,
     FineTunedWeight,
     InferenceService,
     ServingRuntime,
@@ -22,6 +24,8 @@ CLUSTERSERVINGRUNTIME = GVK("ome.io", "v1beta1", ClusterServingRuntime.KIND)
 FINETUNEDWEIGHT = GVK("ome.io", "v1beta1", FineTunedWeight.KIND)
 ACCELERATORCLASS = GVK("ome.io", "v1beta1", AcceleratorClass.KIND)
 BENCHMARKJOB = GVK("ome.io", "v1beta1", BenchmarkJob.KIND)
+DEDICATEDAICLUSTER = GVK("ome.io", "v1beta1", DedicatedAICluster.KIND)
+DEDICATEDAICLUSTERPROFILE = GVK("ome.io", "v1beta1", DedicatedAIClusterProfile.KIND)
 
 CONFIGMAP = GVK("", "v1", "ConfigMap")
 POD = GVK("", "v1", "Pod")
@@ -52,3 +56,4 @@ CHILD_KINDS = (
 """Every kind a service's children may have (render order is irrelevant here)."""
 NODE = GVK("", "v1", "Node")
 SECRET = GVK("", "v1", "Secret")
+PRIORITYCLASS = GVK("scheduling.k8s.io", "v1", "PriorityClass")

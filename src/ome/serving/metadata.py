@@ -9,6 +9,7 @@ from collections.abc import Mapping
 from ome.api.v1beta1 import InferenceService
 from ome.serving.catalog import Model, name_of
 from ome.serving.components import Component, Spec
+from ome.serving.dedicated import DAC_LABEL, label_value
 
 INFERENCESERVICE_LABEL = "ome.io/inferenceservice"
 COMPONENT_LABEL = "component"
@@ -115,6 +116,8 @@ def scheduling_labels(annotations: Mapping[str, str]) -> dict[str, str]:
         labels["volcano.sh/queue-name"] = annotations[_VOLCANO_QUEUE_ANNOTATION]
     elif _DEDICATED_AI_CLUSTER_ANNOTATION in annotations:
         cluster = annotations[_DEDICATED_AI_CLUSTER_ANNOTATION]
+        # ours: how the DedicatedAICluster controller finds its workloads
+        labels[DAC_LABEL] = label_value(cluster)
         if _KUEUE_ENABLED in annotations:
             labels["kueue.x-k8s.io/queue-name"] = cluster
             labels["kueue.x-k8s.io/priority-class"] = "kueue-scheduling-high-priority"

@@ -33,6 +33,7 @@ from ome.serving.accelerator_selection import AcceleratorChoice
 from ome.serving.adapters import serves_merged_weights
 from ome.serving.catalog import Model, name_of, namespace_of, service_namespace
 from ome.serving.components import Component, Spec, to_json
+from ome.serving.dedicated import with_dedicated_cluster
 from ome.serving.merge import RUNNER, merge
 from ome.serving.metadata import INJECT_MODEL_INIT_ANNOTATION
 from ome.serving.naming import MODEL_READY, model_ready_label
@@ -124,6 +125,7 @@ def build_pod(
         own = getattr(service.spec, str(component))
         if affinity is not None and (own is None or own.affinity is None):
             pod["affinity"] = affinity
+        pod = with_dedicated_cluster(pod, annotations)
     pod = with_rdma(pod, annotations)
     return _with_deployment_defaults(pod, readiness_probe=readiness_probe)
 

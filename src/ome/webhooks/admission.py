@@ -15,9 +15,11 @@ from typing import Any
 from ome.api.v1beta1 import ClusterServingRuntime, ServingRuntime
 from ome.serving import Catalog, ServingError, parse_config
 from ome.serving.catalog import DEFAULT_NAMESPACE, Runtime
+from ome.serving.dedicated import DAC_ANNOTATION, joined_pod, profile_name
 from ome.serving.metrics_aggregation import parse_metrics_aggregation
 from ome.webhooks import configuration as paths
 from ome.webhooks.benchmarkjob import validate_benchmark_job
+from ome.webhooks.dedicatedaicluster import Profiles, validate_dedicated_ai_cluster
 from ome.webhooks.defaulting import default_inference_service
 from ome.webhooks.finetunedweight import deletion_cause, validate_fine_tuned_weight
 from ome.webhooks.inferenceservice import validate_inference_service
@@ -46,6 +48,10 @@ class Admission:
     weight_users: Callable[[str], Collection[str]] | None = None
     """The InferenceServices (namespace/name) naming a FineTunedWeight; None: not known,
     so deletions are not checked."""
+    dac_profiles: Profiles | None = None
+    """DedicatedAIClusterProfiles by name; None: not known, so DACs are not checked."""
+    dacs: Profiles | None = None
+    """DedicatedAIClusters by name, for the pods that join them."""
     migrate_predictor: bool = field(
         default_factory=lambda: os.environ.get(MIGRATION_ENV, "") != "false"
     )
@@ -59,6 +65,8 @@ class Admission:
             paths.VALIDATE_CLUSTERSERVINGRUNTIME: self.validate_cluster_serving_runtime,
             paths.VALIDATE_FINETUNEDWEIGHT: self.validate_fine_tuned_weight,
             paths.VALIDATE_BENCHMARKJOB: self.validate_benchmark_job,
+            paths.VALIDATE_DEDICATEDAICLUSTER: self.validate_dedicated_ai_cluster,
+            paths.MUTATE_DAC_POD: self.mutate_dac_pod,
         }.get(path)
 
     # -- InferenceService ------------------------------------------------------------
@@ -168,6 +176,36 @@ class Admission:
             return Verdict.allow()
         causes, warnings = validate_benchmark_job(obj)
         return Verdict.deny(causes, warnings) if causes else Verdict.allow(warnings)
+
+    # -- dedicated AI clusters -------------------------------------------------------
+
+    def validate_dedicated_ai_cluster(self, request: Request) -> Verdict:
+        obj = _writable_object(request)
+        if isinstance(obj, Verdict):
+            return obj
+        if obj is None or _deleting(obj) or self.dac_profiles is None:
+            return Verdict.allow()
+        old = request.old_object if isinstance(request.old_object, dict) else None
+        causes = validate_dedicated_ai_cluster(obj, old, self.dac_profiles)
+        if not causes:
+            return Verdict.allow()
+        # a profile created with the DAC may not be cached yet
+        return replace(Verdict.deny(causes), transient=causes[0].field == "spec.profile")
+
+    def mutate_dac_pod(self, request: Request) -> Verdict:
+        """A pod annotated ``ome.io/dedicated-ai-cluster`` placed on the DAC's reservation."""
+        obj = _writable_object(request)
+        if isinstance(obj, Verdict):
+            return obj
+        annotations = (obj or {}).get("metadata", {}).get("annotations") or {}
+        if obj is None or DAC_ANNOTATION not in annotations:
+            return Verdict.allow()
+        name = str(annotations[DAC_ANNOTATION])
+        dac = self.dacs(name) if self.dacs is not None else None
+        wanted = profile_name(dac) if dac is not None else None
+        profile = self.dac_profiles(wanted) if wanted and self.dac_profiles else None
+        joined, warning = joined_pod(obj, dac, profile)
+        return Verdict.allow([warning] if warning else [], diff(obj, joined))
 
 
 def _writable_object(request: Request) -> dict[str, Any] | Verdict | None:

@@ -35,6 +35,14 @@ VALIDATE_SERVINGRUNTIME = "/validate-ome-io-v1beta1-servingruntime"
 VALIDATE_CLUSTERSERVINGRUNTIME = "/validate-ome-io-v1beta1-clusterservingruntime"
 VALIDATE_FINETUNEDWEIGHT = "/validate-ome-io-v1beta1-finetunedweight"
 VALIDATE_BENCHMARKJOB = "/validate-ome-io-v1beta1-benchmarkjob"
+VALIDATE_DEDICATEDAICLUSTER = "/validate-ome-io-v1beta1-dedicatedaicluster"
+MUTATE_DAC_POD = "/mutate-v1-pod-dedicatedaicluster"
+DAC_POD_CONDITION = {
+    "name": "joins-a-dedicated-ai-cluster",
+    "expression": "has(object.metadata.annotations) && "
+    "'ome.io/dedicated-ai-cluster' in object.metadata.annotations",
+}
+"""Only pods with the annotation reach the webhook: the API server checks it itself."""
 
 
 @dataclass(frozen=True)
@@ -79,6 +87,17 @@ HOOKS = (
         mutating=True,
     ),
     Hook(
+        "pod.dedicatedaicluster.ome-webhook-server.defaulter",
+        MUTATE_DAC_POD,
+        "pods",
+        "Namespaced",
+        mutating=True,
+        operations=("CREATE",),
+        group="",
+        version="v1",
+        match_conditions=(DAC_POD_CONDITION,),
+    ),
+    Hook(
         "inferenceservice.ome-webhook-server.validator",
         VALIDATE_INFERENCESERVICE,
         "inferenceservices",
@@ -108,6 +127,12 @@ HOOKS = (
         VALIDATE_BENCHMARKJOB,
         "benchmarkjobs",
         "Namespaced",
+    ),
+    Hook(
+        "dedicatedaicluster.ome-webhook-server.validator",
+        VALIDATE_DEDICATEDAICLUSTER,
+        "dedicatedaiclusters",
+        "Cluster",
     ),
 )
 

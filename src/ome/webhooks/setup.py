@@ -19,6 +19,7 @@ import shutil
 import tempfile
 import time
 from collections.abc import Mapping
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -30,6 +31,8 @@ from ome.api.v1beta1 import (
     BaseModel,
     ClusterBaseModel,
     ClusterServingRuntime,
+    DedicatedAICluster,
+    DedicatedAIClusterProfile,
     FineTunedWeight,
     InferenceService,
     ServingRuntime,
@@ -305,11 +308,20 @@ def _admission(manager: Manager, config_namespace: str, accelerators: bool) -> A
             if name in (((obj.get("spec") or {}).get("model") or {}).get("fineTunedWeights") or [])
         ]
 
+    profiles = manager.informer(gvk_of(DedicatedAIClusterProfile)).store
+    dacs = manager.informer(gvk_of(DedicatedAICluster)).store
+    admission = Admission(
+        catalog,
+        config_data,
+        weight_users=weight_users,
+        dac_profiles=profiles.get,
+        dacs=dacs.get,
+    )
     if not accelerators:
-        return Admission(catalog, config_data, weight_users=weight_users)
+        return admission
     classes = manager.informer(gvk_of(AcceleratorClass)).store
 
     def accelerator_classes() -> list[str]:
         return [obj["metadata"]["name"] for obj in classes.list()]
 
-    return Admission(catalog, config_data, accelerator_classes, weight_users=weight_users)
+    return replace(admission, accelerator_classes=accelerator_classes)

@@ -172,22 +172,23 @@ async def test_hub_failures_are_reported_per_node_and_recover_once_fixed(
         await models.create(basemodel("truncated", namespace, f"hf://{PUBLIC}"))
 
         async def failed(name: str, words: str) -> bool:
-            entry = await node_entry(admin, node, configmap_key(ModelRef(name, namespace)))
+            # Each retry reports Updating again, so all three are read in one poll.
+            ref = ModelRef(name, namespace)
+            entry = await node_entry(admin, node, configmap_key(ref))
             status = await state_of(admin, name, namespace)
+            label = (await node_labels(admin, node)).get(node_label_key(ref))
             return (
                 entry is not None
                 and entry["status"] == "Failed"
                 and words in entry.get("message", "")
                 and status.get("state") == "Failed"
                 and status.get("nodesFailed") == [node]
+                and label == "Failed"
             )
 
         await eventually(lambda: failed("missing", "not found"), timeout=60)
         await eventually(lambda: failed("private", "token"), timeout=60)
         await eventually(lambda: failed("truncated", "truncated download"), timeout=60)
-        labels = await node_labels(admin, node)
-        for name in ("missing", "private", "truncated"):
-            assert labels[node_label_key(ModelRef(name, namespace))] == "Failed"
 
         hub.add_repo("acme/not-yet-there", MINILM)
         await secrets_.patch(

@@ -96,6 +96,11 @@ def test_scheduling_labels_come_from_annotations() -> None:
     labels = named(objects(svc), "Deployment", "chat-engine")["metadata"]["labels"]
     assert labels["kueue.x-k8s.io/queue-name"] == "dac"
     assert labels["kueue.x-k8s.io/priority-class"] == "kueue-scheduling-high-priority"
+    # ours: the pods join the DedicatedAICluster's reservation
+    assert labels["ome.io/dedicated-ai-cluster"] == "dac"
+    pod = engine_pod(objects(svc))
+    assert pod["nodeSelector"]["ome.io/dedicated-ai-cluster"] == "dac"
+    assert pod["priorityClassName"] == "ome-dac-workload"
 
 
 def test_the_engine_pod() -> None:

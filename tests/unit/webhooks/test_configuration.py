@@ -28,7 +28,7 @@ def test_service_configurations() -> None:
         assert rule["apiVersions"] == [spec.version]
         # deleting a weight in use is refused, so that hook sees deletions too
         deletes = ["DELETE"] if spec.resource == "finetunedweights" else []
-        if spec.resource == "pods":  # completed as they are made
+        if spec.resource == "pods":  # completed, or joined to a DAC, as they are made
             assert rule["operations"] == ["CREATE"]
         else:
             assert rule["operations"] == ["CREATE", "UPDATE", *deletes]
@@ -46,7 +46,12 @@ def test_service_configurations() -> None:
         "clusterservingruntimes",
         "finetunedweights",
         "benchmarkjobs",
+        "dedicatedaiclusters",
     ]
+    dac_pods = next(h for h in hooks if h["name"].startswith("pod.dedicatedaicluster"))
+    assert dac_pods["matchConditions"][0]["expression"].endswith(
+        "'ome.io/dedicated-ai-cluster' in object.metadata.annotations"
+    )
 
 
 def test_url_configurations_with_selectors() -> None:
@@ -73,7 +78,7 @@ def test_the_pod_hook_is_upstreams() -> None:
     """upstream config/webhook/manifests.yaml (inferenceservice.ome-webhook-server.pod-mutator)
     and the kubebuilder marker in pkg/webhook/admission/pod/mutator.go"""
     (mutating, _) = webhook_configurations(service=ServiceRef("ome", "svc"))
-    (hook,) = [h for h in mutating["webhooks"] if h["rules"][0]["resources"] == ["pods"]]
+    (hook,) = [h for h in mutating["webhooks"] if h["name"].endswith("pod-mutator")]
     assert hook["name"] == "inferenceservice.ome-webhook-server.pod-mutator"
     assert hook["clientConfig"]["service"]["path"] == "/mutate-pods"
     assert hook["rules"] == [
@@ -107,7 +112,7 @@ def test_the_pod_hooks_selectors_narrow_the_given_ones() -> None:
             "matchExpressions": [{"key": "tier", "operator": "Exists"}],
         },
     )
-    (hook,) = [h for h in mutating["webhooks"] if h["rules"][0]["resources"] == ["pods"]]
+    (hook,) = [h for h in mutating["webhooks"] if h["name"].endswith("pod-mutator")]
     assert hook["objectSelector"] == {
         "matchLabels": {"test": "x"},
         "matchExpressions": [

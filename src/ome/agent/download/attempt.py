@@ -34,7 +34,7 @@ from ome.agent.download.manifest import (
 )
 from ome.agent.download.retry import RetryPolicy
 from ome.agent.download.staging import prepare, promote
-from ome.agent.download.threads import run_cancellable
+from ome.agent.download.threads import run_cancellable, writes_in_thread
 from ome.agent.progress import Phase, Progress, ProgressCallback, SpeedMeter
 
 log = structlog.get_logger("ome.agent.download")
@@ -103,7 +103,7 @@ class StagedAttempt(ABC):
         files, revision = manifest.files, manifest.revision
         if copy == manifest:
             return DownloadResult(self.dest, revision, len(files), manifest.bytes, reused=True)
-        stage = await asyncio.to_thread(prepare, self.dest)
+        stage = await writes_in_thread(lambda: prepare(self.dest))
         await fetch_watching(
             lambda cancel: self.fetch(cancel, stage, manifest),
             lambda: self.measure(stage, files),
@@ -115,10 +115,10 @@ class StagedAttempt(ABC):
         self.report(done)
         problems = await run_cancellable(lambda cancel: find_problems(stage, files, cancel))
         if problems:
-            await asyncio.to_thread(self.forget, stage, [p.path for p in problems])
+            await writes_in_thread(lambda: self.forget(stage, [p.path for p in problems]))
             raise_for(problems, self.described(manifest))
         self.report(replace(done, phase=Phase.FINALIZING))
-        await asyncio.to_thread(self.finalize, stage, manifest)
+        await writes_in_thread(lambda: self.finalize(stage, manifest))
         return DownloadResult(self.dest, revision, len(files), manifest.bytes)
 
 

@@ -57,3 +57,9 @@ async def run_cancellable(work: Callable[[threading.Event], T], grace: float = 5
         if outcome.done() and not outcome.cancelled():
             outcome.exception()  # retrieved: the work's own ending is of no interest now
         raise
+
+
+async def writes_in_thread(work: Callable[[], T], grace: float = 30.0) -> T:
+    """Short file-system work that writes (staging, promoting, forgetting): a cancelled
+    caller waits for it to end, so a model removed meanwhile is not written back."""
+    return await run_cancellable(lambda _cancel: work(), grace=grace)
