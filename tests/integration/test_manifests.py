@@ -137,6 +137,7 @@ MANAGER_MAY = [
     Ask("watch", "configmaps"),
     Ask("watch", "pods"),
     Ask("watch", "nodes"),
+    Ask("patch", "nodes"),  # a DedicatedAICluster's label on the nodes holding it
     Ask("create", "events", "events.k8s.io", USERS),
     Ask("patch", "events", "", USERS),
     Ask("create", "leases", LEASES, OPERATOR_NAMESPACE),
@@ -166,7 +167,8 @@ MANAGER_MAY_NOT = [
     Ask("create", "pods", "", USERS),
     Ask("delete", "inferenceservices", OME, USERS),
     Ask("create", "servingruntimes", OME, USERS),
-    Ask("patch", "nodes"),
+    Ask("delete", "nodes"),
+    Ask("update", "nodes"),
     Ask("create", "leases", LEASES, USERS),
     Ask("update", "leases", LEASES, OPERATOR_NAMESPACE, "someone-elses-lease"),
     Ask("patch", "mutatingwebhookconfigurations", ADMISSION, "", "someone-elses-webhook"),
