@@ -31,6 +31,10 @@ PDB = GVK("policy", "v1", "PodDisruptionBudget")
 INGRESS = GVK("networking.k8s.io", "v1", "Ingress")
 LEADERWORKERSET = GVK("leaderworkerset.x-k8s.io", "v1", "LeaderWorkerSet")
 """Multi-node components' groups; served only where the LeaderWorkerSet API is installed."""
+SCALEDOBJECT = GVK("keda.sh", "v1alpha1", "ScaledObject")
+"""KEDA autoscaling (``ome.io/autoscalerClass: keda``); served only where KEDA is installed."""
+HTTPROUTE = GVK("gateway.networking.k8s.io", "v1", "HTTPRoute")
+"""Ingress through a Gateway (``enableGatewayAPI``); served only where the Gateway API is."""
 
 CHILD_KINDS = (
     CONFIGMAP,
@@ -41,8 +45,10 @@ CHILD_KINDS = (
     LEADERWORKERSET,
     SERVICE,
     HPA,
+    SCALEDOBJECT,
     PDB,
     INGRESS,
+    HTTPROUTE,
 )
 """Every kind a service's children may have (render order is irrelevant here)."""
 NODE = GVK("", "v1", "Node")

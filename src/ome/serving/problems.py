@@ -36,16 +36,24 @@ class Reason(StrEnum):
     ROUTER_CONFIG_MISSING = "RouterConfigMissing"
     UNKNOWN_RDMA_PROFILE = "UnknownRdmaProfile"
     INVALID_AUTOSCALER_CLASS = "InvalidAutoscalerClass"
-    UNSUPPORTED_AUTOSCALER_CLASS = "UnsupportedAutoscalerClass"
-    UNSUPPORTED_INGRESS = "UnsupportedIngress"
+    INVALID_INGRESS_GATEWAY = "InvalidIngressGateway"
     INVALID_INGRESS_DOMAIN = "InvalidIngressDomain"
     INVALID_CONFIG = "InvalidConfig"
     OWNERSHIP_CONFLICT = "OwnershipConflict"
     SERVICE_IP_RANGE_EXHAUSTED = "ServiceIPRangeExhausted"
     LEADERWORKERSET_UNAVAILABLE = "LeaderWorkerSetUnavailable"
+    KEDA_UNAVAILABLE = "KedaUnavailable"
+    GATEWAY_API_UNAVAILABLE = "GatewayAPIUnavailable"
 
 
-CLUSTER_REASONS = frozenset({Reason.SERVICE_IP_RANGE_EXHAUSTED, Reason.LEADERWORKERSET_UNAVAILABLE})
+CLUSTER_REASONS = frozenset(
+    {
+        Reason.SERVICE_IP_RANGE_EXHAUSTED,
+        Reason.LEADERWORKERSET_UNAVAILABLE,
+        Reason.KEDA_UNAVAILABLE,
+        Reason.GATEWAY_API_UNAVAILABLE,
+    }
+)
 """Reasons that blame the cluster, not the service's spec: the model is not marked as
 blocked by an invalid spec, and the reconcile is retried with backoff."""
 

@@ -3,7 +3,7 @@ objects (apiVersion, kind, metadata, spec) ready for server-side apply, in apply
 the modelconfig ConfigMap; per component (engine, decoder, router) the router's access
 objects, then its Deployment, Service, autoscaler and PodDisruptionBudget, or for a
 multi-node component its LeaderWorkerSet and the Service to its leaders; then the
-external Service or the Ingress.
+external Service, the Gateway API HTTPRoutes (:mod:`ome.serving.gateway`) or the Ingress.
 
 When the service has a UID, every object gets it as controlling owner, so that deleting
 the service deletes them."""
@@ -15,6 +15,8 @@ from collections.abc import Collection
 from ome.api.v1beta1 import InferenceService
 from ome.serving.catalog import name_of, service_namespace
 from ome.serving.components import Component, Spec
+from ome.serving.config import uses_gateway_api
+from ome.serving.gateway import httproutes
 from ome.serving.ingress import (
     EXTERNAL_SERVICE_COMPONENT,
     component_host,
@@ -49,10 +51,12 @@ def render_objects(plan: ServingPlan, available: Collection[Component] | None = 
         if workload.multi_node:
             objects += multinode_objects(workload, namespace)
         else:
-            objects += workload_objects(workload, namespace)
+            objects += workload_objects(workload, namespace, service.spec.keda_config)
     if plan.ingress.disable_ingress_creation:
         if needs_external_service(service):
             objects.append(external_service(plan))
+    elif uses_gateway_api(plan.ingress):
+        objects += httproutes(plan)
     elif available is None or ingress_component(plan).component in available:
         objects.append(ingress(plan))
     owner = _owner(service)

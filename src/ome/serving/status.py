@@ -10,7 +10,8 @@ nothing about it changes):
   meanwhile). Conditions of components no longer declared are dropped.
 - ``IngressReady``: ``True``/``IngressDisabled`` when ingress creation is disabled; else
   True once the entry component is ready (then the Ingress exists), ``False``/
-  ``ComponentNotReady`` before.
+  ``ComponentNotReady`` before; with the Gateway API, once the entry component is ready
+  and every HTTPRoute is accepted by its Gateway (:func:`ome.serving.gateway.route_condition`).
 - ``Ready`` = IngressReady ∧ EngineReady; when False it carries the reason of EngineReady,
   else of IngressReady. Decoder and router readiness count only through the ingress.
 
@@ -31,6 +32,8 @@ from ome.api.v1beta1 import InferenceService
 from ome.serving.adapters import FINE_TUNED_WEIGHTS_ANNOTATION
 from ome.serving.catalog import name_of, service_namespace
 from ome.serving.components import Component, Spec, to_json
+from ome.serving.config import uses_gateway_api
+from ome.serving.gateway import route_condition
 from ome.serving.ingress import cluster_host
 from ome.serving.plan import ServingPlan, Workload
 from ome.serving.podspec import MAIN_CONTAINER
@@ -57,7 +60,11 @@ _INFO = "Info"
 
 
 def compute_status(
-    plan: ServingPlan, workloads: Mapping[str, Spec], pods: Sequence[Spec], now: str
+    plan: ServingPlan,
+    workloads: Mapping[str, Spec],
+    pods: Sequence[Spec],
+    now: str,
+    routes: Mapping[str, Spec] | None = None,
 ) -> Spec:
     """The status to write.
 
@@ -65,7 +72,8 @@ def compute_status(
     by name: for each of ``plan.workloads`` the one its ``object_ref`` names (a Deployment,
     or for a multi-node component a LeaderWorkerSet); an absent one is left out.
     ``pods``: the service's pods (label ``ome.io/inferenceservice``), those of multi-node
-    groups included. ``now``: an RFC 3339 time for conditions that change."""
+    groups included. ``now``: an RFC 3339 time for conditions that change. ``routes``: the
+    service's HTTPRoutes as read, by name (with the Gateway API)."""
     service = plan.service
     status = _previous(service)
     conditions = _Conditions(status.get("conditions", []), now)
@@ -86,7 +94,7 @@ def compute_status(
             conditions.drop(_COMPONENT_CONDITIONS[component])
     status["components"] = components
     _served_weights(plan, status)
-    _access(plan, status, conditions)
+    _access(plan, status, conditions, routes or {})
     conditions.set(READY, *conditions.conjunction(_DEPENDENTS))
     status["conditions"] = conditions.listed()
     status["modelStatus"] = _model_status(
@@ -197,7 +205,9 @@ def _component_status(
     return status
 
 
-def _access(plan: ServingPlan, status: Spec, conditions: _Conditions) -> None:
+def _access(
+    plan: ServingPlan, status: Spec, conditions: _Conditions, routes: Mapping[str, Spec]
+) -> None:
     """IngressReady, and the URL and address once they are known."""
     service = plan.service
     namespace, port = service_namespace(service), entry_port(plan)
@@ -215,12 +225,32 @@ def _access(plan: ServingPlan, status: Spec, conditions: _Conditions) -> None:
         message = "Target service not ready for ingress creation"
         conditions.set(INGRESS_READY, "False", "ComponentNotReady", message)
         return
+    if uses_gateway_api(plan.ingress):
+        _gateway_access(plan, status, conditions, routes)
+        return
     conditions.set(INGRESS_READY, "True")
     scheme = plan.ingress.url_scheme
     status["url"] = f"{scheme}://{ingress_hosts(plan)[0][0]}:{port}"
     router = plan.workload(Component.ROUTER)
     backend = router.name if router is not None else name_of(service)
     status["address"] = {"url": f"{scheme}://{cluster_host(backend, namespace)}:{port}"}
+
+
+def _gateway_access(
+    plan: ServingPlan, status: Spec, conditions: _Conditions, routes: Mapping[str, Spec]
+) -> None:
+    """Upstream's URL (the service's host, no port) and the entry component's Service
+    as the address, once the routes are accepted."""
+    problem = route_condition(plan, routes)
+    if problem is not None:
+        conditions.set(INGRESS_READY, *problem)
+        return
+    conditions.set(INGRESS_READY, "True")
+    namespace = service_namespace(plan.service)
+    status["url"] = f"{plan.ingress.url_scheme}://{ingress_hosts(plan)[0][0]}"
+    entry = entry_workload(plan)
+    host = cluster_host(service_name(entry), namespace)
+    status["address"] = {"url": f"http://{host}:{entry_port(plan)}"}
 
 
 def _model_pods(plan: ServingPlan, pods: Sequence[Spec]) -> tuple[list[Spec], int]:

@@ -360,9 +360,18 @@ async def test_the_valid_sample_is_admitted(client: Client, namespace: str, webh
             },
             "spec.kedaConfig.scalingOperator",
         ),
+        (
+            {
+                "annotations": {
+                    "ome.io/autoscalerClass": "keda",
+                    "autoscaling.keda.sh/prometheus.serverAddress": "prometheus:9090",
+                },
+            },
+            "metadata.annotations[autoscaling.keda.sh/prometheus.serverAddress]",
+        ),
     ],
     ids=["dotted-name", "decoder-without-engine", "unknown-model", "no-runtime", "autoscaler",
-         "utilization", "keda-operator"],
+         "utilization", "keda-operator", "keda-server"],
 )  # fmt: skip
 async def test_unservable_inference_services_are_refused_by_the_webhook(
     client: Client, namespace: str, webhooks: Any, case: dict[str, Any], field: str
