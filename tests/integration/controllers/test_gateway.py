@@ -15,6 +15,7 @@ from ome.client import GVK, Client
 from ome.controllers.inferenceservice import CONFIG_NAME
 from ome.controllers.kinds import HTTPROUTE, INFERENCESERVICE, SERVICE
 from ome.runtime import Manager
+from ome.testing.pytest_plugin import Cluster
 from tests.integration.controllers import test_inferenceservice as shared
 from tests.integration.controllers.test_inferenceservice import _conditions, service_in
 from tests.integration.helpers import eventually
@@ -158,3 +159,61 @@ async def test_routes_are_accepted_and_gate_readiness(
     await eventually(ready, timeout=60)
     current = await services.get(name, namespace)
     assert current["status"]["url"] == f"http://{name}.{namespace}.example.com"
+
+
+async def test_prefill_decode_on_multi_node_is_routed_to_each_components_service(
+    lws_cluster: Cluster,
+    client: Client,
+    namespace: str,
+    catalogue: dict[str, Any],
+    manager: Manager,
+) -> None:
+    """A multi-node engine (a LeaderWorkerSet), a decoder and a router: each route leads
+    to its component's Service (the engine's selects its leaders), the service's route to
+    the router, and the routes accepted make IngressReady True."""
+    await enable_gateway_api(client, namespace)
+    services = await client.resource(INFERENCESERVICE)
+    routes = await client.resource(HTTPROUTE)
+    kube_services = await client.resource(SERVICE)
+    # the runtime's runner without its /dev/shm mount (the volume is the engineConfig's)
+    runner = dict(catalogue["runtime"]["spec"]["engineConfig"]["runner"])
+    del runner["volumeMounts"]
+    service = service_in(
+        catalogue["sample"],
+        namespace,
+        engine={
+            "minReplicas": 1,
+            "leader": {"runner": runner},
+            "worker": {"size": 1, "runner": runner},
+        },
+        decoder={"minReplicas": 1, "runner": runner},
+    )
+    name = service["metadata"]["name"] = "pd-multi-node"
+    await services.create(service)
+    expected = {
+        f"{name}-engine": f"{name}-engine",
+        f"{name}-router": f"{name}-router",
+        f"{name}-decoder": f"{name}-decoder",
+        name: f"{name}-router",
+    }
+
+    async def routed() -> bool:
+        return {r["metadata"]["name"] for r in await routes.list(namespace)} == set(expected)
+
+    await eventually(routed, timeout=90)
+    for route in await routes.list(namespace):
+        (backend,) = route["spec"]["rules"][0]["backendRefs"]
+        assert backend["name"] == expected[route["metadata"]["name"]]
+        backing = await kube_services.get(backend["name"], namespace)
+        assert backend["port"] in [p["port"] for p in backing["spec"]["ports"]]
+    leaders = await kube_services.get(f"{name}-engine", namespace)
+    assert leaders["spec"]["selector"]["ray.io/node-type"] == "head"
+
+    for route in await routes.list(namespace):
+        await answer(client, route, ("True", "Accepted"))
+
+    async def ingress_ready() -> bool:
+        conditions = _conditions(await services.get(name, namespace))
+        return conditions.get("IngressReady", {}).get("status") == "True"
+
+    await eventually(ingress_ready, timeout=120)
