@@ -329,3 +329,20 @@ def test_gateway_api_without_a_gateway_is_refused_naming_the_config_field() -> N
     assert (
         Admission(catalog, gateway_config).validate_inference_service(request(opted_out))
     ).allowed
+
+
+@pytest.mark.parametrize("percent", [-1, 101])
+@pytest.mark.parametrize("component", ["engine", "decoder", "router"])
+def test_a_canary_percent_outside_0_to_100_is_refused_naming_the_component(
+    component: str, percent: int
+) -> None:
+    obj = service(engine={"runner": RUNNER})
+    obj["spec"].setdefault(component, {"runner": RUNNER})["canaryTrafficPercent"] = percent
+    found = causes(validate(obj, cluster_model()))
+    assert str(percent) in found[f"spec.{component}.canaryTrafficPercent"]
+
+
+@pytest.mark.parametrize("percent", [0, 20, 100])
+def test_a_canary_percent_within_0_to_100_is_admitted(percent: int) -> None:
+    obj = service(engine={"runner": RUNNER, "canaryTrafficPercent": percent})
+    assert validate(obj, cluster_model()).allowed
