@@ -14,7 +14,7 @@ import structlog
 from ome import webhooks
 from ome.client import Client, NotFound
 from ome.controllers import basemodel, finetunedweight, inferenceservice
-from ome.controllers.kinds import HTTPROUTE, LEADERWORKERSET, SCALEDOBJECT
+from ome.controllers.kinds import HTTPROUTE, INFERENCEPOOL, LEADERWORKERSET, SCALEDOBJECT
 from ome.runtime import LeaderElectionConfig, Manager, ManagerOptions
 
 LEASE_NAME = "ome-controller-manager"
@@ -48,6 +48,10 @@ class OperatorOptions:
     httproutes: bool = True
     """Whether the cluster serves Gateway API HTTPRoutes (``enableGatewayAPI``): without
     them services report GatewayAPIUnavailable while the config enables it."""
+    inferencepools: bool = True
+    """Whether the cluster serves the Inference Extension's InferencePools
+    (``ome.io/inference-pool-endpoint-picker``): without them such services report
+    InferencePoolUnavailable."""
     local: bool = False
     """The API server runs on this machine: it calls the webhooks on loopback, and the
     webhook configurations are installed by this process and removed when it stops."""
@@ -90,6 +94,7 @@ def build_manager(client: Client, options: OperatorOptions) -> Manager:
         watch_leaderworkersets=options.leaderworkersets,
         watch_scaledobjects=options.scaledobjects,
         watch_httproutes=options.httproutes,
+        watch_inferencepools=options.inferencepools,
     )
     basemodel.setup(
         manager, status_namespace=options.operator_namespace, workers=options.model_workers
@@ -109,6 +114,7 @@ async def served_apis(client: Client, options: OperatorOptions) -> OperatorOptio
         (LEADERWORKERSET, "leaderworkersets", "multi-node services", "LeaderWorkerSetUnavailable"),
         (SCALEDOBJECT, "scaledobjects", "services scaled by KEDA", "KedaUnavailable"),
         (HTTPROUTE, "httproutes", "services behind a Gateway", "GatewayAPIUnavailable"),
+        (INFERENCEPOOL, "inferencepools", "services with a pool", "InferencePoolUnavailable"),
     )
     missing: dict[str, bool] = {}
     for gvk, option, users, reason in optional:
@@ -126,6 +132,7 @@ async def served_apis(client: Client, options: OperatorOptions) -> OperatorOptio
         leaderworkersets=missing.get("leaderworkersets", options.leaderworkersets),
         scaledobjects=missing.get("scaledobjects", options.scaledobjects),
         httproutes=missing.get("httproutes", options.httproutes),
+        inferencepools=missing.get("inferencepools", options.inferencepools),
     )
 
 

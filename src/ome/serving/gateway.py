@@ -4,7 +4,8 @@ httproute_builder.go`` and ``strategies/gateway_api_strategy.go``).
 
 One route per component, named after its Service (``{name}-engine``, ``-router``,
 ``-decoder``) on the component's host, and one named after the service on the service's
-host (and its additional domains) to the router, else the engine. Every route hangs off
+host (and its additional domains) to the router, else the engine, or to the service's
+InferencePool when it has one (:mod:`ome.serving.inferencepool`). Every route hangs off
 ``omeIngressGateway`` (``namespace/name``), matches every path (``^/.*$``), sets upstream's
 ``OMe-Isvc-Name``/``OME-Isvc-Namespace`` request headers and times requests out after the
 component's ``timeoutSeconds`` (else 60 s). Backends are the components' own Services on
@@ -18,9 +19,12 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 
 from ome.api.names import subdomain_problem
+from ome.serving import inferencepool as pool
 from ome.serving.catalog import name_of, service_namespace
 from ome.serving.components import Component, Spec
 from ome.serving.config import GatewayRef, IngressConfig, gateway_ref
+from ome.serving.endpointpicker import endpoint_picker
+from ome.serving.inferencepool import pooled_workload
 from ome.serving.ingress import component_host
 from ome.serving.metadata import (
     COMPONENT_LABEL,
@@ -64,17 +68,30 @@ def httproutes(plan: ServingPlan) -> list[Spec]:
                     plan,
                     name=workload.name,
                     hostnames=[host(workload.name)],
-                    backend=workload,
+                    backend=_backend(workload, namespace),
+                    timing=workload,
                     gateway=gateway,
                     component=component,
                 )
             )
     own = host(name)
     hostnames = [own, *additional_hosts(own, plan.ingress)]
-    # the service's own route leads to the router, else the engine
+    # the service's own route leads to its InferencePool, else the router, else the engine
     entry = plan.workload(Component.ROUTER) or plan.workloads[0]
+    backend = _backend(entry, namespace)
+    if endpoint_picker(annotations) is not None:
+        backend = _pool_backend(name, namespace)
+        entry = pooled_workload(plan)
     routes.append(
-        _route(plan, name=name, hostnames=hostnames, backend=entry, gateway=gateway, component=None)
+        _route(
+            plan,
+            name=name,
+            hostnames=hostnames,
+            backend=backend,
+            timing=entry,
+            gateway=gateway,
+            component=None,
+        )
     )
     return routes
 
@@ -100,7 +117,8 @@ def _route(
     *,
     name: str,
     hostnames: Sequence[str],
-    backend: Workload,
+    backend: Spec,
+    timing: Workload,
     gateway: GatewayRef,
     component: Component | None,
 ) -> Spec:
@@ -121,8 +139,8 @@ def _route(
     rule = {
         "matches": [{"path": {"type": "RegularExpression", "value": EVERY_PATH}}],
         "filters": [{"type": "RequestHeaderModifier", "requestHeaderModifier": {"set": headers}}],
-        "backendRefs": [_backend(backend, namespace)],
-        "timeouts": {"request": f"{_timeout(backend)}s"},
+        "backendRefs": [backend],
+        "timeouts": {"request": f"{_timeout(timing)}s"},
     }
     parent = {"group": GROUP, "kind": "Gateway", "namespace": gateway.namespace}
     return {
@@ -144,6 +162,16 @@ def _backend(workload: Workload, namespace: str) -> Spec:
         "name": service_name(workload),
         "namespace": namespace,
         "port": service_ports(workload)[0]["port"],
+        "weight": 1,
+    }
+
+
+def _pool_backend(service_name: str, namespace: str) -> Spec:
+    return {
+        "group": pool.GROUP,
+        "kind": pool.KIND,
+        "name": pool.pool_name(service_name),
+        "namespace": namespace,
         "weight": 1,
     }
 

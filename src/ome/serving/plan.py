@@ -20,6 +20,7 @@ from ome.serving.deployment_mode import (
     require_supported,
     service_mode,
 )
+from ome.serving.endpointpicker import endpoint_picker
 from ome.serving.ingress import component_host
 from ome.serving.metadata import (
     APP_LABEL,
@@ -162,6 +163,7 @@ def plan_service(service: InferenceService, catalog: Catalog, config: ServingCon
     ingress = config.ingress.for_service(service.metadata.annotations)
     if uses_gateway_api(ingress):
         gateway_ref(ingress)
+    endpoint_picker(service.metadata.annotations)
     workloads = tuple(
         _workload(
             service,

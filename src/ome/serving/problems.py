@@ -44,6 +44,8 @@ class Reason(StrEnum):
     LEADERWORKERSET_UNAVAILABLE = "LeaderWorkerSetUnavailable"
     KEDA_UNAVAILABLE = "KedaUnavailable"
     GATEWAY_API_UNAVAILABLE = "GatewayAPIUnavailable"
+    INVALID_ENDPOINT_PICKER = "InvalidEndpointPicker"
+    INFERENCE_POOL_UNAVAILABLE = "InferencePoolUnavailable"
 
 
 CLUSTER_REASONS = frozenset(
@@ -52,6 +54,7 @@ CLUSTER_REASONS = frozenset(
         Reason.LEADERWORKERSET_UNAVAILABLE,
         Reason.KEDA_UNAVAILABLE,
         Reason.GATEWAY_API_UNAVAILABLE,
+        Reason.INFERENCE_POOL_UNAVAILABLE,
     }
 )
 """Reasons that blame the cluster, not the service's spec: the model is not marked as

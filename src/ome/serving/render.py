@@ -2,7 +2,8 @@
 objects (apiVersion, kind, metadata, spec) ready for server-side apply, in apply order:
 the modelconfig ConfigMap; per component (engine, decoder, router) the router's access
 objects, then its Deployment, Service, autoscaler and PodDisruptionBudget, or for a
-multi-node component its LeaderWorkerSet and the Service to its leaders; then the
+multi-node component its LeaderWorkerSet and the Service to its leaders; the
+InferencePool when the service asks for one (:mod:`ome.serving.inferencepool`); then the
 external Service, the Gateway API HTTPRoutes (:mod:`ome.serving.gateway`) or the Ingress.
 
 When the service has a UID, every object gets it as controlling owner, so that deleting
@@ -17,6 +18,7 @@ from ome.serving.catalog import name_of, service_namespace
 from ome.serving.components import Component, Spec
 from ome.serving.config import uses_gateway_api
 from ome.serving.gateway import httproutes
+from ome.serving.inferencepool import inference_pool
 from ome.serving.ingress import (
     EXTERNAL_SERVICE_COMPONENT,
     component_host,
@@ -52,6 +54,9 @@ def render_objects(plan: ServingPlan, available: Collection[Component] | None = 
             objects += multinode_objects(workload, namespace)
         else:
             objects += workload_objects(workload, namespace, service.spec.keda_config)
+    pool = inference_pool(plan)
+    if pool is not None:
+        objects.append(pool)
     if plan.ingress.disable_ingress_creation:
         if needs_external_service(service):
             objects.append(external_service(plan))

@@ -5,7 +5,8 @@ committed), built with the Go toolchain through the module proxy. They are cache
 the repository, keyed by the Kubernetes version, in ``$OME_CONTROLPLANE_CACHE/<version>``
 (default ``~/.cache/ome/controlplane/<version>``), beside the data files the control plane
 reads from the same modules (kwok's stages, LeaderWorkerSet's CRD and webhook manifests,
-and from a module of its own that builds nothing, the CRDs of KEDA and the Gateway API).
+and from modules of their own that build nothing, the CRDs of KEDA, the Gateway API and
+its Inference Extension).
 A stamp file records a digest of each module's files, so changing one module rebuilds only
 its binaries, a missing binary is built alone, and running the build twice does nothing.
 ``OME_CONTROLPLANE_BIN`` names a ready directory of binaries and disables building.
@@ -33,7 +34,7 @@ GO_ENV = "OME_GO"
 STAMP = "BUILD-INFO.json"
 KWOK_STAGES_DIR = "kwok-stages"
 LWS_DIR = "lws"  # LeaderWorkerSet's CRDs (crds/) and webhook manifests (webhook/)
-ADDON_CRDS_DIR = "crds"  # keda/ and gateway-api/: CRDs of APIs a service may use
+ADDON_CRDS_DIR = "crds"  # keda/, gateway-api/, inference-extension/: APIs a service may use
 
 
 class BuildError(RuntimeError):
@@ -101,6 +102,8 @@ _GATEWAY_API_CRDS = (
     "gateway.networking.k8s.io_grpcroutes.yaml",
     "gateway.networking.k8s.io_referencegrants.yaml",
 )
+# The Inference Extension's InferencePool at v1 (its x-k8s.io alpha kinds are left out).
+_INFERENCE_CRDS = ("inference.networking.k8s.io_inferencepools.yaml",)
 MODULE_DATA = (
     ModuleData(
         "kwok",
@@ -129,6 +132,14 @@ MODULE_DATA = (
         tuple(
             (f"config/crd/standard/{n}", f"{ADDON_CRDS_DIR}/gateway-api/{n}")
             for n in _GATEWAY_API_CRDS
+        ),
+    ),
+    ModuleData(
+        "inference-extension",
+        "sigs.k8s.io/gateway-api-inference-extension",
+        tuple(
+            (f"config/crd/bases/{n}", f"{ADDON_CRDS_DIR}/inference-extension/{n}")
+            for n in _INFERENCE_CRDS
         ),
     ),
 )

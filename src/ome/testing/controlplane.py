@@ -1,7 +1,8 @@
 """A real Kubernetes control plane on loopback: etcd and kube-apiserver, and optionally
 kube-controller-manager, kube-scheduler, kwok with fake GPU nodes, the LeaderWorkerSet
 controller (``leaderworkerset=True``: its CRD, its process and its webhooks) and the CRDs
-of KEDA and the Gateway API (``addon_crds=True``: the APIs only, no controllers).
+of KEDA, the Gateway API and its Inference Extension (``addon_crds=True``: the APIs only,
+no controllers).
 
     async with ControlPlane(scheduler=True, controller_manager=True,
                             nodes=gpu_nodes(2)) as cp:

@@ -346,3 +346,10 @@ def test_a_canary_percent_outside_0_to_100_is_refused_naming_the_component(
 def test_a_canary_percent_within_0_to_100_is_admitted(percent: int) -> None:
     obj = service(engine={"runner": RUNNER, "canaryTrafficPercent": percent})
     assert validate(obj, cluster_model()).allowed
+
+
+def test_a_malformed_endpoint_picker_is_refused_naming_the_annotation() -> None:
+    obj = service(engine={"runner": RUNNER})
+    obj["metadata"]["annotations"] = {"ome.io/inference-pool-endpoint-picker": "epp:http"}
+    found = causes(validate(obj, cluster_model()))
+    assert "name:port" in found["metadata.annotations[ome.io/inference-pool-endpoint-picker]"]

@@ -18,6 +18,7 @@ from ome.controllers.inferenceservice.tracking import Child, Tracker
 from ome.controllers.kinds import (
     CHILD_KINDS,
     HTTPROUTE,
+    INFERENCEPOOL,
     INFERENCESERVICE,
     LEADERWORKERSET,
     SCALEDOBJECT,
@@ -47,8 +48,9 @@ from ome.serving import (
 from ome.serving.components import Component
 from ome.serving.config import CONFIGMAP_NAME as CONFIG_NAME
 from ome.serving.config import uses_gateway_api
+from ome.serving.endpointpicker import ENDPOINT_PICKER_ANNOTATION, endpoint_picker
 from ome.serving.metadata import COMPONENT_LABEL, INFERENCESERVICE_LABEL
-from ome.serving.plan import KEDA
+from ome.serving.plan import KEDA, ServingPlan
 from ome.serving.problems import apply_refusal
 
 FINALIZER = "inferenceservice.finalizers"
@@ -124,6 +126,15 @@ def _no_gateway_api() -> ServingError:
         f"inferenceservice-config enables the Gateway API (enableGatewayAPI), and the "
         f"cluster does not serve {HTTPROUTE.api_version} HTTPRoutes (or the operator started "
         "before it did): install the Gateway API CRDs and restart the operator",
+    )
+
+
+def _no_inference_pools() -> ServingError:
+    return ServingError(
+        Reason.INFERENCE_POOL_UNAVAILABLE,
+        f"{ENDPOINT_PICKER_ANNOTATION} asks for an InferencePool, and the cluster does not "
+        f"serve {INFERENCEPOOL.api_version} (or the operator started before it did): install "
+        "the Gateway API Inference Extension CRDs and restart the operator",
     )
 
 
@@ -235,14 +246,9 @@ class InferenceServiceReconciler:
             await self._failed(key, raw, service, error)
             return
         self.tracker.serving(key, plan.runtime.metadata.name or "")
-        if any(w.multi_node for w in plan.workloads) and LEADERWORKERSET not in self.informers:
-            await self._failed(key, raw, service, _no_leaderworkersets())
-            return
-        if any(w.autoscaler == KEDA for w in plan.workloads) and SCALEDOBJECT not in self.informers:
-            await self._failed(key, raw, service, _no_keda())
-            return
-        if uses_gateway_api(plan.ingress) and HTTPROUTE not in self.informers:
-            await self._failed(key, raw, service, _no_gateway_api())
+        missing_api = self._missing_api(plan)
+        if missing_api is not None:
+            await self._failed(key, raw, service, missing_api)
             return
         observed = {w.object_ref.name: self._observed(request.namespace, w) for w in plan.workloads}
         pods = self.pods.store.by_index(SERVICE_INDEX, key)
@@ -282,6 +288,19 @@ class InferenceServiceReconciler:
         informer = self.informers[GVK.parse(ref.api_version, ref.kind)]
         found: Obj | None = informer.store.get(f"{namespace}/{ref.name}")
         return found
+
+    def _missing_api(self, plan: ServingPlan) -> ServingError | None:
+        """What the plan needs of an optional API this operator does not watch."""
+        if any(w.multi_node for w in plan.workloads) and LEADERWORKERSET not in self.informers:
+            return _no_leaderworkersets()
+        if any(w.autoscaler == KEDA for w in plan.workloads) and SCALEDOBJECT not in self.informers:
+            return _no_keda()
+        if uses_gateway_api(plan.ingress) and HTTPROUTE not in self.informers:
+            return _no_gateway_api()
+        pooled = endpoint_picker(plan.service.metadata.annotations) is not None
+        if pooled and INFERENCEPOOL not in self.informers:
+            return _no_inference_pools()
+        return None
 
     def _routes(self, objects: list[Obj]) -> dict[str, Obj]:
         """The rendered HTTPRoutes as cached (with the status a gateway controller wrote)."""

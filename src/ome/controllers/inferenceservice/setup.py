@@ -21,6 +21,7 @@ from ome.controllers.kinds import (
     CONFIGMAP,
     FINETUNEDWEIGHT,
     HTTPROUTE,
+    INFERENCEPOOL,
     INFERENCESERVICE,
     INGRESS,
     LEADERWORKERSET,
@@ -75,6 +76,7 @@ def setup(
     watch_leaderworkersets: bool = True,
     watch_scaledobjects: bool = True,
     watch_httproutes: bool = True,
+    watch_inferencepools: bool = True,
 ) -> Controller:
     """Register the InferenceService controller on ``manager``. The operator's config is
     read from ``inferenceservice-config`` in ``config_namespace`` (default: the manager's
@@ -83,13 +85,15 @@ def setup(
     tracker = Tracker()
     services = manager.informer(INFERENCESERVICE)
     services.add_indexers({MODEL_INDEX: model_index, FINE_TUNED_INDEX: fine_tuned_index})
-    # a cluster without the LeaderWorkerSet API (or the Ingress, KEDA or Gateway API) cannot
+    # a cluster without the LeaderWorkerSet API (or the Ingress, KEDA, Gateway API or its
+    # Inference Extension) cannot
     # be watched for them: multi-node services then report LeaderWorkerSetUnavailable
     unwatched = {
         INGRESS: not watch_ingresses,
         LEADERWORKERSET: not watch_leaderworkersets,
         SCALEDOBJECT: not watch_scaledobjects,
         HTTPROUTE: not watch_httproutes,
+        INFERENCEPOOL: not watch_inferencepools,
     }
     children = [k for k in CHILD_KINDS if not unwatched.get(k)]
     informers: dict[GVK, Any] = {INFERENCESERVICE: services}
