@@ -34,6 +34,7 @@ from ome.serving.metadata import (
 )
 from ome.serving.plan import ServingPlan, Workload
 from ome.serving.raw import service_name, service_ports
+from ome.serving.revisions import Rollout, canary_workload
 
 GROUP = "gateway.networking.k8s.io"
 API_VERSION = f"{GROUP}/v1"
@@ -48,8 +49,13 @@ NOT_READY = "HttpRouteNotReady"
 _ROUTE_ORDER = (Component.ENGINE, Component.ROUTER, Component.DECODER)
 
 
-def httproutes(plan: ServingPlan) -> list[Spec]:
-    """The component routes (engine, router, decoder), then the service's."""
+def httproutes(
+    plan: ServingPlan, rollouts: Mapping[Component, Rollout] | None = None
+) -> list[Spec]:
+    """The component routes (engine, router, decoder), then the service's. A component
+    in a canary rollout (``rollouts``) is reached through its stable and canary Services,
+    weighted by the canary's percent."""
+    rollouts = rollouts or {}
     service = plan.service
     name, namespace = name_of(service), service_namespace(service)
     gateway = gateway_ref(plan.ingress)
@@ -68,7 +74,7 @@ def httproutes(plan: ServingPlan) -> list[Spec]:
                     plan,
                     name=workload.name,
                     hostnames=[host(workload.name)],
-                    backend=_backend(workload, namespace),
+                    backends=_backends(workload, namespace, rollouts.get(component)),
                     timing=workload,
                     gateway=gateway,
                     component=component,
@@ -78,16 +84,16 @@ def httproutes(plan: ServingPlan) -> list[Spec]:
     hostnames = [own, *additional_hosts(own, plan.ingress)]
     # the service's own route leads to its InferencePool, else the router, else the engine
     entry = plan.workload(Component.ROUTER) or plan.workloads[0]
-    backend = _backend(entry, namespace)
+    backends = _backends(entry, namespace, rollouts.get(entry.component))
     if endpoint_picker(annotations) is not None:
-        backend = _pool_backend(name, namespace)
+        backends = [_pool_backend(name, namespace)]
         entry = pooled_workload(plan)
     routes.append(
         _route(
             plan,
             name=name,
             hostnames=hostnames,
-            backend=backend,
+            backends=backends,
             timing=entry,
             gateway=gateway,
             component=None,
@@ -117,7 +123,7 @@ def _route(
     *,
     name: str,
     hostnames: Sequence[str],
-    backend: Spec,
+    backends: list[Spec],
     timing: Workload,
     gateway: GatewayRef,
     component: Component | None,
@@ -139,7 +145,7 @@ def _route(
     rule = {
         "matches": [{"path": {"type": "RegularExpression", "value": EVERY_PATH}}],
         "filters": [{"type": "RequestHeaderModifier", "requestHeaderModifier": {"set": headers}}],
-        "backendRefs": [backend],
+        "backendRefs": backends,
         "timeouts": {"request": f"{_timeout(timing)}s"},
     }
     parent = {"group": GROUP, "kind": "Gateway", "namespace": gateway.namespace}
@@ -155,14 +161,23 @@ def _route(
     }
 
 
-def _backend(workload: Workload, namespace: str) -> Spec:
+def _backends(workload: Workload, namespace: str, rollout: Rollout | None) -> list[Spec]:
+    if rollout is None or not rollout.canary:
+        return [_backend(workload, namespace, 1)]
+    return [
+        _backend(workload, namespace, 100 - rollout.percent),
+        _backend(canary_workload(workload), namespace, rollout.percent),
+    ]
+
+
+def _backend(workload: Workload, namespace: str, weight: int) -> Spec:
     return {
         "group": "",
         "kind": "Service",
         "name": service_name(workload),
         "namespace": namespace,
         "port": service_ports(workload)[0]["port"],
-        "weight": 1,
+        "weight": weight,
     }
 
 

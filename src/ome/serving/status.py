@@ -29,6 +29,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 from ome.api.v1beta1 import InferenceService
+from ome.serving import revisions
 from ome.serving.adapters import FINE_TUNED_WEIGHTS_ANNOTATION
 from ome.serving.catalog import name_of, service_namespace
 from ome.serving.components import Component, Spec, to_json
@@ -47,8 +48,11 @@ from ome.serving.render import (
     ingress_hosts,
     needs_external_service,
 )
+from ome.serving.revisions import Rollout, canary_workload, traffic
 
 READY = "Ready"
+TRAFFIC_SPLIT = "TrafficSplit"
+INGRESS_CANNOT_SPLIT = "IngressCannotSplit"
 INGRESS_READY = "IngressReady"
 REVISION_ANNOTATION = "deployment.kubernetes.io/revision"
 STORAGE_INITIALIZER = "storage-initializer"
@@ -65,6 +69,8 @@ def compute_status(
     pods: Sequence[Spec],
     now: str,
     routes: Mapping[str, Spec] | None = None,
+    *,
+    rollouts: Mapping[Component, Rollout] | None = None,
 ) -> Spec:
     """The status to write.
 
@@ -73,7 +79,10 @@ def compute_status(
     or for a multi-node component a LeaderWorkerSet); an absent one is left out.
     ``pods``: the service's pods (label ``ome.io/inferenceservice``), those of multi-node
     groups included. ``now``: an RFC 3339 time for conditions that change. ``routes``: the
-    service's HTTPRoutes as read, by name (with the Gateway API)."""
+    service's HTTPRoutes as read, by name (with the Gateway API). ``rollouts``: each
+    RawDeployment component's revisions (:mod:`ome.serving.revisions`), whose canary
+    Deployments ``workloads`` then holds too."""
+    rollouts = rollouts or {}
     service = plan.service
     status = _previous(service)
     conditions = _Conditions(status.get("conditions", []), now)
@@ -83,16 +92,21 @@ def compute_status(
         condition = workload_condition(workload, observed, pods)
         severity = "" if workload.component is Component.ENGINE else _INFO
         conditions.set(_COMPONENT_CONDITIONS[workload.component], *condition, severity)
-        components[str(workload.component)] = _component_status(
+        entry = _component_status(
             status.get("components", {}).get(str(workload.component), {}),
             observed,
             workload,
             available=condition[0] == "True",
         )
+        rollout = rollouts.get(workload.component)
+        if rollout is not None:
+            entry = _revisions(entry, rollout, workload, workloads, pods)
+        components[str(workload.component)] = entry
     for component in Component:
         if plan.workload(component) is None:
             conditions.drop(_COMPONENT_CONDITIONS[component])
     status["components"] = components
+    _split(plan, rollouts, conditions)
     _served_weights(plan, status)
     _access(plan, status, conditions, routes or {})
     conditions.set(READY, *conditions.conjunction(_DEPENDENTS))
@@ -189,6 +203,57 @@ class _Conditions:
 
     def listed(self) -> list[Spec]:
         return [self._current[k] for k in sorted(self._current)]
+
+
+def _revisions(
+    status: Spec,
+    rollout: Rollout,
+    workload: Workload,
+    workloads: Mapping[str, Spec],
+    pods: Sequence[Spec],
+) -> Spec:
+    """Upstream's revision fields and ``traffic`` for a component with revisions: the
+    latest is ready once its Deployment (the canary's during a canary, else the rolled
+    one) is available; the stable one is rolled out."""
+    status = {k: v for k, v in status.items() if k not in _REVISION_FIELDS}
+    status["latestCreatedRevision"] = rollout.latest
+    status["traffic"] = traffic(rollout)
+    runner = canary_workload(workload) if rollout.canary else workload
+    observed = workloads.get(runner.name)
+    notes = ((observed or {}).get("metadata") or {}).get("annotations") or {}
+    running_latest = notes.get(revisions.REVISION_ANNOTATION) == rollout.latest
+    if running_latest and workload_condition(runner, observed, pods)[0] == "True":
+        status["latestReadyRevision"] = rollout.latest
+    elif rollout.canary:
+        status["latestReadyRevision"] = rollout.rolled_out
+    status["latestRolledoutRevision"] = rollout.rolled_out
+    if rollout.previous is not None:
+        status["previousRolledoutRevision"] = rollout.previous
+    return status
+
+
+_REVISION_FIELDS = (
+    "latestCreatedRevision",
+    "latestRolledoutRevision",
+    "previousRolledoutRevision",
+    "traffic",
+)
+
+
+def _split(
+    plan: ServingPlan, rollouts: Mapping[Component, Rollout], conditions: _Conditions
+) -> None:
+    """``TrafficSplit``: an Ingress cannot weigh backends, so with one a canary runs
+    without traffic; said here rather than silently."""
+    canaries = [str(c) for c, r in rollouts.items() if r.canary]
+    if not canaries or uses_gateway_api(plan.ingress):
+        conditions.drop(TRAFFIC_SPLIT)
+        return
+    message = (
+        f"the canary of {', '.join(canaries)} runs but gets no traffic: only Gateway API "
+        "routes (enableGatewayAPI) split traffic by canaryTrafficPercent"
+    )
+    conditions.set(TRAFFIC_SPLIT, "False", INGRESS_CANNOT_SPLIT, message, _INFO)
 
 
 def _component_status(

@@ -17,6 +17,7 @@ from ome.controllers.inferenceservice.catalog import StoreCatalog
 from ome.controllers.inferenceservice.tracking import Child, Tracker
 from ome.controllers.kinds import (
     CHILD_KINDS,
+    DEPLOYMENT,
     HTTPROUTE,
     INFERENCEPOOL,
     INFERENCESERVICE,
@@ -52,6 +53,7 @@ from ome.serving.endpointpicker import ENDPOINT_PICKER_ANNOTATION, endpoint_pick
 from ome.serving.metadata import COMPONENT_LABEL, INFERENCESERVICE_LABEL
 from ome.serving.plan import KEDA, ServingPlan
 from ome.serving.problems import apply_refusal
+from ome.serving.revisions import Rollout, canary_workload, plan_rollout
 
 FINALIZER = "inferenceservice.finalizers"
 FIELD_MANAGER = "ome-controller"
@@ -257,7 +259,12 @@ class InferenceServiceReconciler:
             for w in plan.workloads
             if workload_available(w, observed[w.object_ref.name], pods)
         }
-        objects = render_objects(plan, available)
+        rollouts = {
+            w.component: plan_rollout(w, observed[w.object_ref.name])
+            for w in plan.workloads
+            if not w.multi_node
+        }
+        objects = render_objects(plan, available, rollouts)
         taken = self._taken(raw, objects)
         if taken:
             await self._failed(key, raw, service, _conflict(taken), blocked_by=taken)
@@ -271,8 +278,9 @@ class InferenceServiceReconciler:
                 raise
         await self._prune(raw, {(_gvk(o), o["metadata"]["name"]) for o in objects})
         found = {name: obj for name, obj in observed.items() if obj is not None}
+        found |= self._canaries(request.namespace, plan, rollouts)
         routes = self._routes(objects)
-        status = compute_status(plan, found, pods, rfc3339_now(), routes)
+        status = compute_status(plan, found, pods, rfc3339_now(), routes, rollouts=rollouts)
         await self._write_status(raw, status)
         if not is_ready(status):
             self._announced.pop(key, None)
@@ -287,6 +295,21 @@ class InferenceServiceReconciler:
         ref = workload.object_ref
         informer = self.informers[GVK.parse(ref.api_version, ref.kind)]
         found: Obj | None = informer.store.get(f"{namespace}/{ref.name}")
+        return found
+
+    def _canaries(
+        self, namespace: str, plan: ServingPlan, rollouts: Mapping[Component, Rollout]
+    ) -> dict[str, Obj]:
+        """The canary Deployments of the components in a canary rollout, from the cache."""
+        informer = self.informers[DEPLOYMENT]
+        found: dict[str, Obj] = {}
+        for workload in plan.workloads:
+            rollout = rollouts.get(workload.component)
+            if rollout is not None and rollout.canary:
+                name = canary_workload(workload).name
+                obj = informer.store.get(f"{namespace}/{name}")
+                if obj is not None:
+                    found[name] = obj
         return found
 
     def _missing_api(self, plan: ServingPlan) -> ServingError | None:
