@@ -13,7 +13,7 @@ from ome.testing.binaries import BuildError
 
 
 def write_module(directory: Path, kubernetes: str = "v1.37.2") -> Path:
-    for module in ("kwok", "lws"):
+    for module in ("kwok", "lws", "crds", "inference-extension"):
         (directory / module).mkdir(parents=True)
         (directory / module / "go.mod").write_text(f"module example.com/cp/{module}\n")
     (directory / "go.mod").write_text(
@@ -93,6 +93,24 @@ def test_a_missing_binary_or_data_file_is_built_alone(tmp_path: Path) -> None:
     assert outdated(out, module) == ["kube-scheduler"]
     (out / binaries.LWS_DIR / "webhook" / "manifests.yaml").unlink()
     assert outdated(out, module) == ["kube-scheduler", "lws-controller"]
+
+
+def test_a_module_that_builds_nothing_is_fetched_alone(tmp_path: Path) -> None:
+    """The CRDs of KEDA and the Gateway API come from a module of their own: a change to
+    it, or a missing CRD file, rebuilds no binary."""
+    module = write_module(tmp_path / "module")
+    out = tmp_path / "bin"
+    fill_cache(out)
+    stamp(out, {"modules": {m: binaries.module_digest(module, m) for m in binaries.MODULES}})
+    assert binaries.outdated_modules(out, module) == []
+    (module / "crds" / "go.sum").write_text("changed\n")
+    assert outdated(out, module) == []
+    assert binaries.outdated_modules(out, module) == ["crds"]
+    stamp(out, {"modules": {m: binaries.module_digest(module, m) for m in binaries.MODULES}})
+    crds = out / binaries.ADDON_CRDS_DIR / "gateway-api"
+    (crds / "gateway.networking.k8s.io_httproutes.yaml").unlink()
+    assert binaries.outdated_modules(out, module) == ["crds"]
+    assert not binaries.is_up_to_date(out, module)
 
 
 def test_a_stamp_with_one_digest_over_the_first_modules_still_counts(tmp_path: Path) -> None:

@@ -94,6 +94,7 @@ def up(args: argparse.Namespace) -> int:
         scheduler=True,
         nodes=group_nodes(groups),
         leaderworkerset=True,
+        addon_crds=True,
         run_dir=directory,
     )
     try:

@@ -21,7 +21,7 @@ from ome.controllers import (
     finetunedweight,
     inferenceservice,
 )
-from ome.controllers.kinds import LEADERWORKERSET
+from ome.controllers.kinds import HTTPROUTE, INFERENCEPOOL, LEADERWORKERSET, SCALEDOBJECT
 from ome.runtime import LeaderElectionConfig, Manager, ManagerOptions
 
 LEASE_NAME = "ome-controller-manager"
@@ -49,6 +49,16 @@ class OperatorOptions:
     leaderworkersets: bool = True
     """Whether the cluster serves the LeaderWorkerSet API that multi-node components need
     (see :func:`served_apis`): without it they report LeaderWorkerSetUnavailable."""
+    scaledobjects: bool = True
+    """Whether the cluster serves KEDA's ScaledObjects (``ome.io/autoscalerClass: keda``):
+    without them such services report KedaUnavailable."""
+    httproutes: bool = True
+    """Whether the cluster serves Gateway API HTTPRoutes (``enableGatewayAPI``): without
+    them services report GatewayAPIUnavailable while the config enables it."""
+    inferencepools: bool = True
+    """Whether the cluster serves the Inference Extension's InferencePools
+    (``ome.io/inference-pool-endpoint-picker``): without them such services report
+    InferencePoolUnavailable."""
     local: bool = False
     """The API server runs on this machine: it calls the webhooks on loopback, and the
     webhook configurations are installed by this process and removed when it stops."""
@@ -89,6 +99,9 @@ def build_manager(client: Client, options: OperatorOptions) -> Manager:
         config_namespace=options.operator_namespace,
         workers=options.isvc_workers,
         watch_leaderworkersets=options.leaderworkersets,
+        watch_scaledobjects=options.scaledobjects,
+        watch_httproutes=options.httproutes,
+        watch_inferencepools=options.inferencepools,
     )
     basemodel.setup(
         manager, status_namespace=options.operator_namespace, workers=options.model_workers
@@ -107,18 +120,30 @@ def build_manager(client: Client, options: OperatorOptions) -> Manager:
 async def served_apis(client: Client, options: OperatorOptions) -> OperatorOptions:
     """``options`` with the optional APIs the cluster does not serve turned off: an
     informer of a kind the API server does not know would never sync."""
-    try:
-        await client.mapper.resource_for(
-            LEADERWORKERSET.group, LEADERWORKERSET.version, LEADERWORKERSET.kind
-        )
-    except NotFound:
-        log.warning(
-            "the cluster does not serve LeaderWorkerSets: multi-node services will report "
-            "LeaderWorkerSetUnavailable until it does and the operator restarts",
-            api_version=LEADERWORKERSET.api_version,
-        )
-        return dataclasses.replace(options, leaderworkersets=False)
-    return options
+    optional = (
+        (LEADERWORKERSET, "leaderworkersets", "multi-node services", "LeaderWorkerSetUnavailable"),
+        (SCALEDOBJECT, "scaledobjects", "services scaled by KEDA", "KedaUnavailable"),
+        (HTTPROUTE, "httproutes", "services behind a Gateway", "GatewayAPIUnavailable"),
+        (INFERENCEPOOL, "inferencepools", "services with a pool", "InferencePoolUnavailable"),
+    )
+    missing: dict[str, bool] = {}
+    for gvk, option, users, reason in optional:
+        try:
+            await client.mapper.resource_for(gvk.group, gvk.version, gvk.kind)
+        except NotFound:
+            log.warning(
+                f"the cluster does not serve {gvk.kind}s: {users} will report {reason} "
+                "until it does and the operator restarts",
+                api_version=gvk.api_version,
+            )
+            missing[option] = False
+    return dataclasses.replace(
+        options,
+        leaderworkersets=missing.get("leaderworkersets", options.leaderworkersets),
+        scaledobjects=missing.get("scaledobjects", options.scaledobjects),
+        httproutes=missing.get("httproutes", options.httproutes),
+        inferencepools=missing.get("inferencepools", options.inferencepools),
+    )
 
 
 def _setup_webhooks(manager: Manager, options: OperatorOptions, address: str) -> None:

@@ -180,6 +180,7 @@ async def _run_local(args: argparse.Namespace, options: OperatorOptions) -> int:
         scheduler=True,
         nodes=group_nodes(groups),
         leaderworkerset=True,
+        addon_crds=True,
         run_dir=args.local_dir.absolute() / "cluster",
     )
     stop = asyncio.Event()

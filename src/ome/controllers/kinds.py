@@ -40,6 +40,12 @@ INGRESS = GVK("networking.k8s.io", "v1", "Ingress")
 JOB = GVK("batch", "v1", "Job")
 LEADERWORKERSET = GVK("leaderworkerset.x-k8s.io", "v1", "LeaderWorkerSet")
 """Multi-node components' groups; served only where the LeaderWorkerSet API is installed."""
+SCALEDOBJECT = GVK("keda.sh", "v1alpha1", "ScaledObject")
+"""KEDA autoscaling (``ome.io/autoscalerClass: keda``); served only where KEDA is installed."""
+HTTPROUTE = GVK("gateway.networking.k8s.io", "v1", "HTTPRoute")
+"""Ingress through a Gateway (``enableGatewayAPI``); served only where the Gateway API is."""
+INFERENCEPOOL = GVK("inference.networking.k8s.io", "v1", "InferencePool")
+"""A service's pool for the Gateway API Inference Extension; served only where it is installed."""
 
 CHILD_KINDS = (
     CONFIGMAP,
@@ -50,8 +56,11 @@ CHILD_KINDS = (
     LEADERWORKERSET,
     SERVICE,
     HPA,
+    SCALEDOBJECT,
     PDB,
     INGRESS,
+    HTTPROUTE,
+    INFERENCEPOOL,
 )
 """Every kind a service's children may have (render order is irrelevant here)."""
 NODE = GVK("", "v1", "Node")

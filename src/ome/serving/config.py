@@ -108,6 +108,33 @@ _INGRESS_FIELDS: dict[str, tuple[str, type[Any]]] = {
 
 
 @dataclass(frozen=True)
+class GatewayRef:
+    """The Gateway that a service's HTTPRoutes attach to."""
+
+    namespace: str
+    name: str
+
+
+def gateway_ref(config: IngressConfig) -> GatewayRef:
+    """``omeIngressGateway`` as ``namespace/name``; ``ServingError`` when it is not one
+    (upstream indexes the split text and fails on anything else)."""
+    text = config.ome_ingress_gateway
+    namespace, _, name = text.partition("/")
+    if not namespace or not name or "/" in name:
+        raise ServingError(
+            Reason.INVALID_INGRESS_GATEWAY,
+            f"enableGatewayAPI needs omeIngressGateway in {CONFIGMAP_NAME}'s ingress as "
+            f"namespace/name of the Gateway the routes attach to (got {text!r})",
+        )
+    return GatewayRef(namespace, name)
+
+
+def uses_gateway_api(config: IngressConfig) -> bool:
+    """Whether ingress goes through Gateway API routes rather than an Ingress."""
+    return config.enable_gateway_api and not config.disable_ingress_creation
+
+
+@dataclass(frozen=True)
 class ServingConfig:
     ingress: IngressConfig = SHIPPED_INGRESS
     default_deployment_mode: DeploymentMode = DeploymentMode.RAW_DEPLOYMENT

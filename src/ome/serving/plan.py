@@ -14,13 +14,14 @@ from ome.serving.adapters import FineTuning, resolve_fine_tuning, with_fine_tuni
 from ome.serving.basemodel import resolve_base_model
 from ome.serving.catalog import Catalog, Model, Runtime, name_of, service_namespace
 from ome.serving.components import Component, Spec, merge_components, to_json
-from ome.serving.config import IngressConfig, ServingConfig
+from ome.serving.config import IngressConfig, ServingConfig, gateway_ref, uses_gateway_api
 from ome.serving.deployment_mode import (
     DeploymentMode,
     component_modes,
     require_supported,
     service_mode,
 )
+from ome.serving.endpointpicker import endpoint_picker
 from ome.serving.ingress import component_host
 from ome.serving.metadata import (
     APP_LABEL,
@@ -67,7 +68,7 @@ class Workload:
     pod: Spec
     """The pod of a Deployment; a multi-node group's leader."""
     autoscaler: str
-    """``hpa`` or ``external`` (no HorizontalPodAutoscaler)."""
+    """``hpa``, ``keda`` (a ScaledObject) or ``external`` (neither)."""
     url: str
     """Where the component is reached once available (``status.components.*.url``)."""
     mode: DeploymentMode = DeploymentMode.RAW_DEPLOYMENT
@@ -163,11 +164,9 @@ def plan_service(service: InferenceService, catalog: Catalog, config: ServingCon
     for component in components:
         _require_config(service, selection, component)
     ingress = config.ingress.for_service(service.metadata.annotations)
-    if not ingress.disable_ingress_creation and ingress.enable_gateway_api:
-        raise ServingError(
-            Reason.UNSUPPORTED_INGRESS,
-            "ingress through the Gateway API (enableGatewayAPI) is not supported yet",
-        )
+    if uses_gateway_api(ingress):
+        gateway_ref(ingress)
+    endpoint_picker(service.metadata.annotations)
     workloads = tuple(
         _workload(
             service,
@@ -312,12 +311,7 @@ def _require_config(service: InferenceService, selection: Selection, component: 
 
 def _autoscaler(annotations: dict[str, str]) -> str:
     chosen = annotations.get(AUTOSCALER_CLASS_ANNOTATION, HPA)
-    if chosen == KEDA:
-        raise ServingError(
-            Reason.UNSUPPORTED_AUTOSCALER_CLASS,
-            f"{AUTOSCALER_CLASS_ANNOTATION}: keda (a KEDA ScaledObject) is not supported yet",
-        )
-    if chosen not in (HPA, EXTERNAL):
+    if chosen not in (HPA, KEDA, EXTERNAL):
         raise ServingError(
             Reason.INVALID_AUTOSCALER_CLASS,
             f"{AUTOSCALER_CLASS_ANNOTATION} {chosen!r} is not one of hpa, keda, external",

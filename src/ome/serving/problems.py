@@ -36,8 +36,7 @@ class Reason(StrEnum):
     ROUTER_CONFIG_MISSING = "RouterConfigMissing"
     UNKNOWN_RDMA_PROFILE = "UnknownRdmaProfile"
     INVALID_AUTOSCALER_CLASS = "InvalidAutoscalerClass"
-    UNSUPPORTED_AUTOSCALER_CLASS = "UnsupportedAutoscalerClass"
-    UNSUPPORTED_INGRESS = "UnsupportedIngress"
+    INVALID_INGRESS_GATEWAY = "InvalidIngressGateway"
     INVALID_INGRESS_DOMAIN = "InvalidIngressDomain"
     INVALID_CONFIG = "InvalidConfig"
     OWNERSHIP_CONFLICT = "OwnershipConflict"
@@ -45,9 +44,21 @@ class Reason(StrEnum):
     LEADERWORKERSET_UNAVAILABLE = "LeaderWorkerSetUnavailable"
     ACCELERATOR_CLASS_NOT_FOUND = "AcceleratorClassNotFound"
     NO_ACCELERATOR_CLASS_FITS = "NoAcceleratorClassFits"
+    KEDA_UNAVAILABLE = "KedaUnavailable"
+    GATEWAY_API_UNAVAILABLE = "GatewayAPIUnavailable"
+    INVALID_ENDPOINT_PICKER = "InvalidEndpointPicker"
+    INFERENCE_POOL_UNAVAILABLE = "InferencePoolUnavailable"
 
 
-CLUSTER_REASONS = frozenset({Reason.SERVICE_IP_RANGE_EXHAUSTED, Reason.LEADERWORKERSET_UNAVAILABLE})
+CLUSTER_REASONS = frozenset(
+    {
+        Reason.SERVICE_IP_RANGE_EXHAUSTED,
+        Reason.LEADERWORKERSET_UNAVAILABLE,
+        Reason.KEDA_UNAVAILABLE,
+        Reason.GATEWAY_API_UNAVAILABLE,
+        Reason.INFERENCE_POOL_UNAVAILABLE,
+    }
+)
 """Reasons that blame the cluster, not the service's spec: the model is not marked as
 blocked by an invalid spec, and the reconcile is retried with backoff."""
 

@@ -1,12 +1,14 @@
 """The objects of a RawDeployment component (upstream ``reconcilers/{deployment,service,
-hpa,pdb,rbac}``): a Deployment, its Service, a HorizontalPodAutoscaler unless scaling is
-external, a PodDisruptionBudget, and for the router the ServiceAccount, Role and
-RoleBinding that let it discover the engine's pods.
+hpa,keda,pdb,rbac}``): a Deployment, its Service, a HorizontalPodAutoscaler or a KEDA
+ScaledObject unless scaling is external, a PodDisruptionBudget, and for the router the
+ServiceAccount, Role and RoleBinding that let it discover the engine's pods.
 
 The Deployment never sets ``replicas``: the autoscaler (or whoever scales it) owns it."""
 
 from __future__ import annotations
 
+from ome.api.v1beta1.component import KedaConfig
+from ome.serving import keda
 from ome.serving.components import Spec
 from ome.serving.metadata import (
     LOAD_BALANCER_IP_ANNOTATION,
@@ -15,7 +17,7 @@ from ome.serving.metadata import (
     without_pod_only,
 )
 from ome.serving.naming import truncate_name
-from ome.serving.plan import HPA, Workload
+from ome.serving.plan import HPA, KEDA, Workload
 from ome.serving.podspec import DEFAULT_PORT
 
 SERVICE_TYPES = ("ClusterIP", "LoadBalancer", "NodePort")
@@ -37,10 +39,24 @@ def _maps(labels: dict[str, str], annotations: dict[str, str]) -> Spec:
     return maps
 
 
-def workload_objects(workload: Workload, namespace: str) -> list[Spec]:
+def workload_objects(
+    workload: Workload, namespace: str, keda_config: KedaConfig | None = None
+) -> list[Spec]:
+    """``keda_config`` is the service's ``spec.kedaConfig``."""
     objects = [deployment(workload, namespace), service(workload, namespace)]
     if workload.autoscaler == HPA:
         objects.append(autoscaler(workload, namespace))
+    elif workload.autoscaler == KEDA:
+        objects.append(
+            keda.scaled_object(
+                keda_config,
+                deployment=workload.name,
+                namespace=namespace,
+                spec=workload.spec,
+                labels=workload.pod_labels,
+                annotations=workload.annotations,
+            )
+        )
     objects.append(disruption_budget(workload, namespace))
     return objects
 

@@ -2,19 +2,23 @@
 objects (apiVersion, kind, metadata, spec) ready for server-side apply, in apply order:
 the modelconfig ConfigMap; per component (engine, decoder, router) the router's access
 objects, then its Deployment, Service, autoscaler and PodDisruptionBudget, or for a
-multi-node component its LeaderWorkerSet and the Service to its leaders; then the
-external Service or the Ingress.
+multi-node component its LeaderWorkerSet and the Service to its leaders; the
+InferencePool when the service asks for one (:mod:`ome.serving.inferencepool`); then the
+external Service, the Gateway API HTTPRoutes (:mod:`ome.serving.gateway`) or the Ingress.
 
 When the service has a UID, every object gets it as controlling owner, so that deleting
 the service deletes them."""
 
 from __future__ import annotations
 
-from collections.abc import Collection
+from collections.abc import Collection, Mapping
 
 from ome.api.v1beta1 import InferenceService
 from ome.serving.catalog import name_of, service_namespace
 from ome.serving.components import Component, Spec
+from ome.serving.config import uses_gateway_api
+from ome.serving.gateway import httproutes
+from ome.serving.inferencepool import inference_pool
 from ome.serving.ingress import (
     EXTERNAL_SERVICE_COMPONENT,
     component_host,
@@ -31,14 +35,22 @@ from ome.serving.modelconfig import modelconfig
 from ome.serving.multinode import multinode_objects
 from ome.serving.plan import LEADER_NODE_TYPE, NODE_TYPE_LABEL, ServingPlan, Workload
 from ome.serving.raw import SERVICE_TYPES, router_access, service_ports, workload_objects
+from ome.serving.revisions import Rollout, with_rollout
 
 CLUSTER_LOCAL = "cluster-local"
 
 
-def render_objects(plan: ServingPlan, available: Collection[Component] | None = None) -> list[Spec]:
+def render_objects(
+    plan: ServingPlan,
+    available: Collection[Component] | None = None,
+    rollouts: Mapping[Component, Rollout] | None = None,
+) -> list[Spec]:
     """The desired children. ``available`` lists the components whose Deployment or
     LeaderWorkerSet is available (see :func:`ome.serving.status.workload_available`;
-    None: all of them, the steady state): the Ingress waits for the entry one."""
+    None: all of them, the steady state): the Ingress waits for the entry one.
+    ``rollouts``: each RawDeployment component's revisions (:mod:`ome.serving.revisions`;
+    None: no revision bookkeeping)."""
+    rollouts = rollouts or {}
     service = plan.service
     namespace = service_namespace(service)
     weight = plan.fine_tuning.adapters[0].weight if plan.fine_tuning else None
@@ -49,10 +61,19 @@ def render_objects(plan: ServingPlan, available: Collection[Component] | None = 
         if workload.multi_node:
             objects += multinode_objects(workload, namespace)
         else:
-            objects += workload_objects(workload, namespace)
+            found = workload_objects(workload, namespace, service.spec.keda_config)
+            rollout = rollouts.get(workload.component)
+            if rollout is not None:
+                found = with_rollout(found, workload, namespace, rollout)
+            objects += found
+    pool = inference_pool(plan)
+    if pool is not None:
+        objects.append(pool)
     if plan.ingress.disable_ingress_creation:
         if needs_external_service(service):
             objects.append(external_service(plan))
+    elif uses_gateway_api(plan.ingress):
+        objects += httproutes(plan, rollouts)
     elif available is None or ingress_component(plan).component in available:
         objects.append(ingress(plan))
     owner = _owner(service)

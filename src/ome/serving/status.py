@@ -10,7 +10,8 @@ nothing about it changes):
   meanwhile). Conditions of components no longer declared are dropped.
 - ``IngressReady``: ``True``/``IngressDisabled`` when ingress creation is disabled; else
   True once the entry component is ready (then the Ingress exists), ``False``/
-  ``ComponentNotReady`` before.
+  ``ComponentNotReady`` before; with the Gateway API, once the entry component is ready
+  and every HTTPRoute is accepted by its Gateway (:func:`ome.serving.gateway.route_condition`).
 - ``Ready`` = IngressReady ∧ EngineReady; when False it carries the reason of EngineReady,
   else of IngressReady. Decoder and router readiness count only through the ingress.
 
@@ -28,11 +29,14 @@ from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 from ome.api.v1beta1 import InferenceService
+from ome.serving import revisions
 from ome.serving.accelerator_config import class_node_selector, class_resources
 from ome.serving.accelerator_selection import AcceleratorChoice
 from ome.serving.adapters import FINE_TUNED_WEIGHTS_ANNOTATION
 from ome.serving.catalog import name_of, service_namespace
 from ome.serving.components import Component, Spec, to_json
+from ome.serving.config import uses_gateway_api
+from ome.serving.gateway import route_condition
 from ome.serving.ingress import cluster_host
 from ome.serving.plan import ServingPlan, Workload
 from ome.serving.podspec import MAIN_CONTAINER
@@ -46,17 +50,28 @@ from ome.serving.render import (
     ingress_hosts,
     needs_external_service,
 )
+from ome.serving.revisions import Rollout, canary_workload, traffic
 
 READY = "Ready"
+TRAFFIC_SPLIT = "TrafficSplit"
+INGRESS_CANNOT_SPLIT = "IngressCannotSplit"
 INGRESS_READY = "IngressReady"
 REVISION_ANNOTATION = "deployment.kubernetes.io/revision"
 STORAGE_INITIALIZER = "storage-initializer"
 _COMPONENT_CONDITIONS = {c: f"{c.value.capitalize()}Ready" for c in Component}
 _COMPARED = frozenset({"type", "status", "reason", "message", "severity"})
+# Knative marks conditions that Ready does not depend on as informational.
+_INFO = "Info"
 
 
 def compute_status(
-    plan: ServingPlan, workloads: Mapping[str, Spec], pods: Sequence[Spec], now: str
+    plan: ServingPlan,
+    workloads: Mapping[str, Spec],
+    pods: Sequence[Spec],
+    now: str,
+    routes: Mapping[str, Spec] | None = None,
+    *,
+    rollouts: Mapping[Component, Rollout] | None = None,
 ) -> Spec:
     """The status to write.
 
@@ -64,7 +79,11 @@ def compute_status(
     by name: for each of ``plan.workloads`` the one its ``object_ref`` names (a Deployment,
     or for a multi-node component a LeaderWorkerSet); an absent one is left out.
     ``pods``: the service's pods (label ``ome.io/inferenceservice``), those of multi-node
-    groups included. ``now``: an RFC 3339 time for conditions that change."""
+    groups included. ``now``: an RFC 3339 time for conditions that change. ``routes``: the
+    service's HTTPRoutes as read, by name (with the Gateway API). ``rollouts``: each
+    RawDeployment component's revisions (:mod:`ome.serving.revisions`), whose canary
+    Deployments ``workloads`` then holds too."""
+    rollouts = rollouts or {}
     service = plan.service
     status = _previous(service)
     conditions = _Conditions(status.get("conditions", []), now)
@@ -73,18 +92,23 @@ def compute_status(
         observed = workloads.get(workload.object_ref.name)
         condition = workload_condition(workload, observed, pods)
         conditions.set(_COMPONENT_CONDITIONS[workload.component], *condition)
-        components[str(workload.component)] = _component_status(
+        entry = _component_status(
             status.get("components", {}).get(str(workload.component), {}),
             observed,
             workload,
             available=condition[0] == "True",
         )
+        rollout = rollouts.get(workload.component)
+        if rollout is not None:
+            entry = _revisions(entry, rollout, workload, workloads, pods)
+        components[str(workload.component)] = entry
     for component in Component:
         if plan.workload(component) is None:
             conditions.drop(_COMPONENT_CONDITIONS[component])
     status["components"] = components
+    _split(plan, rollouts, conditions)
     _served_weights(plan, status)
-    _access(plan, status, conditions)
+    _access(plan, status, conditions, routes or {})
     # upstream's Ready waits for the engine alone; a service whose decoder or router does
     # not serve answers no request, so Ready waits for every component it runs
     dependents = [_COMPONENT_CONDITIONS[w.component] for w in plan.workloads]
@@ -153,9 +177,11 @@ class _Conditions:
         self._current = dict(self._previous)
         self._now = now
 
-    def set(self, kind: str, status: str, reason: str = "", message: str = "") -> None:
+    def set(
+        self, kind: str, status: str, reason: str = "", message: str = "", severity: str = ""
+    ) -> None:
         fields = {"type": kind, "status": status, "reason": reason, "message": message}
-        condition = {k: v for k, v in fields.items() if v}
+        condition = {k: v for k, v in (fields | {"severity": severity}).items() if v}
         before = self._previous.get(kind, {})
         unchanged = {k: v for k, v in before.items() if k in _COMPARED and v} == condition
         condition["lastTransitionTime"] = (
@@ -180,6 +206,57 @@ class _Conditions:
 
     def listed(self) -> list[Spec]:
         return [self._current[k] for k in sorted(self._current)]
+
+
+def _revisions(
+    status: Spec,
+    rollout: Rollout,
+    workload: Workload,
+    workloads: Mapping[str, Spec],
+    pods: Sequence[Spec],
+) -> Spec:
+    """Upstream's revision fields and ``traffic`` for a component with revisions: the
+    latest is ready once its Deployment (the canary's during a canary, else the rolled
+    one) is available; the stable one is rolled out."""
+    status = {k: v for k, v in status.items() if k not in _REVISION_FIELDS}
+    status["latestCreatedRevision"] = rollout.latest
+    status["traffic"] = traffic(rollout)
+    runner = canary_workload(workload) if rollout.canary else workload
+    observed = workloads.get(runner.name)
+    notes = ((observed or {}).get("metadata") or {}).get("annotations") or {}
+    running_latest = notes.get(revisions.REVISION_ANNOTATION) == rollout.latest
+    if running_latest and workload_condition(runner, observed, pods)[0] == "True":
+        status["latestReadyRevision"] = rollout.latest
+    elif rollout.canary:
+        status["latestReadyRevision"] = rollout.rolled_out
+    status["latestRolledoutRevision"] = rollout.rolled_out
+    if rollout.previous is not None:
+        status["previousRolledoutRevision"] = rollout.previous
+    return status
+
+
+_REVISION_FIELDS = (
+    "latestCreatedRevision",
+    "latestRolledoutRevision",
+    "previousRolledoutRevision",
+    "traffic",
+)
+
+
+def _split(
+    plan: ServingPlan, rollouts: Mapping[Component, Rollout], conditions: _Conditions
+) -> None:
+    """``TrafficSplit``: an Ingress cannot weigh backends, so with one a canary runs
+    without traffic; said here rather than silently."""
+    canaries = [str(c) for c, r in rollouts.items() if r.canary]
+    if not canaries or uses_gateway_api(plan.ingress):
+        conditions.drop(TRAFFIC_SPLIT)
+        return
+    message = (
+        f"the canary of {', '.join(canaries)} runs but gets no traffic: only Gateway API "
+        "routes (enableGatewayAPI) split traffic by canaryTrafficPercent"
+    )
+    conditions.set(TRAFFIC_SPLIT, "False", INGRESS_CANNOT_SPLIT, message, _INFO)
 
 
 def _component_status(
@@ -211,7 +288,9 @@ def selected_accelerator(choice: AcceleratorChoice) -> Spec:
     return selected
 
 
-def _access(plan: ServingPlan, status: Spec, conditions: _Conditions) -> None:
+def _access(
+    plan: ServingPlan, status: Spec, conditions: _Conditions, routes: Mapping[str, Spec]
+) -> None:
     """IngressReady, and the URL and address once they are known."""
     service = plan.service
     namespace, port = service_namespace(service), entry_port(plan)
@@ -229,12 +308,32 @@ def _access(plan: ServingPlan, status: Spec, conditions: _Conditions) -> None:
         message = "Target service not ready for ingress creation"
         conditions.set(INGRESS_READY, "False", "ComponentNotReady", message)
         return
+    if uses_gateway_api(plan.ingress):
+        _gateway_access(plan, status, conditions, routes)
+        return
     conditions.set(INGRESS_READY, "True")
     scheme = plan.ingress.url_scheme
     status["url"] = f"{scheme}://{ingress_hosts(plan)[0][0]}:{port}"
     router = plan.workload(Component.ROUTER)
     backend = router.name if router is not None else name_of(service)
     status["address"] = {"url": f"{scheme}://{cluster_host(backend, namespace)}:{port}"}
+
+
+def _gateway_access(
+    plan: ServingPlan, status: Spec, conditions: _Conditions, routes: Mapping[str, Spec]
+) -> None:
+    """Upstream's URL (the service's host, no port) and the entry component's Service
+    as the address, once the routes are accepted."""
+    problem = route_condition(plan, routes)
+    if problem is not None:
+        conditions.set(INGRESS_READY, *problem)
+        return
+    conditions.set(INGRESS_READY, "True")
+    namespace = service_namespace(plan.service)
+    status["url"] = f"{plan.ingress.url_scheme}://{ingress_hosts(plan)[0][0]}"
+    entry = entry_workload(plan)
+    host = cluster_host(service_name(entry), namespace)
+    status["address"] = {"url": f"http://{host}:{entry_port(plan)}"}
 
 
 def _model_pods(plan: ServingPlan, pods: Sequence[Spec]) -> tuple[list[Spec], int]:

@@ -4,7 +4,9 @@ The binaries come from Go modules pinned in ``tools/controlplane`` (go.mod and g
 committed), built with the Go toolchain through the module proxy. They are cached outside
 the repository, keyed by the Kubernetes version, in ``$OME_CONTROLPLANE_CACHE/<version>``
 (default ``~/.cache/ome/controlplane/<version>``), beside the data files the control plane
-reads from the same modules (kwok's stages, LeaderWorkerSet's CRD and webhook manifests).
+reads from the same modules (kwok's stages, LeaderWorkerSet's CRD and webhook manifests,
+and from modules of their own that build nothing, the CRDs of KEDA, the Gateway API and
+its Inference Extension).
 A stamp file records a digest of each module's files, so changing one module rebuilds only
 its binaries, a missing binary is built alone, and running the build twice does nothing.
 ``OME_CONTROLPLANE_BIN`` names a ready directory of binaries and disables building.
@@ -32,6 +34,7 @@ GO_ENV = "OME_GO"
 STAMP = "BUILD-INFO.json"
 KWOK_STAGES_DIR = "kwok-stages"
 LWS_DIR = "lws"  # LeaderWorkerSet's CRDs (crds/) and webhook manifests (webhook/)
+ADDON_CRDS_DIR = "crds"  # keda/, gateway-api/, inference-extension/: APIs a service may use
 
 
 class BuildError(RuntimeError):
@@ -86,6 +89,21 @@ _LWS_FILES = (
     "webhook/mutating-patch.yaml",
     "webhook/validating-patch.yaml",
 )
+# KEDA's ScaledObject and authentication kinds, and the Gateway API's standard channel.
+_KEDA_CRDS = (
+    "keda.sh_scaledobjects.yaml",
+    "keda.sh_triggerauthentications.yaml",
+    "keda.sh_clustertriggerauthentications.yaml",
+)
+_GATEWAY_API_CRDS = (
+    "gateway.networking.k8s.io_gatewayclasses.yaml",
+    "gateway.networking.k8s.io_gateways.yaml",
+    "gateway.networking.k8s.io_httproutes.yaml",
+    "gateway.networking.k8s.io_grpcroutes.yaml",
+    "gateway.networking.k8s.io_referencegrants.yaml",
+)
+# The Inference Extension's InferencePool at v1 (its x-k8s.io alpha kinds are left out).
+_INFERENCE_CRDS = ("inference.networking.k8s.io_inferencepools.yaml",)
 MODULE_DATA = (
     ModuleData(
         "kwok",
@@ -103,8 +121,29 @@ MODULE_DATA = (
             for path in _LWS_FILES
         ),
     ),
+    ModuleData(
+        "crds",
+        "github.com/kedacore/keda/v2",
+        tuple((f"config/crd/bases/{n}", f"{ADDON_CRDS_DIR}/keda/{n}") for n in _KEDA_CRDS),
+    ),
+    ModuleData(
+        "crds",
+        "sigs.k8s.io/gateway-api",
+        tuple(
+            (f"config/crd/standard/{n}", f"{ADDON_CRDS_DIR}/gateway-api/{n}")
+            for n in _GATEWAY_API_CRDS
+        ),
+    ),
+    ModuleData(
+        "inference-extension",
+        "sigs.k8s.io/gateway-api-inference-extension",
+        tuple(
+            (f"config/crd/bases/{n}", f"{ADDON_CRDS_DIR}/inference-extension/{n}")
+            for n in _INFERENCE_CRDS
+        ),
+    ),
 )
-MODULES = tuple(sorted({t.module for t in TARGETS}))
+MODULES = tuple(sorted({t.module for t in TARGETS} | {d.module for d in MODULE_DATA}))
 
 
 def source_dir() -> Path:
@@ -185,22 +224,37 @@ def _data_missing(directory: Path, module: str) -> bool:
     )
 
 
+def _outdated_modules(directory: Path, module_dir: Path) -> set[str]:
+    """Modules built from other files than they are now, or whose data files are missing."""
+    stamped = _stamped_modules(directory, module_dir)
+    return {
+        module
+        for module in MODULES
+        if stamped.get(module) != module_digest(module_dir, module)
+        or _data_missing(directory, module)
+    }
+
+
 def outdated_targets(directory: Path, module_dir: Path) -> list[Target]:
     """The binaries to build: missing, or built from other module files, or whose
     module's data files are missing."""
-    stamped = _stamped_modules(directory, module_dir)
-    current = {module: module_digest(module_dir, module) for module in MODULES}
+    modules = _outdated_modules(directory, module_dir)
     return [
         target
         for target in TARGETS
-        if not os.access(directory / target.name, os.X_OK)
-        or stamped.get(target.module) != current[target.module]
-        or _data_missing(directory, target.module)
+        if not os.access(directory / target.name, os.X_OK) or target.module in modules
     ]
 
 
+def outdated_modules(directory: Path, module_dir: Path) -> list[str]:
+    """The modules to download and copy data from: those of outdated binaries, and the
+    modules that build nothing whose data is outdated."""
+    targets = {t.module for t in outdated_targets(directory, module_dir)}
+    return sorted(targets | _outdated_modules(directory, module_dir))
+
+
 def is_up_to_date(directory: Path, module_dir: Path) -> bool:
-    return not outdated_targets(directory, module_dir)
+    return not outdated_modules(directory, module_dir)
 
 
 def find_go() -> str:
@@ -282,7 +336,8 @@ def build(
     version = kubernetes_version(module_dir)
     out = out or bin_dir(module_dir)
     targets = list(TARGETS) if force else outdated_targets(out, module_dir)
-    if not targets:
+    modules = list(MODULES) if force else outdated_modules(out, module_dir)
+    if not modules:
         log(f"control plane {version}: up to date in {out}")
         return out
     if os.environ.get(BIN_ENV) and out == bin_dir(module_dir):
@@ -291,9 +346,8 @@ def build(
     out.mkdir(parents=True, exist_ok=True)
     env = _go_env()
     started = time.monotonic()
-    names = ", ".join(t.name for t in targets)
+    names = ", ".join(t.name for t in targets) or "no binaries"
     log(f"control plane {version}: building {names} into {out}")
-    modules = sorted({t.module for t in targets})
     for module in modules:
         _run_go(
             go,

@@ -1,6 +1,8 @@
 """A real Kubernetes control plane on loopback: etcd and kube-apiserver, and optionally
-kube-controller-manager, kube-scheduler, kwok with fake GPU nodes and the LeaderWorkerSet
-controller (``leaderworkerset=True``: its CRD, its process and its webhooks).
+kube-controller-manager, kube-scheduler, kwok with fake GPU nodes, the LeaderWorkerSet
+controller (``leaderworkerset=True``: its CRD, its process and its webhooks) and the CRDs
+of KEDA, the Gateway API and its Inference Extension (``addon_crds=True``: the APIs only,
+no controllers).
 
     async with ControlPlane(scheduler=True, controller_manager=True,
                             nodes=gpu_nodes(2)) as cp:
@@ -81,6 +83,7 @@ class ControlPlaneOptions:
     scheduler: bool = False
     nodes: Sequence[FakeNode] = ()
     leaderworkerset: bool = False
+    addon_crds: bool = False
     start_timeout: float = 60.0
     apiserver_args: Sequence[str] = ()
     etcd_args: Sequence[str] = ()
@@ -97,6 +100,7 @@ class ControlPlane:
         scheduler: bool = False,
         nodes: Sequence[FakeNode] = (),
         leaderworkerset: bool = False,
+        addon_crds: bool = False,
         run_dir: Path | None = None,
         binaries_dir: Path | None = None,
         start_timeout: float = 60.0,
@@ -115,6 +119,7 @@ class ControlPlane:
             scheduler=scheduler,
             nodes=tuple(nodes),
             leaderworkerset=leaderworkerset,
+            addon_crds=addon_crds,
             start_timeout=start_timeout,
             apiserver_args=tuple(apiserver_args),
             etcd_args=tuple(etcd_args),
@@ -142,6 +147,11 @@ class ControlPlane:
         if self._pki is None:
             raise RuntimeError("the control plane has not been started")
         return self._pki
+
+    @property
+    def addon_crds_dir(self) -> Path:
+        """KEDA's and the Gateway API's CRDs, copied from their modules by the build."""
+        return (self._binaries_dir or binaries.bin_dir()) / binaries.ADDON_CRDS_DIR
 
     def binary(self, name: str) -> str:
         directory = self._binaries_dir or binaries.bin_dir()
@@ -190,6 +200,8 @@ class ControlPlane:
                     await self.add_nodes(admin, self.options.nodes)
                 if self.options.leaderworkerset:
                     await self._start_leaderworkerset(admin)
+                if self.options.addon_crds:
+                    await crds.install_crds(admin, [self.addon_crds_dir])
         except BaseException:
             await self.stop()
             raise

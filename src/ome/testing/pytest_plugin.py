@@ -144,6 +144,7 @@ async def cluster(
         scheduler=True,
         nodes=gpu_nodes(NODE_COUNT, GPUS_PER_NODE),
         leaderworkerset=True,
+        addon_crds=True,
         apiserver_args=[
             f"--audit-policy-file={audit / 'policy.yaml'}",
             f"--audit-log-path={audit / 'audit.log'}",

@@ -15,6 +15,7 @@ from typing import Any
 from ome.api.v1beta1 import ClusterServingRuntime, ServingRuntime
 from ome.serving import Catalog, ServingError, parse_config
 from ome.serving.catalog import DEFAULT_NAMESPACE, Runtime
+from ome.serving.config import gateway_ref, uses_gateway_api
 from ome.serving.dedicated import DAC_ANNOTATION, joined_pod, profile_name
 from ome.serving.metrics_aggregation import parse_metrics_aggregation
 from ome.webhooks import configuration as paths
@@ -25,7 +26,7 @@ from ome.webhooks.finetunedweight import deletion_cause, validate_fine_tuned_wei
 from ome.webhooks.inferenceservice import validate_inference_service
 from ome.webhooks.jsonpatch import diff
 from ome.webhooks.pods import mutate_pod
-from ome.webhooks.review import Request, Verdict
+from ome.webhooks.review import Cause, Request, Verdict
 from ome.webhooks.servingruntime import ACCELERATOR_CLASSES_FIELD, validate_runtime
 
 MIGRATION_ENV = "ENABLE_PREDICTOR_MIGRATION"
@@ -97,6 +98,8 @@ class Admission:
         # (finalizers, labels): those must not fail because a model went away.
         changed = request.operation == "CREATE" or _spec(request.old_object) != _spec(obj)
         found = validate_inference_service(obj, self.catalog if changed else None)
+        if changed:
+            found = replace(found, causes=found.causes + _ingress_causes(obj, self.config_data()))
         if not found.causes:
             return Verdict.allow(found.warnings)
         verdict = Verdict.deny(found.causes, found.warnings)
@@ -236,6 +239,30 @@ def _deleting(obj: Mapping[str, Any]) -> bool:
 
 def _spec(obj: Any) -> Any:
     return obj.get("spec") if isinstance(obj, dict) else None
+
+
+GATEWAY_FIELD = "inferenceservice-config.ingress.omeIngressGateway"
+"""Where a refusal over the Gateway API settings points: the operator's config, which
+the service's ``ome.io/ingress-disable-creation`` annotation can opt out of."""
+
+
+def _ingress_causes(obj: Mapping[str, Any], data: Mapping[str, str] | None) -> list[Cause]:
+    """Gateway API ingress for the service without a Gateway to attach its routes to
+    (an unreadable config is the controller's to report, not a reason to refuse)."""
+    try:
+        config = parse_config(data)
+    except ServingError:
+        return []
+    annotations = (obj.get("metadata") or {}).get("annotations") or {}
+    ingress = config.ingress.for_service(annotations if isinstance(annotations, dict) else {})
+    if not uses_gateway_api(ingress):
+        return []
+    try:
+        gateway_ref(ingress)
+    except ServingError as err:
+        advice = ' (or annotate the service ome.io/ingress-disable-creation: "true")'
+        return [Cause(GATEWAY_FIELD, err.message + advice)]
+    return []
 
 
 def _deploy_only(data: Mapping[str, str] | None) -> dict[str, str]:

@@ -7,7 +7,8 @@ In order, each refusal naming the field at fault:
    this is the only check;
 2. the name matches ``[a-z]([-a-z0-9]*[a-z0-9])?`` (stricter than the API server: no dots);
 3. the autoscaler annotations (:mod:`ome.webhooks.autoscaling`);
-4. a decoder needs an engine;
+4. a decoder needs an engine; each component's ``canaryTrafficPercent`` is a 0-100
+   percentage; ``ome.io/inference-pool-endpoint-picker`` names a Service (and port);
 5. ``spec.model`` must name an existing model (as the controller resolves it: see
    :func:`ome.serving.resolve_base_model`), and its ``fineTunedWeights`` must be weights
    of that model, listed once, a merged weight alone (a weight not found, disabled or not
@@ -32,8 +33,9 @@ from ome.api.validation import validate_object
 from ome.serving import Catalog, ServingError, resolve_base_model, select_runtime
 from ome.serving.adapters import resolve_fine_tuning
 from ome.serving.catalog import Model
+from ome.serving.endpointpicker import ENDPOINT_PICKER_ANNOTATION, endpoint_picker
 from ome.serving.problems import Reason
-from ome.webhooks.autoscaling import autoscaler_causes
+from ome.webhooks.autoscaling import annotation_field, autoscaler_causes
 from ome.webhooks.review import Cause
 
 NAME_FORMAT = "[a-z]([-a-z0-9]*[a-z0-9])?"
@@ -86,10 +88,35 @@ def validate_inference_service(obj: Any, catalog: Catalog | None) -> Findings:
     warnings += advice
     if service.spec.decoder is not None and service.spec.engine is None:
         causes.append(Cause("spec.decoder", "decoder cannot be specified without engine"))
+    causes += _canary_causes(service)
+    causes += _endpoint_picker_causes(service)
     if catalog is None or causes:
         return Findings(causes, warnings)
     references, advice = _reference_causes(service, catalog)
     return Findings(references, warnings + advice, from_catalog=bool(references))
+
+
+CANARY_COMPONENTS = ("predictor", "engine", "decoder", "router")
+
+
+def _canary_causes(service: InferenceService) -> list[Cause]:
+    """A traffic share outside 0-100 cannot be split: refused on the component's field."""
+    causes = []
+    for name in CANARY_COMPONENTS:
+        component = getattr(service.spec, name)
+        percent = component.canary_traffic_percent if component is not None else None
+        if percent is not None and not 0 <= percent <= 100:
+            message = f"canaryTrafficPercent must be between 0 and 100 (got {percent})"
+            causes.append(Cause(f"spec.{name}.canaryTrafficPercent", message))
+    return causes
+
+
+def _endpoint_picker_causes(service: InferenceService) -> list[Cause]:
+    try:
+        endpoint_picker(service.metadata.annotations)
+    except ServingError as err:
+        return [Cause(annotation_field(ENDPOINT_PICKER_ANNOTATION), err.message)]
+    return []
 
 
 def _reference_causes(service: InferenceService, catalog: Catalog) -> tuple[list[Cause], list[str]]:

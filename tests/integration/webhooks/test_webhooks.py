@@ -364,9 +364,22 @@ async def test_the_valid_sample_is_admitted(client: Client, namespace: str, webh
             },
             "spec.kedaConfig.scalingOperator",
         ),
+        (
+            {
+                "annotations": {
+                    "ome.io/autoscalerClass": "keda",
+                    "autoscaling.keda.sh/prometheus.serverAddress": "prometheus:9090",
+                },
+            },
+            "metadata.annotations[autoscaling.keda.sh/prometheus.serverAddress]",
+        ),
+        (
+            {"spec": {"engine": {"runner": RUNNER, "canaryTrafficPercent": 120}}},
+            "spec.engine.canaryTrafficPercent",
+        ),
     ],
     ids=["dotted-name", "decoder-without-engine", "unknown-model", "no-runtime", "autoscaler",
-         "utilization", "keda-operator"],
+         "utilization", "keda-operator", "keda-server", "canary-percent"],
 )  # fmt: skip
 async def test_unservable_inference_services_are_refused_by_the_webhook(
     client: Client, namespace: str, webhooks: Any, case: dict[str, Any], field: str
@@ -378,6 +391,54 @@ async def test_unservable_inference_services_are_refused_by_the_webhook(
     assert VALIDATOR in error.message
     assert field in error.message
     assert any(f == field for f, _ in error.causes)
+
+
+@pytest.mark.parametrize(
+    ("patch", "field"),
+    [
+        (
+            {"spec": {"engine": {"minReplicas": 2, "canaryTrafficPercent": -5}}},
+            "spec.engine.canaryTrafficPercent",
+        ),
+        (
+            {
+                "metadata": {
+                    "annotations": {
+                        "ome.io/autoscalerClass": "keda",
+                        "autoscaling.keda.sh/operator": "Equal",
+                    }
+                },
+                "spec": {"engine": {"minReplicas": 2}},
+            },
+            "metadata.annotations[autoscaling.keda.sh/operator]",
+        ),
+        (
+            {
+                "metadata": {"annotations": {"ome.io/autoscalerClass": "keda"}},
+                "spec": {
+                    "engine": {"minReplicas": 2},
+                    "kedaConfig": {"promServerAddress": "prometheus.monitoring:9090"},
+                },
+            },
+            "spec.kedaConfig.promServerAddress",
+        ),
+    ],
+    ids=["canary-percent", "keda-operator", "keda-server"],
+)
+async def test_a_refused_update_leaves_the_stored_service_untouched(
+    client: Client, namespace: str, webhooks: Any, patch: dict[str, Any], field: str
+) -> None:
+    """A bad field next to a good one: the whole write is refused naming the bad field,
+    and the stored object keeps its version (nothing half-applied)."""
+    await create(client, model(namespace))
+    stored = await create(client, service(namespace))
+    services = await client.resource(INFERENCESERVICE)
+    error = await refusal(services.patch("chat", patch, namespace))
+    assert VALIDATOR in error.message
+    assert any(f == field for f, _ in error.causes), error.message
+    current = await services.get("chat", namespace)
+    assert current["metadata"]["resourceVersion"] == stored["metadata"]["resourceVersion"]
+    assert current["spec"]["engine"]["minReplicas"] == stored["spec"]["engine"]["minReplicas"]
 
 
 async def test_a_runtime_can_be_auto_selected_once_it_exists(

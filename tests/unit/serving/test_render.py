@@ -293,12 +293,18 @@ def test_external_scaling_has_no_autoscaler() -> None:
     assert not by_kind(objects(svc), "HorizontalPodAutoscaler")
 
 
-@pytest.mark.parametrize(
-    ("autoscaler", "reason"),
-    [("keda", Reason.UNSUPPORTED_AUTOSCALER_CLASS), ("vpa", Reason.INVALID_AUTOSCALER_CLASS)],
-)
-def test_other_autoscalers(autoscaler: str, reason: Reason) -> None:
-    assert failure(service(annotations={"ome.io/autoscalerClass": autoscaler})).reason is reason
+def test_an_unknown_autoscaler_class_is_refused() -> None:
+    svc = service(annotations={"ome.io/autoscalerClass": "vpa"})
+    assert failure(svc).reason is Reason.INVALID_AUTOSCALER_CLASS
+
+
+def test_keda_scaling_has_a_scaled_object_and_no_hpa() -> None:
+    rendered = objects(service(annotations={"ome.io/autoscalerClass": "keda"}))
+    assert not by_kind(rendered, "HorizontalPodAutoscaler")
+    scaled = named(rendered, "ScaledObject", "scaledobject-chat-engine")
+    assert scaled["apiVersion"] == "keda.sh/v1alpha1"
+    assert scaled["spec"]["scaleTargetRef"]["name"] == "chat-engine"
+    assert scaled["metadata"]["labels"]["component"] == "engine"
 
 
 def test_the_disruption_budget() -> None:
@@ -417,11 +423,11 @@ class TestIngress:
         )
         assert failure(svc, config=INGRESS).reason is Reason.INVALID_INGRESS_DOMAIN
 
-    def test_gateway_api_is_not_supported(self) -> None:
+    def test_gateway_api_needs_a_gateway(self) -> None:
         config = ServingConfig(
             ingress=IngressConfig(ingress_gateway="g", ingress_service="s", enable_gateway_api=True)
         )
-        assert failure(config=config).reason is Reason.UNSUPPORTED_INGRESS
+        assert failure(config=config).reason is Reason.INVALID_INGRESS_GATEWAY
         shipped = ServingConfig(ingress=SHIPPED_INGRESS)
         assert objects(config=shipped)
 

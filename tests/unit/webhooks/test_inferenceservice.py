@@ -5,6 +5,7 @@ spec is written."""
 from __future__ import annotations
 
 import copy
+import json
 from typing import Any
 
 import pytest
@@ -12,6 +13,7 @@ import pytest
 from ome.api.v1beta1 import FineTunedWeight
 from ome.serving import MemoryCatalog
 from ome.webhooks import Admission
+from ome.webhooks.admission import GATEWAY_FIELD
 from ome.webhooks.review import Verdict
 from tests.compat.malformed import API_VERSION, VALID, VARIANTS
 from tests.unit.webhooks.support import (
@@ -307,3 +309,47 @@ def test_adapters_of_the_served_model_are_admitted_quietly() -> None:
     verdict = validate(obj, cluster_model(), cluster_runtime("srt"), weight)
     assert verdict.allowed
     assert verdict.warnings == ()
+
+
+def gateway_config(**ingress: Any) -> dict[str, str]:
+    settings = {"ingressGateway": "g/g", "ingressService": "s", "enableGatewayAPI": True}
+    return {"ingress": json.dumps(settings | ingress)}
+
+
+def test_gateway_api_without_a_gateway_is_refused_naming_the_config_field() -> None:
+    catalog = MemoryCatalog.of([cluster_model(), cluster_runtime("srt")])
+    document = service(engine={"runner": RUNNER})
+    refused = Admission(catalog, gateway_config).validate_inference_service(request(document))
+    assert not refused.allowed
+    assert "omeIngressGateway" in causes(refused)[GATEWAY_FIELD]
+    with_gateway = Admission(catalog, lambda: gateway_config(omeIngressGateway="ome/gw"))
+    assert with_gateway.validate_inference_service(request(document)).allowed
+    opted_out = copy.deepcopy(document)
+    opted_out["metadata"]["annotations"] = {"ome.io/ingress-disable-creation": "true"}
+    assert (
+        Admission(catalog, gateway_config).validate_inference_service(request(opted_out))
+    ).allowed
+
+
+@pytest.mark.parametrize("percent", [-1, 101])
+@pytest.mark.parametrize("component", ["engine", "decoder", "router"])
+def test_a_canary_percent_outside_0_to_100_is_refused_naming_the_component(
+    component: str, percent: int
+) -> None:
+    obj = service(engine={"runner": RUNNER})
+    obj["spec"].setdefault(component, {"runner": RUNNER})["canaryTrafficPercent"] = percent
+    found = causes(validate(obj, cluster_model()))
+    assert str(percent) in found[f"spec.{component}.canaryTrafficPercent"]
+
+
+@pytest.mark.parametrize("percent", [0, 20, 100])
+def test_a_canary_percent_within_0_to_100_is_admitted(percent: int) -> None:
+    obj = service(engine={"runner": RUNNER, "canaryTrafficPercent": percent})
+    assert validate(obj, cluster_model()).allowed
+
+
+def test_a_malformed_endpoint_picker_is_refused_naming_the_annotation() -> None:
+    obj = service(engine={"runner": RUNNER})
+    obj["metadata"]["annotations"] = {"ome.io/inference-pool-endpoint-picker": "epp:http"}
+    found = causes(validate(obj, cluster_model()))
+    assert "name:port" in found["metadata.annotations[ome.io/inference-pool-endpoint-picker]"]

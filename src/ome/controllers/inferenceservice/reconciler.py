@@ -17,8 +17,12 @@ from ome.controllers.inferenceservice.catalog import StoreCatalog
 from ome.controllers.inferenceservice.tracking import Child, Tracker
 from ome.controllers.kinds import (
     CHILD_KINDS,
+    DEPLOYMENT,
+    HTTPROUTE,
+    INFERENCEPOOL,
     INFERENCESERVICE,
     LEADERWORKERSET,
+    SCALEDOBJECT,
 )
 from ome.runtime import (
     NORMAL,
@@ -44,8 +48,12 @@ from ome.serving import (
 )
 from ome.serving.components import Component
 from ome.serving.config import CONFIGMAP_NAME as CONFIG_NAME
+from ome.serving.config import uses_gateway_api
+from ome.serving.endpointpicker import ENDPOINT_PICKER_ANNOTATION, endpoint_picker
 from ome.serving.metadata import COMPONENT_LABEL, INFERENCESERVICE_LABEL
+from ome.serving.plan import KEDA, ServingPlan
 from ome.serving.problems import apply_refusal
+from ome.serving.revisions import Rollout, canary_workload, plan_rollout
 
 FINALIZER = "inferenceservice.finalizers"
 FIELD_MANAGER = "ome-controller"
@@ -105,8 +113,39 @@ def _no_leaderworkersets() -> ServingError:
     )
 
 
+def _no_keda() -> ServingError:
+    return ServingError(
+        Reason.KEDA_UNAVAILABLE,
+        f"ome.io/autoscalerClass: keda makes a KEDA ScaledObject, and the cluster does not "
+        f"serve {SCALEDOBJECT.api_version} (or the operator started before it did): install "
+        "KEDA and restart the operator, or use autoscaler class hpa or external",
+    )
+
+
+def _no_gateway_api() -> ServingError:
+    return ServingError(
+        Reason.GATEWAY_API_UNAVAILABLE,
+        f"inferenceservice-config enables the Gateway API (enableGatewayAPI), and the "
+        f"cluster does not serve {HTTPROUTE.api_version} HTTPRoutes (or the operator started "
+        "before it did): install the Gateway API CRDs and restart the operator",
+    )
+
+
+def _no_inference_pools() -> ServingError:
+    return ServingError(
+        Reason.INFERENCE_POOL_UNAVAILABLE,
+        f"{ENDPOINT_PICKER_ANNOTATION} asks for an InferencePool, and the cluster does not "
+        f"serve {INFERENCEPOOL.api_version} (or the operator started before it did): install "
+        "the Gateway API Inference Extension CRDs and restart the operator",
+    )
+
+
 def _digest(obj: Mapping[str, Any]) -> str:
     return hashlib.sha256(json.dumps(obj, sort_keys=True).encode()).hexdigest()
+
+
+def _gvk(obj: Mapping[str, Any]) -> GVK:
+    return GVK.parse(obj["apiVersion"], obj["kind"])
 
 
 def _marker(obj: Mapping[str, Any] | None) -> str | None:
@@ -209,8 +248,9 @@ class InferenceServiceReconciler:
             await self._failed(key, raw, service, error)
             return
         self.tracker.serving(key, plan.runtime.metadata.name or "")
-        if any(w.multi_node for w in plan.workloads) and LEADERWORKERSET not in self.informers:
-            await self._failed(key, raw, service, _no_leaderworkersets())
+        missing_api = self._missing_api(plan)
+        if missing_api is not None:
+            await self._failed(key, raw, service, missing_api)
             return
         observed = {w.object_ref.name: self._observed(request.namespace, w) for w in plan.workloads}
         pods = self.pods.store.by_index(SERVICE_INDEX, key)
@@ -219,7 +259,12 @@ class InferenceServiceReconciler:
             for w in plan.workloads
             if workload_available(w, observed[w.object_ref.name], pods)
         }
-        objects = render_objects(plan, available)
+        rollouts = {
+            w.component: plan_rollout(w, observed[w.object_ref.name])
+            for w in plan.workloads
+            if not w.multi_node
+        }
+        objects = render_objects(plan, available, rollouts)
         taken = self._taken(raw, objects)
         if taken:
             await self._failed(key, raw, service, _conflict(taken), blocked_by=taken)
@@ -231,9 +276,11 @@ class InferenceServiceReconciler:
             except ApiError as err:
                 await self._report_refusal(key, raw, service, obj, err)
                 raise
-        await self._prune(raw, {str(w.component) for w in plan.workloads})
+        await self._prune(raw, {(_gvk(o), o["metadata"]["name"]) for o in objects})
         found = {name: obj for name, obj in observed.items() if obj is not None}
-        status = compute_status(plan, found, pods, rfc3339_now())
+        found |= self._canaries(request.namespace, plan, rollouts)
+        routes = self._routes(objects)
+        status = compute_status(plan, found, pods, rfc3339_now(), routes, rollouts=rollouts)
         await self._write_status(raw, status)
         if not is_ready(status):
             self._announced.pop(key, None)
@@ -248,6 +295,48 @@ class InferenceServiceReconciler:
         ref = workload.object_ref
         informer = self.informers[GVK.parse(ref.api_version, ref.kind)]
         found: Obj | None = informer.store.get(f"{namespace}/{ref.name}")
+        return found
+
+    def _canaries(
+        self, namespace: str, plan: ServingPlan, rollouts: Mapping[Component, Rollout]
+    ) -> dict[str, Obj]:
+        """The canary Deployments of the components in a canary rollout, from the cache."""
+        informer = self.informers[DEPLOYMENT]
+        found: dict[str, Obj] = {}
+        for workload in plan.workloads:
+            rollout = rollouts.get(workload.component)
+            if rollout is not None and rollout.canary:
+                name = canary_workload(workload).name
+                obj = informer.store.get(f"{namespace}/{name}")
+                if obj is not None:
+                    found[name] = obj
+        return found
+
+    def _missing_api(self, plan: ServingPlan) -> ServingError | None:
+        """What the plan needs of an optional API this operator does not watch."""
+        if any(w.multi_node for w in plan.workloads) and LEADERWORKERSET not in self.informers:
+            return _no_leaderworkersets()
+        if any(w.autoscaler == KEDA for w in plan.workloads) and SCALEDOBJECT not in self.informers:
+            return _no_keda()
+        if uses_gateway_api(plan.ingress) and HTTPROUTE not in self.informers:
+            return _no_gateway_api()
+        pooled = endpoint_picker(plan.service.metadata.annotations) is not None
+        if pooled and INFERENCEPOOL not in self.informers:
+            return _no_inference_pools()
+        return None
+
+    def _routes(self, objects: list[Obj]) -> dict[str, Obj]:
+        """The rendered HTTPRoutes as cached (with the status a gateway controller wrote)."""
+        informer = self.informers.get(HTTPROUTE)
+        if informer is None:
+            return {}
+        found = {}
+        for obj in objects:
+            if _gvk(obj) == HTTPROUTE:
+                meta = obj["metadata"]
+                cached = informer.store.get(f"{meta['namespace']}/{meta['name']}")
+                if cached is not None:
+                    found[meta["name"]] = cached
         return found
 
     def _taken(self, raw: Obj, objects: list[Obj]) -> dict[Child, str]:
@@ -339,8 +428,10 @@ class InferenceServiceReconciler:
         }
         self._sweep_at = max(2 * len(self._applied), 256)
 
-    async def _prune(self, raw: Obj, components: set[str]) -> None:
-        """Delete the children of components the service no longer declares."""
+    async def _prune(self, raw: Obj, rendered: set[tuple[GVK, str]]) -> None:
+        """Delete the components' children that are no longer rendered: those of components
+        the service no longer declares, and the HorizontalPodAutoscaler once the autoscaler
+        class is keda or external, the ScaledObject once it is hpa or external."""
         meta = raw["metadata"]
         uid = meta["uid"]
         for gvk in CHILD_KINDS:
@@ -352,9 +443,10 @@ class InferenceServiceReconciler:
             ):
                 child_meta = child["metadata"]
                 component = (child_meta.get("labels") or {}).get(COMPONENT_LABEL)
-                if component is None or component in components:
+                if (gvk, child_meta["name"]) in rendered:
                     continue
-                if component not in {str(c) for c in Component}:
+                # the service's own route has no component: it goes with the Gateway API
+                if gvk != HTTPROUTE and component not in {str(c) for c in Component}:
                     continue
                 owner = controller_of(child)
                 if owner is None or owner.get("uid") != uid:

@@ -21,10 +21,13 @@ from ome.controllers.kinds import (
     CLUSTERSERVINGRUNTIME,
     CONFIGMAP,
     FINETUNEDWEIGHT,
+    HTTPROUTE,
+    INFERENCEPOOL,
     INFERENCESERVICE,
     INGRESS,
     LEADERWORKERSET,
     POD,
+    SCALEDOBJECT,
     SERVINGRUNTIME,
 )
 from ome.runtime import Controller, Manager, Request
@@ -73,6 +76,9 @@ def setup(
     workers: int = 4,
     watch_ingresses: bool = True,
     watch_leaderworkersets: bool = True,
+    watch_scaledobjects: bool = True,
+    watch_httproutes: bool = True,
+    watch_inferencepools: bool = True,
 ) -> Controller:
     """Register the InferenceService controller on ``manager``. The operator's config is
     read from ``inferenceservice-config`` in ``config_namespace`` (default: the manager's
@@ -81,9 +87,16 @@ def setup(
     tracker = Tracker()
     services = manager.informer(INFERENCESERVICE)
     services.add_indexers({MODEL_INDEX: model_index, FINE_TUNED_INDEX: fine_tuned_index})
-    # a cluster without the LeaderWorkerSet API (or the Ingress one) cannot be watched for
-    # them: multi-node services then report LeaderWorkerSetUnavailable
-    unwatched = {INGRESS: not watch_ingresses, LEADERWORKERSET: not watch_leaderworkersets}
+    # a cluster without the LeaderWorkerSet API (or the Ingress, KEDA, Gateway API or its
+    # Inference Extension) cannot
+    # be watched for them: multi-node services then report LeaderWorkerSetUnavailable
+    unwatched = {
+        INGRESS: not watch_ingresses,
+        LEADERWORKERSET: not watch_leaderworkersets,
+        SCALEDOBJECT: not watch_scaledobjects,
+        HTTPROUTE: not watch_httproutes,
+        INFERENCEPOOL: not watch_inferencepools,
+    }
     children = [k for k in CHILD_KINDS if not unwatched.get(k)]
     informers: dict[GVK, Any] = {INFERENCESERVICE: services}
     for kind in children:
