@@ -1,10 +1,12 @@
-"""InferenceServices at scale: N services (default 1,000) made from upstream's samples,
-against upstream's full catalogue (../shared/ome-reference/config: every
-ClusterBaseModel and ClusterServingRuntime installed), reconciled until every service's
-children exist and its status is written. Two variants in one run, each on a control
-plane of its own (etcd and kube-apiserver, started by the script; no controller-manager
-or scheduler, since "children created" is the end point) holding the same catalogue and
-the same services:
+"""InferenceServices at scale: N raw services (default 1,000), 100 multi-node and 100
+prefill/decode (PD) ones made from upstream's samples, against upstream's full catalogue
+(../shared/ome-reference/config: every ClusterBaseModel and ClusterServingRuntime
+installed, each model's metadata back-filled as the model agent would), reconciled until
+every service's children exist and its status is written. Two variants in one run, each
+on a control plane of its own (etcd and kube-apiserver with the LeaderWorkerSet CRD,
+started by the script; no controller-manager, scheduler or LeaderWorkerSet controller,
+since "children created" is the end point) holding the same catalogue and the same
+services:
 
     floor  a raw client in a process of its own: the services' children and statuses
            rendered with ome.serving before the clock starts, then one list and, per
@@ -14,9 +16,14 @@ the same services:
     ome    the InferenceService controller (ome.controllers.inferenceservice) on a
            Manager watching all namespaces, in a process of its own
 
-The services are those upstream samples that plan offline (most catalogue models lack a
-modelFormat and wait for the model agent), repeated round-robin with unique names over a
-few namespaces; each renders 13 children (6 without a router).
+The raw services are the upstream samples that plan against the catalogue as upstream
+ships it (most catalogue models lack a modelFormat and wait for the model agent); each
+renders 13 children (6 without a router). The multi-node ones are the samples whose
+engine runs as a LeaderWorkerSet without a decoder (deepseek-r1: 4 children), the PD
+ones those with a decoder (deepseek-v3-pd, kimi-k2-pd: 13 children, two of them
+LeaderWorkerSets); both need the back-filled metadata. Each kind's samples are repeated
+round-robin with unique names over a few namespaces; every service is labelled with its
+kind.
 
 Each variant's clock starts when its process, already started and prepared (imports;
 the floor also its rendering), is told to go, and stops when the services listed all
@@ -26,15 +33,17 @@ seconds, the process's CPU seconds in the timed region and peak RSS, kube-apiser
 etcd CPU, and the writes the process sent (by resource). The summary gives
 ratio = floor seconds / ome seconds (ome's throughput as a fraction of the floor's), the
 same ratio of CPU, and the CPU time of selection + render (plan_service + render_objects)
-per service (target <= 5 ms): offline over the same services against the same catalogue
-in memory (best of --repeats passes), and inside the operator (thread CPU time of every
-plan_service + render_objects call its reconciles made).
+per service (target <= 5 ms), for each kind and over all services: offline over the same
+services against the same catalogue in memory (best of --repeats passes), and inside the
+operator (thread CPU time of every plan_service + render_objects call its reconciles
+made, per plan_service call).
 
 By default each variant runs twice, in the order floor, ome, ome, floor: the load of a
 shared machine drifts during a run, and a single pair favours whichever runs second
 (by up to 25% in trials); the summary sums the runs of each variant.
 
-    .venv/bin/python bench/isvc.py [--services 1000] [--workers 4] [--namespaces 4]
+    .venv/bin/python bench/isvc.py [--services 1000] [--multinode 100] [--pd 100]
+                                   [--workers 4] [--namespaces 4]
                                    [--variants floor,ome,ome,floor]
 """
 
@@ -54,10 +63,12 @@ from pathlib import Path
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+sys.path.insert(1, str(Path(__file__).resolve().parents[1]))  # for tests.compat
 
 import structlog
 from e2e_throughput import cpu_seconds, peak_rss_mib
 from serving import REFERENCE, cpu_ms_per_item
+from tests.compat.backfill import backfilled_catalogue
 
 from ome.api.documents import manifest_files, read_documents
 from ome.api.v1beta1 import KINDS, InferenceService
@@ -74,19 +85,24 @@ from ome.controllers.inferenceservice import (
 from ome.controllers.inferenceservice.reconciler import rfc3339_now
 from ome.runtime import Manager, ManagerOptions, set_controller_reference
 from ome.serving import (
+    Component,
     MemoryCatalog,
+    ObjectRef,
     ServingConfig,
     ServingError,
+    ServingPlan,
     compute_status,
     parse_config,
     plan_service,
     render_objects,
 )
-from ome.testing import ControlPlane
+from ome.testing import ControlPlane, binaries, leaderworkerset
 
 ROOT = Path(__file__).resolve().parents[1]
 TARGET_MS = 5.0
 VARIANT_LABEL = "bench.ome.io/variant"
+KIND_LABEL = "bench.ome.io/kind"
+KINDS_OF_SERVICE = ("raw", "multinode", "pd")
 SERVICE_LABEL = "ome.io/inferenceservice"
 CATALOGUE_KINDS = ("ClusterBaseModel", "ClusterServingRuntime")
 INFERENCESERVICE = GVK("ome.io", "v1beta1", "InferenceService")
@@ -123,14 +139,23 @@ def catalogue_objects() -> list[Obj]:
     return list(found.values())
 
 
+def installed_catalogue() -> list[Obj]:
+    """The catalogue the cluster holds: upstream's, each model without a format filled in
+    as the model agent would from its config.json (the multi-node samples' models,
+    DeepSeek-R1, DeepSeek-V3 and Kimi-K2, are among them). Models that carry their
+    format are as upstream ships them, so the raw services plan as against
+    :func:`catalogue_objects`."""
+    return [o for o in backfilled_catalogue() if o.get("kind") in CATALOGUE_KINDS]
+
+
 def memory_catalog(objects: list[Obj]) -> MemoryCatalog:
     validated = (validate_object(o, KINDS).model for o in objects)
     return MemoryCatalog.of(m for m in validated if m is not None)
 
 
-def service_body(sample: Obj, index: int, variant: str, namespaces: int) -> Obj:
+def service_body(sample: Obj, index: int, variant: str, namespaces: int, kind: str) -> Obj:
     """Copy ``index`` of an upstream sample: a unique name, one of the variant's
-    namespaces, and a label telling the variants apart."""
+    namespaces, and labels telling the variants and the kinds of service apart."""
     name = f"{sample['metadata']['name'][:36].rstrip('-')}-{index:04d}"
     return {
         "apiVersion": INFERENCESERVICE.api_version,
@@ -138,32 +163,57 @@ def service_body(sample: Obj, index: int, variant: str, namespaces: int) -> Obj:
         "metadata": {
             "name": name,
             "namespace": f"isvc-{variant}-{index % namespaces}",
-            "labels": {VARIANT_LABEL: variant},
+            "labels": {VARIANT_LABEL: variant, KIND_LABEL: kind},
         },
         "spec": copy.deepcopy(sample["spec"]),
     }
 
 
-def servable_samples(catalog: MemoryCatalog, config: ServingConfig) -> list[Obj]:
+def service_kind(plan: ServingPlan) -> str:
+    """``pd`` with a decoder (prefill/decode disaggregated), ``multinode`` with a
+    LeaderWorkerSet but no decoder, else ``raw``."""
+    if plan.workload(Component.DECODER) is not None:
+        return "pd"
+    return "multinode" if any(w.multi_node for w in plan.workloads) else "raw"
+
+
+def kind_of(service: InferenceService) -> str:
+    return (service.metadata.labels or {}).get(KIND_LABEL, "raw")
+
+
+def servable_samples(catalog: MemoryCatalog, config: ServingConfig) -> dict[str, list[Obj]]:
     """The upstream samples that plan against the catalogue (placed in a bench
-    namespace, as the benchmark will place them)."""
-    found = []
+    namespace, as the benchmark will place them), by kind of service."""
+    found: dict[str, list[Obj]] = {kind: [] for kind in KINDS_OF_SERVICE}
     for content in _documents(REFERENCE / "samples" / "isvc"):
         if content.get("kind") != INFERENCESERVICE.kind:
             continue
-        service = validate_object(service_body(content, 0, "probe", 1), KINDS).model
+        service = validate_object(service_body(content, 0, "probe", 1, "probe"), KINDS).model
         if not isinstance(service, InferenceService):
             continue
         try:
-            plan_service(service, catalog, config)
+            plan = plan_service(service, catalog, config)
         except ServingError:
             continue
-        found.append(content)
+        found[service_kind(plan)].append(content)
     return found
 
 
-def services(samples: list[Obj], count: int, variant: str, namespaces: int) -> list[Obj]:
-    return [service_body(samples[i % len(samples)], i, variant, namespaces) for i in range(count)]
+def services(
+    samples: dict[str, list[Obj]], counts: dict[str, int], variant: str, namespaces: int
+) -> list[Obj]:
+    """``counts[kind]`` copies of each kind's samples, round-robin, numbered across
+    kinds."""
+    bodies: list[Obj] = []
+    for kind in KINDS_OF_SERVICE:
+        chosen = samples[kind]
+        if counts[kind] and not chosen:
+            raise RuntimeError(f"no upstream sample plans as a {kind} service")
+        bodies += [
+            service_body(chosen[i % len(chosen)], len(bodies) + i, variant, namespaces, kind)
+            for i in range(counts[kind])
+        ]
+    return bodies
 
 
 # -- the two variants' processes ---------------------------------------------------------
@@ -207,24 +257,28 @@ def say(message: Obj | str) -> None:
 async def run_operator(workers: int) -> None:
     structlog.configure(logger_factory=structlog.PrintLoggerFactory(sys.stderr))
     count_writes()
-    # Selection + render CPU inside the reconciles: the thread CPU time of each call the
-    # reconciler makes (thread time, so that work on other threads is not counted).
-    spent = {"plan_service": 0.0, "render_objects": 0.0}
+    # Selection + render CPU inside the reconciles, by kind of service: the thread CPU
+    # time of each call the reconciler makes (thread time, so that work on other threads
+    # is not counted).
+    spent = Counter[str]()
     calls = Counter[str]()
 
-    def timed(name: str, function: Callable[..., Any]) -> Callable[..., Any]:
-        def wrapper(*args: Any, **kwargs: Any) -> Any:
+    def timed(
+        function: Callable[..., Any], service_of: Callable[[Any], InferenceService], *, call: bool
+    ) -> Callable[..., Any]:
+        def wrapper(first: Any, *args: Any, **kwargs: Any) -> Any:
             start = time.thread_time()
             try:
-                return function(*args, **kwargs)
+                return function(first, *args, **kwargs)
             finally:
-                spent[name] += time.thread_time() - start
-                calls[name] += 1
+                kind = kind_of(service_of(first))
+                spent[kind] += time.thread_time() - start
+                calls[kind] += call
 
         return wrapper
 
-    reconciler.plan_service = timed("plan_service", reconciler.plan_service)  # type: ignore[attr-defined]
-    reconciler.render_objects = timed("render_objects", reconciler.render_objects)  # type: ignore[attr-defined]
+    reconciler.plan_service = timed(reconciler.plan_service, lambda s: s, call=True)  # type: ignore[attr-defined]
+    reconciler.render_objects = timed(reconciler.render_objects, lambda p: p.service, call=False)  # type: ignore[attr-defined]
     options = ManagerOptions(
         namespace=None,
         metrics_address="127.0.0.1:0",
@@ -246,17 +300,25 @@ async def run_operator(workers: int) -> None:
         or 0.0
         for r in ("success", "error", "requeue", "requeue_after", "terminal", "timeout")
     )
-    plans = calls["plan_service"]
     say(
         {
             "writes": dict(WRITES),
             "reconciles": int(reconciles),
-            "plan_render_calls": plans,
-            "plan_render_cpu_ms_per_call": round(
-                (spent["plan_service"] + spent["render_objects"]) / max(plans, 1) * 1000, 3
-            ),
+            "plan_render_calls": dict(calls),
+            "plan_render_cpu_seconds": {k: round(v, 4) for k, v in spent.items()},
         }
     )
+
+
+def workloads_of(plan: ServingPlan, objects: list[Obj]) -> dict[str, Obj]:
+    """The rendered Deployments and LeaderWorkerSets that run the plan's components, as
+    ``compute_status`` takes them (no status yet: nothing runs their pods)."""
+    refs = {w.object_ref for w in plan.workloads}
+    return {
+        o["metadata"]["name"]: o
+        for o in objects
+        if ObjectRef(o["apiVersion"], o["kind"], o["metadata"]["name"]) in refs
+    }
 
 
 async def run_floor(workers: int, variant: str) -> None:
@@ -274,10 +336,12 @@ async def run_floor(workers: int, variant: str) -> None:
         desired: dict[str, tuple[list[Obj], Obj]] = {}
         for raw in await resources.list(label_selector=selector):
             plan = plan_service(InferenceService.model_validate(raw), catalog, config)
-            # what the controller renders before any Deployment is Available
-            status = compute_status(plan, {}, [], rfc3339_now())
+            objects = render_objects(plan, set())
+            # what the controller settles on once it sees its children and no pod runs (a
+            # LeaderWorkerSet's component then reports its groups: 0 of N ready)
+            status = compute_status(plan, workloads_of(plan, objects), [], rfc3339_now())
             meta = raw["metadata"]
-            desired[f"{meta['namespace']}/{meta['name']}"] = (render_objects(plan, set()), status)
+            desired[f"{meta['namespace']}/{meta['name']}"] = (objects, status)
         kinds = {(o["apiVersion"], o["kind"]) for objects, _ in desired.values() for o in objects}
         clients = {kind: await client.resource(GVK.parse(*kind)) for kind in kinds}
         limit = asyncio.Semaphore(workers)
@@ -442,13 +506,42 @@ def total_cpu(result: Obj) -> float:
     return float(result["process_cpu_seconds"] + result["apiserver_and_etcd_cpu_seconds"])
 
 
+def offline_cpu_ms(
+    models: list[InferenceService], catalog: MemoryCatalog, config: ServingConfig, repeats: int
+) -> dict[str, float]:
+    """Selection + render CPU per service, by kind of service and over all of them."""
+
+    def work(model: InferenceService) -> None:
+        render_objects(plan_service(model, catalog, config), set())
+
+    by_kind = {k: [m for m in models if kind_of(m) == k] for k in KINDS_OF_SERVICE}
+    found = {k: round(cpu_ms_per_item(work, ms, repeats), 3) for k, ms in by_kind.items() if ms}
+    return {**found, "all": round(cpu_ms_per_item(work, models, repeats), 3)}
+
+
+def in_operator_cpu_ms(runs: list[Obj]) -> dict[str, float]:
+    """Selection + render CPU per plan_service call inside the operator's reconciles, by
+    kind of service and over all of them, from the runs' sums."""
+    seconds, calls = Counter[str](), Counter[str]()
+    for run in runs:
+        seconds.update(run["plan_render_cpu_seconds"])
+        calls.update(run["plan_render_calls"])
+    found = {k: round(seconds[k] / calls[k] * 1000, 3) for k in KINDS_OF_SERVICE if calls[k]}
+    return {**found, "all": round(sum(seconds.values()) / max(calls.total(), 1) * 1000, 3)}
+
+
 async def main(args: argparse.Namespace) -> None:
-    objects = catalogue_objects()
+    objects = installed_catalogue()
     catalog, config = memory_catalog(objects), parse_config(None)
-    samples = servable_samples(catalog, config)
-    per_variant = {
-        v: services(samples, args.services, v, args.namespaces) for v in ("ome", "floor")
+    # The raw services are the samples that plan against the catalogue as upstream ships
+    # it (as in the figures before multi-node serving); multi-node and PD ones need the
+    # back-filled metadata.
+    samples = {
+        **servable_samples(catalog, config),
+        "raw": servable_samples(memory_catalog(catalogue_objects()), config)["raw"],
     }
+    counts = {"raw": args.services, "multinode": args.multinode, "pd": args.pd}
+    per_variant = {v: services(samples, counts, v, args.namespaces) for v in ("ome", "floor")}
     # Offline, before the control plane starts: selection + render per service.
     models = [InferenceService.model_validate(b) for b in per_variant["ome"]]
     rendered = [render_objects(plan_service(m, catalog, config), set()) for m in models]
@@ -456,23 +549,22 @@ async def main(args: argparse.Namespace) -> None:
         {(o["apiVersion"], o["kind"]) for r in rendered for o in r},
         sum(map(len, rendered)),
     )
-    offline_ms = cpu_ms_per_item(
-        lambda m: render_objects(plan_service(m, catalog, config), set()), models, args.repeats
-    )
+    offline_ms = offline_cpu_ms(models, catalog, config, args.repeats)
     print(
         json.dumps(
             {
                 "case": "isvc_plan_render_offline",
-                "services": len(models),
-                "samples": len(samples),
+                "services": counts,
+                "samples": {k: len(v) for k, v in samples.items()},
                 "catalogue_objects": len(objects),
                 "children": expected[1],
-                "cpu_ms_per_service": round(offline_ms, 3),
+                "cpu_ms_per_service": offline_ms,
             }
         ),
         flush=True,
     )
     LOGS.mkdir(exist_ok=True)
+    lws_crds = leaderworkerset.crds_dir(binaries.bin_dir() / binaries.LWS_DIR)
     results: dict[str, list[Obj]] = {"ome": [], "floor": []}
     for variant in args.variants.split(","):
         # A control plane of its own per variant: neither run pays for the other's
@@ -482,7 +574,13 @@ async def main(args: argparse.Namespace) -> None:
         async with ControlPlane(
             apiserver_args=[f"--service-cluster-ip-range={SERVICE_RANGE}"]
         ) as plane:
-            await plane.install_crds(sorted((ROOT / "manifests" / "crds").glob("ome.io_*.yaml")))
+            # The LeaderWorkerSet CRD without its controller: as with the Deployments,
+            # for which no controller-manager runs, the end point is the objects written,
+            # and a controller turning them into StatefulSets would load both variants'
+            # API server alike with work that is not theirs.
+            await plane.install_crds(
+                [*sorted((ROOT / "manifests" / "crds").glob("ome.io_*.yaml")), lws_crds]
+            )
             async with await plane.client() as client:
                 await install_catalogue(client, objects)
                 result = await run_variant(
@@ -501,14 +599,10 @@ async def main(args: argparse.Namespace) -> None:
     # drifting during a run, an ABBA order cancels the drift that favours whichever
     # variant runs later.
     ome, floor = (summed(results[v]) for v in ("ome", "floor"))
-    in_operator = round(
-        sum(r["plan_render_cpu_ms_per_call"] * r["plan_render_calls"] for r in results["ome"])
-        / sum(r["plan_render_calls"] for r in results["ome"]),
-        3,
-    )
+    in_operator = in_operator_cpu_ms(results["ome"])
     summary = {
         "case": "isvc_summary",
-        "services": args.services,
+        "services": counts,
         "runs": {v: len(r) for v, r in results.items()},
         "ratio_floor_seconds_over_ome_seconds": round(floor["seconds"] / ome["seconds"], 2),
         # the same ratio of CPU spent (the process's, kube-apiserver's and etcd's): less at
@@ -518,19 +612,18 @@ async def main(args: argparse.Namespace) -> None:
         "process_cpu_seconds_per_run": {
             v: [r["process_cpu_seconds"] for r in results[v]] for v in results
         },
-        "plan_render_cpu_ms_per_service": {
-            "offline": round(offline_ms, 3),
-            "in_operator": in_operator,
-        },
+        "plan_render_cpu_ms_per_service": {"offline": offline_ms, "in_operator": in_operator},
         "target_ms": TARGET_MS,
-        "met": max(offline_ms, in_operator) <= TARGET_MS,
+        "met": max(*offline_ms.values(), *in_operator.values()) <= TARGET_MS,
     }
     print(json.dumps(summary), flush=True)
 
 
 def arguments() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--services", type=int, default=1000)
+    parser.add_argument("--services", type=int, default=1000, help="raw (single-node) ones")
+    parser.add_argument("--multinode", type=int, default=100, help="multi-node engine, no decoder")
+    parser.add_argument("--pd", type=int, default=100, help="prefill/decode disaggregated")
     parser.add_argument("--workers", type=int, default=4, help="the controller's, the floor's")
     parser.add_argument("--namespaces", type=int, default=4, help="per variant")
     parser.add_argument("--repeats", type=int, default=3, help="offline selection + render")

@@ -17,6 +17,10 @@ REFERENCE = REPOSITORY.parent / "shared" / "ome-reference"
 CONFIG = REFERENCE / "config"
 FOLDERS = ("models", "runtimes", "samples")
 CRD_DIR = REPOSITORY / "manifests" / "crds"
+# One small model, its SGLang runtime and its service: the controller tests' usual sample.
+QWEN_MODEL = CONFIG / "models" / "Qwen" / "Qwen1.5-7B-Chat.yaml"
+QWEN_RUNTIME = CONFIG / "runtimes" / "srt" / "Qwen" / "Qwen1.5-7B-Chat-rt.yaml"
+QWEN_SAMPLE = CONFIG / "samples" / "isvc" / "Qwen" / "Qwen1.5-7B-Chat.yaml"
 
 # Upstream ships two malformed samples: their fields are not in upstream's own CRD either
 # (its API server rejects them the same way, see test_coverage).

@@ -82,23 +82,48 @@ def register(commands: Any) -> Any:
         description="show the state of an object in the cluster, and why",
     )
     kinds = status.add_subparsers(dest="kind", metavar="KIND", required=True)
-    parser = kinds.add_parser(
+    parser = kind_command(
+        kinds,
         "isvc",
-        aliases=["inferenceservice"],
-        help="an InferenceService: conditions, model, runtime, components, pods, Events",
-        description=__doc__.split("\n\n")[0] if __doc__ else None,
+        ["inferenceservice"],
+        "an InferenceService: conditions, model, runtime, components, pods, Events",
+        __doc__,
     )
-    parser.add_argument("name", metavar="NAME")
     parser.add_argument(
         "-n",
         "--namespace",
         help="the service's namespace (default: the kubeconfig context's, else default)",
     )
+    parser.set_defaults(handler=run)
+    return kinds
+
+
+def kind_command(
+    kinds: Any, name: str, aliases: list[str], summary: str, doc: str | None
+) -> argparse.ArgumentParser:
+    """``ome status KIND NAME [--kubeconfig PATH]``, for the caller to add its options to
+    and set its handler on."""
+    parser: argparse.ArgumentParser = kinds.add_parser(
+        name, aliases=aliases, help=summary, description=doc.split("\n\n")[0] if doc else None
+    )
+    parser.add_argument("name", metavar="NAME")
     parser.add_argument(
         "--kubeconfig", metavar="PATH", help="kubeconfig file (default: $KUBECONFIG or ~/.kube)"
     )
-    parser.set_defaults(handler=run)
-    return kinds
+    return parser
+
+
+async def get_named(client: Client, kind: GVK, name: str) -> Obj:
+    """The cluster-scoped object, or :class:`Unavailable` saying what is missing."""
+    try:
+        resource = await client.resource(kind)
+    except NotFound as err:
+        raise Unavailable(f"the cluster does not serve {kind.kind}s: {err.message}") from err
+    try:
+        found: Obj = await resource.get(name)
+    except NotFound as err:
+        raise Unavailable(f"{kind.kind} {name!r} not found") from err
+    return found
 
 
 def run(args: argparse.Namespace) -> int:

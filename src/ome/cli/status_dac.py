@@ -6,29 +6,22 @@ when the DAC does not exist or the cluster cannot be reached."""
 from __future__ import annotations
 
 import argparse
-import asyncio
-import logging
-import sys
 from collections.abc import Mapping
-from datetime import UTC, datetime
-from pathlib import Path
+from datetime import datetime
 from typing import Any
 
-import aiohttp
-from kubernetes_asyncio.config import ConfigException
-
-from ome.api.v1beta1 import DedicatedAICluster, DedicatedAIClusterProfile
+from ome.api.v1beta1 import DedicatedAICluster
 from ome.cli.status import (
     EVENT,
-    TIMEOUT,
-    Unavailable,
     _age,
     _conditions,
     _events_section,
-    _one_line,
+    get_named,
+    kind_command,
+    run_report,
 )
-from ome.client import GVK, ApiError, Client, NotFound, load_configuration
-from ome.controllers.kinds import POD
+from ome.client import ApiError, Client, NotFound
+from ome.controllers.kinds import DEDICATEDAICLUSTER, DEDICATEDAICLUSTERPROFILE, POD
 from ome.serving.dedicated import (
     DAC_LABEL,
     DacProblem,
@@ -43,67 +36,22 @@ from ome.serving.dedicated import (
 from ome.serving.metadata import INFERENCESERVICE_LABEL
 
 Obj = dict[str, Any]
-DAC = GVK("ome.io", "v1beta1", DedicatedAICluster.KIND)
-PROFILE = GVK("ome.io", "v1beta1", DedicatedAIClusterProfile.KIND)
+DAC = DEDICATEDAICLUSTER
+PROFILE = DEDICATEDAICLUSTERPROFILE
 
 
 def register(kinds: Any) -> None:
-    parser = kinds.add_parser(
-        "dac",
-        aliases=["dedicatedaicluster"],
-        help="a DedicatedAICluster: units, state, GPUs, nodes, workloads, Events",
-        description=__doc__.split("\n\n")[0] if __doc__ else None,
-    )
-    parser.add_argument("name", metavar="NAME")
-    parser.add_argument(
-        "--kubeconfig", metavar="PATH", help="kubeconfig file (default: $KUBECONFIG or ~/.kube)"
-    )
-    parser.set_defaults(handler=run)
+    summary = "a DedicatedAICluster: units, state, GPUs, nodes, workloads, Events"
+    kind_command(kinds, "dac", ["dedicatedaicluster"], summary, __doc__).set_defaults(handler=run)
 
 
 def run(args: argparse.Namespace) -> int:
-    logging.getLogger("kubernetes_asyncio.config.kube_config").setLevel(logging.ERROR)
-    if args.kubeconfig and not Path(args.kubeconfig).is_file():
-        print(f"error: {args.kubeconfig}: no such kubeconfig file", file=sys.stderr)
-        return 1
-    try:
-        observed = asyncio.run(_observe_with_client(args.kubeconfig, args.name))
-    except Unavailable as err:
-        print(f"error: {err}", file=sys.stderr)
-        return 1
-    print(report(observed, datetime.now(UTC)), end="")
-    return 0
-
-
-async def _observe_with_client(kubeconfig: str | None, name: str) -> Obj:
-    try:
-        configuration = await load_configuration(kubeconfig)
-    except (ConfigException, OSError) as err:
-        raise Unavailable(f"no cluster to talk to: {_one_line(err)}") from err
-    async with Client(configuration, timeout=TIMEOUT) as client:
-        try:
-            return await observe(client, name)
-        except (aiohttp.ClientError, OSError, TimeoutError) as err:
-            why = _one_line(err) or type(err).__name__
-            raise Unavailable(
-                f"cannot reach the API server at {configuration.host}: {why}"
-            ) from err
-        except ApiError as err:
-            raise Unavailable(
-                f"the API server answered {err.status} {err.reason}: {err.message}"
-            ) from err
+    return run_report(args.kubeconfig, lambda client: observe(client, args.name), report)
 
 
 async def observe(client: Client, name: str) -> Obj:
     """The DAC, its profile, its pods (placeholders and workloads) and its Events."""
-    try:
-        dacs = await client.resource(DAC)
-    except NotFound as err:
-        raise Unavailable(f"the cluster does not serve DedicatedAIClusters: {err.message}") from err
-    try:
-        dac: Obj = await dacs.get(name)
-    except NotFound as err:
-        raise Unavailable(f"DedicatedAICluster {name!r} not found") from err
+    dac = await get_named(client, DAC, name)
     notes: list[str] = []
     profile: Obj | None = None
     wanted = profile_name(dac)

@@ -14,10 +14,11 @@ from typing import Any
 from ome.api.v1beta1 import BaseModel, ClusterBaseModel, FineTunedWeight
 from ome.cli.status import (
     EVENT,
-    Unavailable,
     _age,
     _conditions,
     _events_section,
+    get_named,
+    kind_command,
     run_report,
 )
 from ome.client import GVK, ApiError, Client, NotFound
@@ -31,17 +32,8 @@ CLUSTER_BASE_MODEL = GVK("ome.io", "v1beta1", ClusterBaseModel.KIND)
 
 
 def register(kinds: Any) -> None:
-    parser = kinds.add_parser(
-        "ftw",
-        aliases=["finetunedweight"],
-        help="a FineTunedWeight: base model, storage, state on the nodes, services, Events",
-        description=__doc__.split("\n\n")[0] if __doc__ else None,
-    )
-    parser.add_argument("name", metavar="NAME")
-    parser.add_argument(
-        "--kubeconfig", metavar="PATH", help="kubeconfig file (default: $KUBECONFIG or ~/.kube)"
-    )
-    parser.set_defaults(handler=run)
+    summary = "a FineTunedWeight: base model, storage, state on the nodes, services, Events"
+    kind_command(kinds, "ftw", ["finetunedweight"], summary, __doc__).set_defaults(handler=run)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -50,14 +42,7 @@ def run(args: argparse.Namespace) -> int:
 
 async def observe(client: Client, name: str) -> Obj:
     """The weight, whether its base model exists, the services naming it and its Events."""
-    try:
-        weights = await client.resource(WEIGHT)
-    except NotFound as err:
-        raise Unavailable(f"the cluster does not serve FineTunedWeights: {err.message}") from err
-    try:
-        weight: Obj = await weights.get(name)
-    except NotFound as err:
-        raise Unavailable(f"FineTunedWeight {name!r} not found") from err
+    weight = await get_named(client, WEIGHT, name)
     notes: list[str] = []
     ref = (weight.get("spec") or {}).get("baseModelRef") or {}
     base_exists: bool | None = None

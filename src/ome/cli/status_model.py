@@ -19,6 +19,7 @@ from ome.cli.status import (
     _events,
     _events_section,
     _table,
+    kind_command,
     run_report,
 )
 from ome.client import GVK, Client, NotFound
@@ -32,13 +33,8 @@ KINDS = (BaseModel, ClusterBaseModel)
 
 
 def register(kinds: Any) -> None:
-    parser = kinds.add_parser(
-        "model",
-        aliases=["basemodel", "clusterbasemodel"],
-        help="a BaseModel or ClusterBaseModel: state, download progress, metadata, nodes",
-        description=__doc__.split("\n\n")[0] if __doc__ else None,
-    )
-    parser.add_argument("name", metavar="NAME")
+    summary = "a BaseModel or ClusterBaseModel: state, download progress, metadata, nodes"
+    parser = kind_command(kinds, "model", ["basemodel", "clusterbasemodel"], summary, __doc__)
     parser.add_argument(
         "-n",
         "--namespace",
@@ -48,9 +44,6 @@ def register(kinds: Any) -> None:
         "--operator-namespace",
         default=os.environ.get("POD_NAMESPACE", "ome"),
         help="where the agents' node status ConfigMaps are (default $POD_NAMESPACE or ome)",
-    )
-    parser.add_argument(
-        "--kubeconfig", metavar="PATH", help="kubeconfig file (default: $KUBECONFIG or ~/.kube)"
     )
     parser.set_defaults(handler=run)
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import contextlib
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 
 from ome.controllers.inferenceservice import setup
 from ome.runtime import Manager, ManagerOptions
@@ -16,7 +16,18 @@ from tests.integration.helpers import refused_nothing
 async def running_controller(
     cluster: Cluster, namespace: str | None, workers: int
 ) -> AsyncIterator[Manager]:
-    """A manager with the controller, watching ``namespace`` (None: all), until exit.
+    """A manager with the InferenceService controller, watching ``namespace`` (None:
+    all), until exit."""
+    async with running_manager(cluster, namespace, lambda m: setup(m, workers=workers)) as m:
+        yield m
+
+
+@contextlib.asynccontextmanager
+async def running_manager(
+    cluster: Cluster, namespace: str | None, *setups: Callable[[Manager], object]
+) -> AsyncIterator[Manager]:
+    """A manager with the controllers that ``setups`` register, watching ``namespace``
+    (None: all), until exit.
 
     It acts as the operator's ServiceAccount under the shipped RBAC, as in its
     Deployment; the tests' own reads and writes stay admin. Where the API server keeps
@@ -30,7 +41,8 @@ async def running_controller(
     with refused_nothing(cluster, MANAGER_ACCOUNT):
         client = await cluster.operator_client()
         manager = Manager(client, options)
-        setup(manager, workers=workers)
+        for register in setups:
+            register(manager)
         try:
             async with manager.running():
                 yield manager

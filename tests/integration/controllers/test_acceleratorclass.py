@@ -28,36 +28,25 @@ from ome.controllers.kinds import (
     NODE,
     POD,
 )
-from ome.runtime import Manager, ManagerOptions
+from ome.runtime import Manager
 from ome.serving.naming import model_ready_label
 from ome.testing.nodes import FakeNode
 from ome.testing.pytest_plugin import Cluster
-from ome.testing.serviceaccount import MANAGER_ACCOUNT
-from tests.integration.helpers import eventually, refused_nothing
+from tests.integration.controllers.support import running_manager
+from tests.integration.helpers import eventually
 
 pytestmark = pytest.mark.integration
 
 ROOT = Path(__file__).resolve().parents[3]
 
 
-@contextlib.asynccontextmanager
-async def running(cluster: Cluster, namespace: str | None = None) -> AsyncIterator[Manager]:
+def running(
+    cluster: Cluster, namespace: str | None = None
+) -> contextlib.AbstractAsyncContextManager[Manager]:
     """The AcceleratorClass controller; with a ``namespace``, the InferenceService
-    controller for it too."""
-    options = ManagerOptions(
-        metrics_address="127.0.0.1:0", probe_address="127.0.0.1:0", handle_signals=False
-    )
-    with refused_nothing(cluster, MANAGER_ACCOUNT):
-        client = await cluster.operator_client()
-        manager = Manager(client, options)
-        acceleratorclass.setup(manager)
-        if namespace is not None:
-            inferenceservice.setup(manager, workers=2)
-        try:
-            async with manager.running():
-                yield manager
-        finally:
-            await client.close()
+    controller for it too (both watching every namespace)."""
+    services = [] if namespace is None else [lambda m: inferenceservice.setup(m, workers=2)]
+    return running_manager(cluster, None, acceleratorclass.setup, *services)
 
 
 def accelerator_class(name: str, product: str, memory: str) -> dict[str, Any]:

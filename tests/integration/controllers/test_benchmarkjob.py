@@ -25,13 +25,13 @@ from ome.controllers.kinds import (
     JOB,
     NODE,
 )
-from ome.runtime import Manager, ManagerOptions
+from ome.runtime import Manager
 from ome.serving.naming import model_ready_label
 from ome.testing.nodes import FakeNode
 from ome.testing.pytest_plugin import Cluster
-from ome.testing.serviceaccount import MANAGER_ACCOUNT
 from tests.compat.reference import CONFIG, needs_reference
-from tests.integration.helpers import eventually, refused_nothing
+from tests.integration.controllers.support import running_manager
+from tests.integration.helpers import eventually
 
 pytestmark = pytest.mark.integration
 
@@ -39,24 +39,13 @@ ROOT = Path(__file__).resolve().parents[3]
 SAMPLES = CONFIG / "samples" / "benchmark"
 
 
-@contextlib.asynccontextmanager
-async def running(cluster: Cluster, namespace: str) -> AsyncIterator[Manager]:
-    options = ManagerOptions(
-        namespace=namespace,
-        metrics_address="127.0.0.1:0",
-        probe_address="127.0.0.1:0",
-        handle_signals=False,
+def running(cluster: Cluster, namespace: str) -> contextlib.AbstractAsyncContextManager[Manager]:
+    return running_manager(
+        cluster,
+        namespace,
+        lambda manager: inferenceservice.setup(manager, workers=2),
+        lambda manager: benchmarkjob.setup(manager, config_namespace=namespace),
     )
-    with refused_nothing(cluster, MANAGER_ACCOUNT):
-        client = await cluster.operator_client()
-        manager = Manager(client, options)
-        inferenceservice.setup(manager, workers=2)
-        benchmarkjob.setup(manager, config_namespace=namespace)
-        try:
-            async with manager.running():
-                yield manager
-        finally:
-            await client.close()
 
 
 @pytest_asyncio.fixture(loop_scope="session")

@@ -51,6 +51,7 @@ from ome.serving.naming import model_ready_label
 from ome.testing.nodes import FakeNode
 from ome.testing.pytest_plugin import Cluster
 from ome.testing.serviceaccount import MANAGER_ACCOUNT
+from tests.compat.reference import CONFIG, QWEN_MODEL, QWEN_RUNTIME, QWEN_SAMPLE
 from tests.integration.helpers import eventually, refused_nothing
 from tests.integration.operator.support import Operator, create_namespace, operators
 from tests.integration.webhooks.test_webhooks import LABEL, running_webhooks
@@ -58,10 +59,8 @@ from tests.integration.webhooks.test_webhooks import LABEL, running_webhooks
 pytestmark = pytest.mark.integration
 
 ROOT = Path(__file__).resolve().parents[3]
-REFERENCE = ROOT / ".." / "shared" / "ome-reference" / "config"
-MODEL_FILE = REFERENCE / "models" / "Qwen" / "Qwen1.5-7B-Chat.yaml"
-RUNTIME_FILE = REFERENCE / "runtimes" / "srt" / "Qwen" / "Qwen1.5-7B-Chat-rt.yaml"
-SAMPLE_FILE = REFERENCE / "samples" / "isvc" / "Qwen" / "Qwen1.5-7B-Chat.yaml"
+REFERENCE = CONFIG
+MODEL_FILE, RUNTIME_FILE, SAMPLE_FILE = QWEN_MODEL, QWEN_RUNTIME, QWEN_SAMPLE
 MODEL = "qwen1-5-7b-chat"
 THRESHOLD = 5.0
 EVENT = GVK("events.k8s.io", "v1", "Event")

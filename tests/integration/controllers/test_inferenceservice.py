@@ -38,16 +38,15 @@ from ome.runtime import Manager
 from ome.serving.naming import model_ready_label
 from ome.testing.pytest_plugin import Cluster
 from ome.testing.serviceaccount import MANAGER_ACCOUNT, ensure_namespace
+from tests.compat.reference import CONFIG, QWEN_MODEL, QWEN_RUNTIME, QWEN_SAMPLE
 from tests.integration.controllers.support import running_controller
 from tests.integration.helpers import eventually, refused_nothing
 
 pytestmark = pytest.mark.integration
 
 ROOT = Path(__file__).resolve().parents[3]
-REFERENCE = ROOT / ".." / "shared" / "ome-reference" / "config"
-MODEL_FILE = REFERENCE / "models" / "Qwen" / "Qwen1.5-7B-Chat.yaml"
-RUNTIME_FILE = REFERENCE / "runtimes" / "srt" / "Qwen" / "Qwen1.5-7B-Chat-rt.yaml"
-SAMPLE_FILE = REFERENCE / "samples" / "isvc" / "Qwen" / "Qwen1.5-7B-Chat.yaml"
+REFERENCE = CONFIG
+MODEL_FILE, RUNTIME_FILE, SAMPLE_FILE = QWEN_MODEL, QWEN_RUNTIME, QWEN_SAMPLE
 NODES = ("gpu-node-0", "gpu-node-1")
 EVENT = GVK("events.k8s.io", "v1", "Event")
 
