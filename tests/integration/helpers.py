@@ -59,3 +59,19 @@ class StallableClient(Client):
         while self.stalled:
             await asyncio.sleep(3600)
         return await super().request(*args, **kwargs)
+
+
+LOCAL_READY_LINE = "ome is running on the local control plane"
+"""What ``ome run --local`` logs once its control plane and operator are up."""
+
+
+async def until_running_locally(
+    process: asyncio.subprocess.Process, log: Path, timeout: float
+) -> None:
+    """Wait for ``ome run --local`` to log that it is up; fail with its log if it exits."""
+
+    async def running() -> bool:
+        assert process.returncode is None, log.read_text()[-3000:]
+        return LOCAL_READY_LINE in log.read_text()
+
+    await eventually(running, timeout=timeout)

@@ -16,7 +16,7 @@ import yaml
 
 from ome.client import Client, load_configuration
 from ome.controllers.kinds import INFERENCESERVICE
-from tests.integration.helpers import eventually, processes_mentioning
+from tests.integration.helpers import eventually, processes_mentioning, until_running_locally
 
 pytestmark = pytest.mark.integration
 
@@ -27,7 +27,6 @@ SAMPLE = (
     REFERENCE / "runtimes" / "srt" / "Qwen" / "Qwen1.5-7B-Chat-rt.yaml",
     REFERENCE / "samples" / "isvc" / "Qwen" / "Qwen1.5-7B-Chat.yaml",
 )
-READY_LINE = "ome is running on the local control plane"
 
 
 def _ready(service: dict[str, Any]) -> bool:
@@ -63,12 +62,7 @@ async def test_run_local_serves_a_sample_and_stops_cleanly(tmp_path: Path) -> No
             stderr=subprocess.STDOUT,
         )  # fmt: skip
     try:
-
-        async def running() -> bool:
-            assert process.returncode is None, log.read_text()[-3000:]
-            return READY_LINE in log.read_text()
-
-        await eventually(running, timeout=240)
+        await until_running_locally(process, log, timeout=240)
         kubeconfig = state / "cluster" / "kubeconfig"
         assert f"export KUBECONFIG={kubeconfig}" in log.read_text()
         sample = yaml.safe_load(SAMPLE[-1].read_text())

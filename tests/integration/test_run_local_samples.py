@@ -17,12 +17,11 @@ import pytest
 from ome.client import GVK, Client, load_configuration
 from ome.controllers.kinds import INFERENCESERVICE
 from ome.testing.process import free_port
-from tests.integration.helpers import eventually, processes_mentioning
+from tests.integration.helpers import eventually, processes_mentioning, until_running_locally
 
 pytestmark = pytest.mark.integration
 
 ROOT = Path(__file__).resolve().parents[2]
-READY_LINE = "ome is running on the local control plane"
 SAMPLES = {
     "models/llama.yaml": """\
 apiVersion: ome.io/v1beta1
@@ -90,12 +89,7 @@ async def test_node_groups_and_samples(tmp_path: Path) -> None:
             stderr=subprocess.STDOUT,
         )  # fmt: skip
     try:
-
-        async def running() -> bool:
-            assert process.returncode is None, log.read_text()[-3000:]
-            return READY_LINE in log.read_text()
-
-        await eventually(running, timeout=240)
+        await until_running_locally(process, log, timeout=240)
         text = log.read_text()
         assert "1 node with 8 NVIDIA-H100-80GB-HBM3 GPUs + 1 node with 2 NVIDIA-A10G GPUs" in text
         assert "samples: applied 3 objects" in text

@@ -44,13 +44,12 @@ from ome.testing.process import free_port
 from tests.catalogue.hub import catalogue_hub
 from tests.catalogue.synthetic import ModelFacts, catalogue_facts
 from tests.compat.reference import CONFIG, needs_reference
-from tests.integration.helpers import eventually, processes_mentioning
+from tests.integration.helpers import eventually, processes_mentioning, until_running_locally
 
 pytestmark = [pytest.mark.integration, pytest.mark.e2e, needs_reference]
 
 ROOT = Path(__file__).resolve().parents[2]
 MODELS, RUNTIMES, SAMPLES = CONFIG / "models", CONFIG / "runtimes", CONFIG / "samples" / "isvc"
-READY_LINE = "ome is running on the local control plane"
 ON_DEMAND = "OME_WHOLE_CATALOGUE"
 H100 = "NVIDIA-H100-80GB-HBM3"
 # upstream's gpt-oss, llama-4-maverick-fp8 and deepseek-v4 runtimes require an instance type
@@ -251,12 +250,7 @@ async def ome_run_local(
             stderr=subprocess.STDOUT,
         )  # fmt: skip
     try:
-
-        async def running() -> bool:
-            assert process.returncode is None, log.read_text()[-3000:]
-            return READY_LINE in log.read_text()
-
-        await eventually(running, timeout=300)
+        await until_running_locally(process, log, timeout=300)
         kubeconfig = state / "cluster" / "kubeconfig"
         async with Client(await load_configuration(kubeconfig)) as client:
             yield client
