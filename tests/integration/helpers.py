@@ -5,11 +5,11 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
-from ome.client import Client
+from ome.client import GVK, Client, NotFound
 from ome.testing.pytest_plugin import Cluster
 from ome.testing.serviceaccount import account_user
 
@@ -21,6 +21,49 @@ async def eventually(check: Callable[[], Awaitable[bool]], timeout: float = 60.0
         if time.monotonic() > deadline:
             raise AssertionError(f"condition not met within {timeout:.0f}s")
         await asyncio.sleep(0.2)
+
+
+async def delete_for_good(resource: Any, name: str, namespace: str | None = None) -> None:
+    """Delete an object and wait until it is gone, dropping its finalizers first.
+
+    A manager stopped at the end of a test leaves its finalizers behind; deleted with them,
+    a cluster-scoped object stays terminating, and the next module that applies the same
+    name gets that copy, removed under it as soon as its own manager finalizes it.
+    """
+    with contextlib.suppress(NotFound):
+        await resource.patch(name, {"metadata": {"finalizers": None}}, namespace)
+        await resource.delete(name, namespace)
+
+    async def gone() -> bool:
+        try:
+            await resource.get(name, namespace)
+        except NotFound:
+            return True
+        return False
+
+    await eventually(gone, timeout=60)
+
+
+@contextlib.asynccontextmanager
+async def applied(cluster: Cluster, objects: Iterable[dict[str, Any]]) -> AsyncIterator[None]:
+    """Server-side apply cluster-wide fixtures as new objects; remove them for good after."""
+    documents = list(objects)
+    limit = asyncio.Semaphore(8)
+
+    async def settle(admin: Client, obj: dict[str, Any], apply: bool) -> None:
+        async with limit:
+            resource = await admin.resource(GVK.parse(obj["apiVersion"], obj["kind"]))
+            await delete_for_good(resource, obj["metadata"]["name"])
+            if apply:
+                await resource.apply(obj, field_manager="test", force=True)
+
+    async with await cluster.client() as admin:
+        await asyncio.gather(*(settle(admin, obj, apply=True) for obj in documents))
+    try:
+        yield
+    finally:
+        async with await cluster.client() as admin:
+            await asyncio.gather(*(settle(admin, obj, apply=False) for obj in documents))
 
 
 def processes_mentioning(text: str) -> list[str]:

@@ -109,8 +109,16 @@ async def test_an_exhausted_service_range_is_a_condition_and_recovers(admin: Cli
             metrics_address="127.0.0.1:0", probe_address="127.0.0.1:0", handle_signals=False
         ),
     )
-    # this plane runs no LeaderWorkerSet controller, like a cluster without its API
-    setup(manager, workers=1, watch_leaderworkersets=False)
+    # this plane serves none of the optional APIs (LeaderWorkerSet, KEDA, Gateway API, the
+    # Inference Extension): informers of them would never sync
+    setup(
+        manager,
+        workers=1,
+        watch_leaderworkersets=False,
+        watch_scaledobjects=False,
+        watch_httproutes=False,
+        watch_inferencepools=False,
+    )
     isvcs = await admin.resource(INFERENCESERVICE)
     async with manager.running():
         await isvcs.create(ISVC)

@@ -50,7 +50,7 @@ from tests.integration.controllers.test_inferenceservice import (
     label_nodes,
     reconciles,
 )
-from tests.integration.helpers import eventually
+from tests.integration.helpers import applied, eventually
 
 pytestmark = pytest.mark.integration
 
@@ -244,25 +244,10 @@ async def installed(cluster: Cluster) -> AsyncIterator[list[dict[str, Any]]]:
         for c in _documents(list(CATALOGUE_DIRS))
         if c.get("kind") in ("ClusterBaseModel", "ClusterServingRuntime")
     ]
-    async with await cluster.client() as admin:
-        resources = {
-            kind: await admin.resource(kind) for kind in (CLUSTERBASEMODEL, CLUSTERSERVINGRUNTIME)
-        }
-        limit = asyncio.Semaphore(8)
-
-        async def apply(obj: dict[str, Any]) -> None:
-            kind = CLUSTERBASEMODEL if obj["kind"] == "ClusterBaseModel" else CLUSTERSERVINGRUNTIME
-            async with limit:
-                await resources[kind].apply(obj, field_manager="test", force=True)
-
-        await asyncio.gather(*(apply(c) for c in catalogue))
-    yield catalogue
-    # Left installed, 200 cluster-wide models would be every later test's model agents' work.
-    async with await cluster.client() as admin:
-        for obj in catalogue:
-            kind = CLUSTERBASEMODEL if obj["kind"] == "ClusterBaseModel" else CLUSTERSERVINGRUNTIME
-            with contextlib.suppress(NotFound):
-                await (await admin.resource(kind)).delete(obj["metadata"]["name"])
+    # Removed afterwards: left installed, 200 cluster-wide models would be every later
+    # test's model agents' work.
+    async with applied(cluster, catalogue):
+        yield catalogue
 
 
 @pytest_asyncio.fixture(loop_scope="session")

@@ -52,7 +52,7 @@ from ome.testing.nodes import FakeNode
 from ome.testing.pytest_plugin import Cluster
 from ome.testing.serviceaccount import MANAGER_ACCOUNT
 from tests.compat.reference import CONFIG, QWEN_MODEL, QWEN_RUNTIME, QWEN_SAMPLE
-from tests.integration.helpers import eventually, refused_nothing
+from tests.integration.helpers import applied, eventually, refused_nothing
 from tests.integration.operator.support import Operator, create_namespace, operators
 from tests.integration.webhooks.test_webhooks import LABEL, running_webhooks
 
@@ -86,17 +86,8 @@ async def crds(cluster: Cluster) -> Cluster:
 async def catalogue(crds: Cluster) -> AsyncIterator[dict[str, Any]]:
     if not (MODEL_FILE.exists() and RUNTIME_FILE.exists() and SAMPLE_FILE.exists()):
         pytest.skip(f"the OME reference catalogue is not at {REFERENCE}")
-    model, runtime = _load(MODEL_FILE), _load(RUNTIME_FILE)
-    async with await crds.client() as admin:
-        for obj in (model, runtime):
-            resource = await admin.resource(GVK.parse(obj["apiVersion"], obj["kind"]))
-            await resource.apply(obj, field_manager="test", force=True)
-    yield {"sample": _load(SAMPLE_FILE)}
-    async with await crds.client() as admin:
-        for obj in (model, runtime):
-            resource = await admin.resource(GVK.parse(obj["apiVersion"], obj["kind"]))
-            with contextlib.suppress(NotFound):
-                await resource.delete(obj["metadata"]["name"])
+    async with applied(crds, (_load(MODEL_FILE), _load(RUNTIME_FILE))):
+        yield {"sample": _load(SAMPLE_FILE)}
 
 
 class Nodes:

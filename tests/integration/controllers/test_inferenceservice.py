@@ -6,7 +6,6 @@ controls is never taken over."""
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import copy
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -40,7 +39,7 @@ from ome.testing.pytest_plugin import Cluster
 from ome.testing.serviceaccount import MANAGER_ACCOUNT, ensure_namespace
 from tests.compat.reference import CONFIG, QWEN_MODEL, QWEN_RUNTIME, QWEN_SAMPLE
 from tests.integration.controllers.support import running_controller
-from tests.integration.helpers import eventually, refused_nothing
+from tests.integration.helpers import applied, delete_for_good, eventually, refused_nothing
 
 pytestmark = pytest.mark.integration
 
@@ -66,17 +65,10 @@ async def catalogue(cluster: Cluster) -> AsyncIterator[dict[str, dict[str, Any]]
         pytest.skip(f"the OME reference catalogue is not at {REFERENCE}")
     await cluster.install_crds(sorted((ROOT / "manifests" / "crds").glob("ome.io_*.yaml")))
     model, runtime = _load(MODEL_FILE), _load(RUNTIME_FILE)
-    async with await cluster.client() as admin:
-        for obj in (model, runtime):
-            resource = await admin.resource(GVK.parse(obj["apiVersion"], obj["kind"]))
-            await resource.apply(obj, field_manager="test", force=True)
-        await label_nodes(admin, model["metadata"]["name"])
-    yield {"model": model, "runtime": runtime, "sample": _load(SAMPLE_FILE)}
-    async with await cluster.client() as admin:
-        for obj in (model, runtime):
-            resource = await admin.resource(GVK.parse(obj["apiVersion"], obj["kind"]))
-            with contextlib.suppress(NotFound):
-                await resource.delete(obj["metadata"]["name"])
+    async with applied(cluster, (model, runtime)):
+        async with await cluster.client() as admin:
+            await label_nodes(admin, model["metadata"]["name"])
+        yield {"model": model, "runtime": runtime, "sample": _load(SAMPLE_FILE)}
 
 
 async def label_nodes(client: Client, model: str) -> None:
@@ -281,7 +273,7 @@ async def test_missing_model_fails_then_recovers(
         await eventually(ready, timeout=60)
         assert await get_or_none(deployments, f"{name}-engine", namespace) is not None
     finally:
-        await models.delete(model_name)
+        await delete_for_good(models, model_name)
 
 
 async def a_broken_config_fails_the_service_until_fixed(

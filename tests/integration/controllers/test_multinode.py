@@ -22,7 +22,6 @@ import yaml
 
 from ome.client import Client, NotFound
 from ome.controllers.kinds import (
-    CLUSTERBASEMODEL,
     CLUSTERSERVINGRUNTIME,
     INFERENCESERVICE,
     LEADERWORKERSET,
@@ -38,7 +37,7 @@ from tests.compat.backfill import backfilled_catalogue
 from tests.compat.reference import CONFIG
 from tests.integration.controllers.support import running_controller
 from tests.integration.controllers.test_inferenceservice import _conditions, get_or_none
-from tests.integration.helpers import eventually
+from tests.integration.helpers import applied, eventually
 
 pytestmark = pytest.mark.integration
 
@@ -72,16 +71,8 @@ async def catalogue(lws_cluster: Cluster) -> AsyncIterator[list[dict[str, Any]]]
         or (o["kind"] == "ClusterBaseModel" and o["metadata"]["name"] in MODELS)
     ]
     await lws_cluster.install_crds(sorted((ROOT / "manifests" / "crds").glob("ome.io_*.yaml")))
-    async with await lws_cluster.client() as admin:
-        for obj in objects:
-            kind = CLUSTERBASEMODEL if obj["kind"] == "ClusterBaseModel" else CLUSTERSERVINGRUNTIME
-            await (await admin.resource(kind)).apply(obj, field_manager="test", force=True)
-    yield objects
-    async with await lws_cluster.client() as admin:
-        for obj in objects:
-            kind = CLUSTERBASEMODEL if obj["kind"] == "ClusterBaseModel" else CLUSTERSERVINGRUNTIME
-            with contextlib.suppress(NotFound):
-                await (await admin.resource(kind)).delete(obj["metadata"]["name"])
+    async with applied(lws_cluster, objects):
+        yield objects
 
 
 @pytest_asyncio.fixture(loop_scope="session")
