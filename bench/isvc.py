@@ -286,7 +286,17 @@ async def run_operator(workers: int) -> None:
         handle_signals=False,
     )
     manager = Manager(Client(await load_configuration(os.environ["KUBECONFIG"])), options)
-    setup(manager, config_namespace=CONFIG_NAMESPACE, workers=workers)
+    # The plane serves the LeaderWorkerSet API alone of the optional ones, as the floor
+    # writes no ScaledObject, HTTPRoute or InferencePool: informers of APIs the server does
+    # not know would never sync (ome run turns them off the same way, by discovery).
+    setup(
+        manager,
+        config_namespace=CONFIG_NAMESPACE,
+        workers=workers,
+        watch_scaledobjects=False,
+        watch_httproutes=False,
+        watch_inferencepools=False,
+    )
     say("ready")
     await read_line()
     task = asyncio.create_task(manager.run())

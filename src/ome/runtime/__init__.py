@@ -7,6 +7,7 @@ from ome.runtime.conditions import (
     set_status_condition,
 )
 from ome.runtime.controller import Controller, TerminalError
+from ome.runtime.echoes import OwnWrites
 from ome.runtime.events import NORMAL, WARNING, EventRecorder
 from ome.runtime.kinds import GVK, gvk_of
 from ome.runtime.leaderelection import LeaderElectionConfig, LeaderElectionLost, LeaderElector
@@ -33,6 +34,7 @@ __all__ = [
     "LeaderElector",
     "Manager",
     "ManagerOptions",
+    "OwnWrites",
     "Request",
     "Result",
     "TerminalError",

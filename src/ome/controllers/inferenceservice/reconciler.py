@@ -28,6 +28,7 @@ from ome.runtime import (
     NORMAL,
     WARNING,
     EventRecorder,
+    OwnWrites,
     Request,
     controller_of,
     has_finalizer,
@@ -193,6 +194,8 @@ class InferenceServiceReconciler:
         # a cache still showing that version has not seen the write yet, so the same
         # status is not written again (a newer version, e.g. a user's edit, is answered).
         self._written: dict[str, tuple[str, str]] = {}
+        # what this reconciler's writes returned: their watch events need no second pass
+        self.own_writes = OwnWrites()
 
     async def _resource(self, gvk: GVK) -> Any:
         if gvk not in self._resources:
@@ -269,17 +272,15 @@ class InferenceServiceReconciler:
         if taken:
             await self._failed(key, raw, service, _conflict(taken), blocked_by=taken)
             return
-        for obj in objects:
-            set_controller_reference(raw, obj)
-            try:
-                await self._apply(obj)
-            except ApiError as err:
-                await self._report_refusal(key, raw, service, obj, err)
-                raise
+        applied = await self._apply_children(key, raw, service, objects)
         await self._prune(raw, {(_gvk(o), o["metadata"]["name"]) for o in objects})
+        # The children as the API server answered their applies, not as cached: the watch
+        # events of those writes do not wake this service again (see OwnWrites).
         found = {name: obj for name, obj in observed.items() if obj is not None}
         found |= self._canaries(request.namespace, plan, rollouts)
-        routes = self._routes(objects)
+        workloads = (DEPLOYMENT, LEADERWORKERSET)
+        found |= {name: obj for (gvk, name), obj in applied.items() if gvk in workloads}
+        routes = {name: obj for (gvk, name), obj in applied.items() if gvk == HTTPROUTE}
         status = compute_status(plan, found, pods, rfc3339_now(), routes, rollouts=rollouts)
         await self._write_status(raw, status)
         if not is_ready(status):
@@ -324,20 +325,6 @@ class InferenceServiceReconciler:
         if pooled and INFERENCEPOOL not in self.informers:
             return _no_inference_pools()
         return None
-
-    def _routes(self, objects: list[Obj]) -> dict[str, Obj]:
-        """The rendered HTTPRoutes as cached (with the status a gateway controller wrote)."""
-        informer = self.informers.get(HTTPROUTE)
-        if informer is None:
-            return {}
-        found = {}
-        for obj in objects:
-            if _gvk(obj) == HTTPROUTE:
-                meta = obj["metadata"]
-                cached = informer.store.get(f"{meta['namespace']}/{meta['name']}")
-                if cached is not None:
-                    found[meta["name"]] = cached
-        return found
 
     def _taken(self, raw: Obj, objects: list[Obj]) -> dict[Child, str]:
         """The children that exist in the caches without being controlled by this
@@ -400,21 +387,40 @@ class InferenceServiceReconciler:
         services = await self._resource(INFERENCESERVICE)
         patch = {"metadata": {"finalizers": finalizers, "resourceVersion": meta["resourceVersion"]}}
         updated: Obj = await services.patch(meta["name"], patch, meta["namespace"])
+        self.own_writes.record(INFERENCESERVICE, updated)
         return updated
 
-    async def _apply(self, obj: Obj) -> None:
+    async def _apply_children(
+        self, key: str, raw: Obj, service: InferenceService, objects: list[Obj]
+    ) -> dict[tuple[GVK, str], Obj]:
+        """Apply the rendered children, controlled by the service; each as it now is, by
+        kind and name."""
+        applied: dict[tuple[GVK, str], Obj] = {}
+        for obj in objects:
+            set_controller_reference(raw, obj)
+            try:
+                applied[_gvk(obj), obj["metadata"]["name"]] = await self._apply(obj)
+            except ApiError as err:
+                await self._report_refusal(key, raw, service, obj, err)
+                raise
+        return applied
+
+    async def _apply(self, obj: Obj) -> Obj:
+        """Apply ``obj`` unless the cache shows it as last applied; the object as it now is."""
         gvk = GVK.parse(obj["apiVersion"], obj["kind"])
         meta = obj["metadata"]
         key = f"{meta['namespace']}/{meta['name']}"
         digest = _digest(obj)
-        cached = self.informers[gvk].store.get(key) if gvk in self.informers else None
+        cached: Obj | None = self.informers[gvk].store.get(key) if gvk in self.informers else None
         last = self._applied.get((gvk, key))
         if last is not None and cached is not None and last == (digest, _marker(cached)):
-            return
+            return cached
         resource = await self._resource(gvk)
-        applied = await resource.apply(obj, field_manager=FIELD_MANAGER, force=True)
+        applied: Obj = await resource.apply(obj, field_manager=FIELD_MANAGER, force=True)
+        self.own_writes.record(gvk, applied)
         self._applied[gvk, key] = (digest, _marker(applied))
         self._forget_deleted()
+        return applied
 
     def _forget_deleted(self) -> None:
         """Bound the memory of applies: drop objects the caches no longer hold (deleted
@@ -477,5 +483,6 @@ class InferenceServiceReconciler:
             "status": status,
         }
         services = await self._resource(INFERENCESERVICE)
-        await services.apply_status(body, field_manager=FIELD_MANAGER, force=True)
+        written = await services.apply_status(body, field_manager=FIELD_MANAGER, force=True)
+        self.own_writes.record(INFERENCESERVICE, written)
         self._written[key] = answered

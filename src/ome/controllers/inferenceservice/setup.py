@@ -157,9 +157,10 @@ def setup(
 
         return waiting
 
-    builder = Controller.for_(INFERENCESERVICE).named(CONTROLLER_NAME)
+    echoes = reconciler.own_writes.not_echoes
+    builder = Controller.for_(INFERENCESERVICE, echoes(INFERENCESERVICE)).named(CONTROLLER_NAME)
     for kind in children:
-        builder = builder.owns(kind).watches(kind, blocked_services(kind))
+        builder = builder.owns(kind, echoes(kind)).watches(kind, blocked_services(kind))
     controller = (
         builder.watches(SERVINGRUNTIME, runtime_users)
         .watches(CLUSTERSERVINGRUNTIME, runtime_users)
