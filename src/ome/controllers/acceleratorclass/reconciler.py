@@ -4,11 +4,10 @@
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from ome.client import Conflict, NotFound
+from ome.client import Conflict, KubeObject, NotFound
 from ome.controllers.kinds import ACCELERATORCLASS
 from ome.runtime import NORMAL, WARNING, EventRecorder, Request, Result, has_finalizer
 from ome.runtime.conditions import now_rfc3339
@@ -16,8 +15,6 @@ from ome.serving.accelerator_inventory import AVAILABLE, READY_CONDITION, class_
 
 FINALIZER = "acceleratorclasses.ome.io/finalizer"
 """Upstream's (``pkg/constants``): added on the first reconcile, removed on deletion."""
-
-Obj = Mapping[str, Any]
 
 
 @dataclass
@@ -53,10 +50,10 @@ class AcceleratorClassReconciler:
             self._announce(found, current, status)
         return None
 
-    def _announce(self, found: Obj, current: Obj, status: Obj) -> None:
+    def _announce(self, found: KubeObject, current: KubeObject, status: KubeObject) -> None:
         """An Event when the Ready reason changes (not on every count)."""
         (after,) = status["conditions"]
-        before: Obj = next(
+        before: KubeObject = next(
             (c for c in current.get("conditions") or [] if c.get("type") == READY_CONDITION), {}
         )
         if before.get("reason") == after["reason"]:
@@ -69,16 +66,16 @@ class AcceleratorClassReconciler:
             self._resource = await self.client.resource(ACCELERATORCLASS)
         return self._resource
 
-    async def _patch_finalizers(self, found: Obj, finalizers: list[str]) -> Obj:
+    async def _patch_finalizers(self, found: KubeObject, finalizers: list[str]) -> KubeObject:
         meta = found["metadata"]
         patch = {"metadata": {"finalizers": finalizers, "resourceVersion": meta["resourceVersion"]}}
         try:
-            updated: Obj = await (await self._classes()).patch(meta["name"], patch)
+            updated: KubeObject = await (await self._classes()).patch(meta["name"], patch)
         except NotFound:
             return found
         return updated
 
-    async def _write_status(self, found: Obj, status: dict[str, Any]) -> None:
+    async def _write_status(self, found: KubeObject, status: dict[str, Any]) -> None:
         # Gone, or changed under us: the watch brings the next version.
         with contextlib.suppress(NotFound, Conflict):
             await (await self._classes()).patch_status(

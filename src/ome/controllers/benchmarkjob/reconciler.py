@@ -4,11 +4,10 @@ the status (:mod:`ome.serving.benchmark`)."""
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from ome.client import AlreadyExists, Conflict, NotFound
+from ome.client import AlreadyExists, Conflict, KubeObject, NotFound
 from ome.controllers.kinds import BENCHMARKJOB, JOB
 from ome.runtime import (
     NORMAL,
@@ -42,8 +41,6 @@ FINALIZER = "benchmarkjob.finalizers"
 """Upstream's: added on the first reconcile, removed on deletion."""
 PODS_WAIT = 5.0
 """Seconds between looks for a Ready service's engine pods in the cache."""
-
-Obj = Mapping[str, Any]
 
 
 class _Waiting(Exception):
@@ -105,7 +102,7 @@ class BenchmarkJobReconciler:
         configmap = self.config.store.get(f"{self.config_namespace}/{CONFIG_NAME}")
         return parse_benchmark_config((configmap or {}).get("data"))
 
-    def _target(self, benchmark: Obj) -> Target:
+    def _target(self, benchmark: KubeObject) -> Target:
         endpoint = (benchmark.get("spec") or {}).get("endpoint") or {}
         if endpoint.get("endpoint"):
             return endpoint_target(endpoint["endpoint"])
@@ -150,7 +147,7 @@ class BenchmarkJobReconciler:
             node_selector={model_ready_label(model_name, scope): MODEL_READY},
         )
 
-    async def _fail(self, benchmark: Obj, message: str) -> None:
+    async def _fail(self, benchmark: KubeObject, message: str) -> None:
         status = dict(benchmark.get("status") or {})
         if status.get("state") == FAILED and status.get("failureMessage") == message:
             return
@@ -163,18 +160,18 @@ class BenchmarkJobReconciler:
             self._resources[kind.kind] = await self.client.resource(kind)
         return self._resources[kind.kind]
 
-    async def _patch_finalizers(self, found: Obj, finalizers: list[str]) -> Obj:
+    async def _patch_finalizers(self, found: KubeObject, finalizers: list[str]) -> KubeObject:
         meta = found["metadata"]
         patch = {"metadata": {"finalizers": finalizers, "resourceVersion": meta["resourceVersion"]}}
         try:
-            updated: Obj = await (await self._resource(BENCHMARKJOB)).patch(
+            updated: KubeObject = await (await self._resource(BENCHMARKJOB)).patch(
                 meta["name"], patch, meta["namespace"]
             )
         except NotFound:
             return found
         return updated
 
-    async def _write_status(self, found: Obj, status: dict[str, Any]) -> None:
+    async def _write_status(self, found: KubeObject, status: dict[str, Any]) -> None:
         current = found.get("status") or {}
         if current == status:
             return
