@@ -7,8 +7,9 @@ import contextlib
 from dataclasses import dataclass
 from typing import Any
 
-from ome.client import Conflict, KubeObject, NotFound
+from ome.client import Client, Conflict, KubeObject, NotFound, ResourceClient
 from ome.controllers.kinds import ACCELERATORCLASS
+from ome.informers import SharedInformer
 from ome.runtime import NORMAL, WARNING, EventRecorder, Request, Result, has_finalizer
 from ome.runtime.conditions import now_rfc3339
 from ome.serving.accelerator_inventory import AVAILABLE, READY_CONDITION, class_status
@@ -22,14 +23,14 @@ class AcceleratorClassReconciler:
     """The stores are informer caches of the classes, the nodes and the pods bound to a
     node and not finished."""
 
-    client: Any
-    classes: Any
-    nodes: Any
-    pods: Any
+    client: Client
+    classes: SharedInformer
+    nodes: SharedInformer
+    pods: SharedInformer
     recorder: EventRecorder
 
     def __post_init__(self) -> None:
-        self._resource: Any = None
+        self._resource: ResourceClient[KubeObject] | None = None
 
     async def __call__(self, request: Request) -> Result | None:
         found = self.classes.store.get(str(request))
@@ -61,7 +62,7 @@ class AcceleratorClassReconciler:
         kind = NORMAL if after["reason"] == AVAILABLE else WARNING
         self.recorder.event(found, kind, after["reason"], after["message"])
 
-    async def _classes(self) -> Any:
+    async def _classes(self) -> ResourceClient[KubeObject]:
         if self._resource is None:
             self._resource = await self.client.resource(ACCELERATORCLASS)
         return self._resource

@@ -11,7 +11,7 @@ from typing import Any
 
 import structlog
 
-from ome.client import GVK, Conflict, KubeObject, NotFound
+from ome.client import GVK, Client, Conflict, KubeObject, NotFound, ResourceClient
 from ome.controllers.basemodel.reports import (
     FAILED,
     READY,
@@ -21,6 +21,7 @@ from ome.controllers.basemodel.reports import (
     pending_cleanup,
     reports,
 )
+from ome.informers import SharedInformer
 from ome.runtime import NORMAL, WARNING, EventRecorder, Request, Result, has_finalizer
 from ome.serving.naming import model_status_key
 
@@ -43,10 +44,10 @@ class ModelReconciler:
     agents' status ConfigMaps (label-selected) and of the nodes (metadata only)."""
 
     kind: GVK
-    client: Any
-    models: Any
-    configmaps: Any
-    nodes: Any
+    client: Client
+    models: SharedInformer
+    configmaps: SharedInformer
+    nodes: SharedInformer
     recorder: EventRecorder
     status_namespace: str
     deletion_timeout: float = DELETION_TIMEOUT
@@ -55,7 +56,7 @@ class ModelReconciler:
 
     def __post_init__(self) -> None:
         self.finalizer = finalizer_for(self.kind)
-        self._resource: Any = None
+        self._resource: ResourceClient[KubeObject] | None = None
 
     async def __call__(self, request: Request) -> Result | None:
         model = self.models.store.get(str(request))
@@ -118,7 +119,7 @@ class ModelReconciler:
         elif after == FAILED:
             self.recorder.event(model, WARNING, "ModelFailed", failures or "failed on every node")
 
-    async def _models(self) -> Any:
+    async def _models(self) -> ResourceClient[KubeObject]:
         if self._resource is None:
             self._resource = await self.client.resource(self.kind)
         return self._resource

@@ -7,8 +7,9 @@ import contextlib
 from dataclasses import dataclass
 from typing import Any
 
-from ome.client import AlreadyExists, Conflict, KubeObject, NotFound
+from ome.client import GVK, AlreadyExists, Client, Conflict, KubeObject, NotFound, ResourceClient
 from ome.controllers.kinds import BENCHMARKJOB, JOB
+from ome.informers import SharedInformer
 from ome.runtime import (
     NORMAL,
     WARNING,
@@ -23,6 +24,7 @@ from ome.serving.benchmark import (
     API_KEY,
     CONFIG_NAME,
     FAILED,
+    BenchmarkConfig,
     BenchmarkError,
     Target,
     benchmark_job,
@@ -49,19 +51,19 @@ class _Waiting(Exception):
 
 @dataclass
 class BenchmarkJobReconciler:
-    client: Any
-    benchmarks: Any
-    jobs: Any
-    services: Any
-    pods: Any
-    base_models: Any
-    cluster_base_models: Any
-    config: Any
+    client: Client
+    benchmarks: SharedInformer
+    jobs: SharedInformer
+    services: SharedInformer
+    pods: SharedInformer
+    base_models: SharedInformer
+    cluster_base_models: SharedInformer
+    config: SharedInformer
     config_namespace: str
     recorder: EventRecorder
 
     def __post_init__(self) -> None:
-        self._resources: dict[str, Any] = {}
+        self._resources: dict[str, ResourceClient[KubeObject]] = {}
 
     async def __call__(self, request: Request) -> Result | None:
         found = self.benchmarks.store.get(str(request))
@@ -98,7 +100,7 @@ class BenchmarkJobReconciler:
         await self._write_status(found, benchmark_status(found, None, now_rfc3339()))
         return None
 
-    def _config(self) -> Any:
+    def _config(self) -> BenchmarkConfig:
         configmap = self.config.store.get(f"{self.config_namespace}/{CONFIG_NAME}")
         return parse_benchmark_config((configmap or {}).get("data"))
 
@@ -155,7 +157,7 @@ class BenchmarkJobReconciler:
         await self._write_status(benchmark, status)
         self.recorder.event(benchmark, WARNING, "InvalidBenchmark", message)
 
-    async def _resource(self, kind: Any) -> Any:
+    async def _resource(self, kind: GVK) -> ResourceClient[KubeObject]:
         if kind.kind not in self._resources:
             self._resources[kind.kind] = await self.client.resource(kind)
         return self._resources[kind.kind]

@@ -11,8 +11,9 @@ from typing import Any
 
 import structlog
 
-from ome.client import Conflict, KubeObject, NotFound
+from ome.client import Client, Conflict, KubeObject, NotFound
 from ome.controllers.kinds import DEDICATEDAICLUSTER, DEPLOYMENT, NODE, PRIORITYCLASS
+from ome.informers import SharedInformer
 from ome.runtime import NORMAL, WARNING, EventRecorder, Request, Result, has_finalizer
 from ome.serving.dedicated import (
     ACTIVE,
@@ -50,12 +51,12 @@ class DedicatedAIClusterReconciler:
     ``namespace``), the DACs' pods (label-selected, every namespace) and the nodes
     (metadata only)."""
 
-    client: Any
-    dacs: Any
-    profiles: Any
-    deployments: Any
-    pods: Any
-    nodes: Any
+    client: Client
+    dacs: SharedInformer
+    profiles: SharedInformer
+    deployments: SharedInformer
+    pods: SharedInformer
+    nodes: SharedInformer
     recorder: EventRecorder
     namespace: str
     threshold: float = FAILURE_THRESHOLD

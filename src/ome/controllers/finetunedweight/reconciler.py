@@ -18,6 +18,7 @@ from ome.controllers.basemodel.reports import (
     failure_summary,
     model_status,
 )
+from ome.informers import SharedInformer
 from ome.runtime import WARNING
 
 READY_CONDITION = "Ready"
@@ -90,11 +91,11 @@ def _now() -> str:
     return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-@dataclass
+@dataclass(kw_only=True)
 class FineTunedWeightReconciler(ModelReconciler):
-    base_models: Any = None
+    base_models: SharedInformer
     """Informers of BaseModels and ClusterBaseModels: whether a weight's base exists."""
-    cluster_base_models: Any = None
+    cluster_base_models: SharedInformer
 
     def status(self, model: KubeObject, found: list[NodeReport]) -> dict[str, Any]:
         return weight_status(model, found, base_model_exists=self._base_exists(model), now=_now())

@@ -20,6 +20,7 @@ from ome.api.v1beta1 import (
     FineTunedWeight,
     ServingRuntime,
 )
+from ome.informers import Store
 
 T = TypeVar("T", bound=ApiObject)
 
@@ -28,7 +29,7 @@ class ValidatedStore(Generic[T]):
     """A read view of one informer store that yields validated API models; objects that
     fail validation are skipped (as the API server would have refused them)."""
 
-    def __init__(self, store: Any, model: type[T]) -> None:
+    def __init__(self, store: Store, model: type[T]) -> None:
         self.store = store
         self.model = model
         self._cache: dict[str, tuple[str, T | None]] = {}
@@ -75,13 +76,13 @@ class StoreCatalog:
 
     def __init__(
         self,
-        base_models: Any,
-        cluster_base_models: Any,
-        serving_runtimes: Any,
-        cluster_serving_runtimes: Any,
+        base_models: Store,
+        cluster_base_models: Store,
+        serving_runtimes: Store,
+        cluster_serving_runtimes: Store,
         *,
-        fine_tuned_weights: Any = None,
-        accelerator_classes: Any = None,
+        fine_tuned_weights: Store | None = None,
+        accelerator_classes: Store | None = None,
     ) -> None:
         self._base_models = ValidatedStore(base_models, BaseModel)
         self._cluster_base_models = ValidatedStore(cluster_base_models, ClusterBaseModel)

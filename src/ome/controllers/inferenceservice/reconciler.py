@@ -12,7 +12,7 @@ from typing import Any
 import structlog
 
 from ome.api.v1beta1 import InferenceService
-from ome.client import GVK, ApiError, NotFound
+from ome.client import GVK, ApiError, Client, KubeObject, NotFound, ResourceClient
 from ome.controllers.inferenceservice.catalog import StoreCatalog
 from ome.controllers.inferenceservice.tracking import Child, Tracker
 from ome.controllers.kinds import (
@@ -162,7 +162,7 @@ class InferenceServiceReconciler:
     def __init__(
         self,
         *,
-        client: Any,
+        client: Client,
         informers: Mapping[GVK, Any],
         pods: Any,
         catalog: StoreCatalog,
@@ -181,7 +181,7 @@ class InferenceServiceReconciler:
         self.tracker = tracker
         self.config_informer = config
         self.config_namespace = config_namespace
-        self._resources: dict[GVK, Any] = {}
+        self._resources: dict[GVK, ResourceClient[KubeObject]] = {}
         self._config: tuple[str | None, ServingConfig | ServingError] | None = None
         # (kind, namespace/name) -> (digest of what was applied, marker of the result):
         # an unchanged desired object over an unchanged live one is not applied again.
@@ -194,7 +194,7 @@ class InferenceServiceReconciler:
         # status is not written again (a newer version, e.g. a user's edit, is answered).
         self._written: dict[str, tuple[str, str]] = {}
 
-    async def _resource(self, gvk: GVK) -> Any:
+    async def _resource(self, gvk: GVK) -> ResourceClient[KubeObject]:
         if gvk not in self._resources:
             self._resources[gvk] = await self.client.resource(gvk)
         return self._resources[gvk]
@@ -399,8 +399,7 @@ class InferenceServiceReconciler:
         meta = raw["metadata"]
         services = await self._resource(INFERENCESERVICE)
         patch = {"metadata": {"finalizers": finalizers, "resourceVersion": meta["resourceVersion"]}}
-        updated: Obj = await services.patch(meta["name"], patch, meta["namespace"])
-        return updated
+        return dict(await services.patch(meta["name"], patch, meta["namespace"]))
 
     async def _apply(self, obj: Obj) -> None:
         gvk = GVK.parse(obj["apiVersion"], obj["kind"])
