@@ -12,7 +12,7 @@ import asyncio
 import sys
 from typing import Any
 
-from ome.client import GVK, Client, load_configuration
+from ome.client import GVK, Client, KubeObject, load_configuration
 from ome.runtime import (
     Controller,
     LeaderElectionConfig,
@@ -20,6 +20,7 @@ from ome.runtime import (
     Manager,
     ManagerOptions,
     Request,
+    controller_managed_by,
     set_controller_reference,
     set_status_condition,
 )
@@ -30,7 +31,7 @@ CONFIGMAP = GVK("", "v1", "ConfigMap")
 FIELD_MANAGER = "widget-operator"
 
 
-def desired_configmap(widget: dict[str, Any]) -> dict[str, Any]:
+def desired_configmap(widget: KubeObject) -> dict[str, Any]:
     meta = widget["metadata"]
     configmap = {
         "apiVersion": "v1",
@@ -42,7 +43,7 @@ def desired_configmap(widget: dict[str, Any]) -> dict[str, Any]:
     return configmap
 
 
-def ready_status(widget: dict[str, Any]) -> dict[str, Any]:
+def ready_status(widget: KubeObject) -> dict[str, Any]:
     """The status to apply: Ready=True for the generation just acted on."""
     meta = widget["metadata"]
     generation = meta.get("generation", 0)
@@ -63,7 +64,7 @@ def ready_status(widget: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def up_to_date(current: dict[str, Any] | None, desired: dict[str, Any]) -> bool:
+def up_to_date(current: KubeObject | None, desired: KubeObject) -> bool:
     if current is None:
         return False
     owners = current["metadata"].get("ownerReferences")
@@ -97,10 +98,11 @@ async def build(manager: Manager, workers: int = 4) -> Controller:
             written[request] = done
 
     return (
-        Controller.for_(WIDGET, generation_changed())  # our own status writes wake nothing
-        .owns(CONFIGMAP)
+        controller_managed_by(manager)
+        .for_(widget_cache, generation_changed())  # our own status writes wake nothing
+        .owns(configmap_cache)
         .with_options(max_concurrent_reconciles=workers)
-        .complete(manager, reconcile)
+        .complete(reconcile)
     )
 
 

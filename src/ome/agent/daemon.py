@@ -11,8 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import os
-from collections.abc import Iterable, Mapping
-from typing import Any
+from collections.abc import Iterable
 
 from ome.agent import finetuned
 from ome.agent.download import (
@@ -28,8 +27,10 @@ from ome.agent.node_agent import AgentSettings, NodeAgent
 from ome.agent.publisher import NodeStatusPublisher
 from ome.agent.remote_metadata import MetadataSources
 from ome.api.v1beta1 import BaseModel, ClusterBaseModel
+from ome.client import KubeObject
 from ome.controllers.kinds import BASEMODEL, CLUSTERBASEMODEL, FINETUNEDWEIGHT, NODE
-from ome.runtime import Controller, Manager, Request
+from ome.informers import SharedInformer
+from ome.runtime import Manager, Request, controller_managed_by
 from ome.runtime.handlers import EventHandler
 from ome.serving.naming import MODEL_LABEL_DOMAIN, fine_tuned_ready_label
 
@@ -37,26 +38,24 @@ KINDS = {BaseModel.KIND: BASEMODEL, ClusterBaseModel.KIND: CLUSTERBASEMODEL}
 REPAIR_INTERVAL = 300.0
 """Seconds between re-publications of everything this agent said (upstream: 5 min)."""
 
-Obj = Mapping[str, Any]
-
 
 class _EligibilityChanged(EventHandler):
     """Every model of a kind, when the node's labels change other than by the model
     labels the agents themselves write (those would wake every model on each report)."""
 
-    def __init__(self, models: Any) -> None:
+    def __init__(self, models: SharedInformer) -> None:
         self.models = models
 
-    def requests(self, obj: Obj) -> Iterable[Request]:
+    def requests(self, obj: KubeObject) -> Iterable[Request]:
         return [Request.for_object(model) for model in self.models.store.list()]
 
-    def for_update(self, old: Obj, new: Obj) -> set[Request]:
+    def for_update(self, old: KubeObject, new: KubeObject) -> set[Request]:
         if _own_labels_aside(old) == _own_labels_aside(new):
             return set()
         return set(self.requests(new))
 
 
-def _own_labels_aside(node: Obj) -> dict[str, str]:
+def _own_labels_aside(node: KubeObject) -> dict[str, str]:
     labels = node.get("metadata", {}).get("labels") or {}
     return {k: v for k, v in labels.items() if not k.startswith(f"{MODEL_LABEL_DOMAIN}/")}
 
@@ -66,7 +65,7 @@ class _WeightEligibilityChanged(_EligibilityChanged):
     own labels: a base model becoming Ready (or gone) changes which weights are meant
     for the node."""
 
-    def for_update(self, old: Obj, new: Obj) -> set[Request]:
+    def for_update(self, old: KubeObject, new: KubeObject) -> set[Request]:
         if _weight_labels_aside(old) == _weight_labels_aside(new):
             return set()
         return set(self.requests(new))
@@ -75,7 +74,7 @@ class _WeightEligibilityChanged(_EligibilityChanged):
 _WEIGHT_LABEL_PREFIX = fine_tuned_ready_label("")
 
 
-def _weight_labels_aside(node: Obj) -> dict[str, str]:
+def _weight_labels_aside(node: KubeObject) -> dict[str, str]:
     labels = node.get("metadata", {}).get("labels") or {}
     return {k: v for k, v in labels.items() if not k.startswith(_WEIGHT_LABEL_PREFIX)}
 
@@ -103,22 +102,24 @@ def setup(
         publisher=NodeStatusPublisher(manager.client, settings.node_name, settings.namespace),
         metadata_sources=MetadataSources(hub.endpoint, s3, settings.model_metadata),
     )
-    for kind, gvk in KINDS.items():
+    for kind in KINDS:
         controller = (
-            Controller.for_(gvk, namespaced=kind == BaseModel.KIND)
+            controller_managed_by(manager)
+            .for_(models[kind])
+            .watches(nodes, _EligibilityChanged(models[kind]))
             .named(f"model-agent-{kind.lower()}")
             .with_options(max_concurrent_reconciles=2)
-            .complete(manager, agent.reconciler(kind))
+            .complete(agent.reconciler(kind))
         )
-        controller.watch(nodes, _EligibilityChanged(models[kind]))
         agent.wake[kind] = controller.queue
     weight_controller = (
-        Controller.for_(FINETUNEDWEIGHT, namespaced=False)
+        controller_managed_by(manager)
+        .for_(weights)
+        .watches(nodes, _WeightEligibilityChanged(weights))
         .named("model-agent-finetunedweight")
         .with_options(max_concurrent_reconciles=2)
-        .complete(manager, agent.reconciler(finetuned.KIND))
+        .complete(agent.reconciler(finetuned.KIND))
     )
-    weight_controller.watch(nodes, _WeightEligibilityChanged(weights))
     agent.wake[finetuned.KIND] = weight_controller.queue
     manager.probes.add_healthz_check("models-root", lambda: _models_root_problem(settings))
 

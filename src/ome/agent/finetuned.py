@@ -21,6 +21,7 @@ from ome.agent.download import DownloadError, FailureReason
 from ome.agent.metadata import MetadataError, read_model_metadata
 from ome.agent.placement import PlacementError, destination
 from ome.agent.storage_uri import LocalUri, PvcUri, StorageUri
+from ome.client import KubeObject
 from ome.serving.adapters import LORA_RANK_KEY, MERGED_WEIGHTS_KEY
 from ome.serving.naming import MODEL_READY, model_ready_label
 
@@ -29,21 +30,19 @@ ADAPTER_CONFIG = "adapter_config.json"
 ADAPTER_WEIGHTS = ("adapter_model.safetensors", "adapter_model.bin")
 _MODEL_WEIGHT_SUFFIXES = (".safetensors", ".bin", ".pt", ".gguf")
 
-Obj = Mapping[str, Any]
 
-
-def base_model_label(weight: Obj) -> str:
+def base_model_label(weight: KubeObject) -> str:
     """The node label saying the weight's base model is on the node: a BaseModel's when
     ``baseModelRef`` names a namespace, else a ClusterBaseModel's."""
     ref = (weight.get("spec") or {}).get("baseModelRef") or {}
     return model_ready_label(str(ref.get("name", "")), ref.get("namespace") or None)
 
 
-def base_model_ready(weight: Obj, node_labels: Mapping[str, str]) -> bool:
+def base_model_ready(weight: KubeObject, node_labels: Mapping[str, str]) -> bool:
     return node_labels.get(base_model_label(weight)) == MODEL_READY
 
 
-def is_merged(weight: Obj) -> bool:
+def is_merged(weight: KubeObject) -> bool:
     return ((weight.get("spec") or {}).get("configuration") or {}).get(MERGED_WEIGHTS_KEY) is True
 
 
@@ -54,7 +53,7 @@ class Checked:
     rank: int | None = None
 
 
-def check_weight(weight: Obj, path: Path) -> Checked:
+def check_weight(weight: KubeObject, path: Path) -> Checked:
     """The downloaded files are what the weight says: an adapter or a merged model;
     :class:`DownloadError` (``Invalid``) naming what is missing otherwise."""
     if is_merged(weight):
@@ -100,7 +99,7 @@ def _check_full_model(path: Path) -> None:
         )
 
 
-def backfill(weight: Obj, checked: Checked, placed: Path | None) -> dict[str, Any]:
+def backfill(weight: KubeObject, checked: Checked, placed: Path | None) -> dict[str, Any]:
     """The spec merge patch filling unset fields with what the agent learned; empty when
     there is nothing to fill. ``placed``: where the files are, None when the weight is
     read where it is (``local://``, ``pvc://``) or the agent should not say."""
@@ -115,7 +114,7 @@ def backfill(weight: Obj, checked: Checked, placed: Path | None) -> dict[str, An
     return patch
 
 
-def published_path(storage: Obj, uri: StorageUri, models_root: Path) -> Path | None:
+def published_path(storage: KubeObject, uri: StorageUri, models_root: Path) -> Path | None:
     """The node path to back-fill as ``storage.path``: where a download goes; None for
     weights read where they are (a claim's path is the agent's mount, not the node's)."""
     if isinstance(uri, LocalUri | PvcUri):
@@ -126,7 +125,7 @@ def published_path(storage: Obj, uri: StorageUri, models_root: Path) -> Path | N
         return None
 
 
-def fingerprint_basis(weight: Obj, uri: StorageUri | None, models_root: Path) -> Obj:
+def fingerprint_basis(weight: KubeObject, uri: StorageUri | None, models_root: Path) -> KubeObject:
     """The weight as its fingerprint should see it: a ``storage.path`` equal to where the
     agent would put the files anyway is the agent's own back-fill, not a new weight."""
     spec = weight.get("spec") or {}

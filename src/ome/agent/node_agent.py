@@ -62,9 +62,12 @@ from ome.agent.status import (
 )
 from ome.agent.storage_uri import LocalUri, PvcUri, S3Uri, StorageUri, parse_storage_uri
 from ome.agent.tasks import Downloads
-from ome.client import NotFound
+from ome.client import Client, NotFound
 from ome.controllers.kinds import BASEMODEL, CLUSTERBASEMODEL, FINETUNEDWEIGHT, SECRET
+from ome.informers import SharedInformer, Store
 from ome.runtime import Request, Result
+from ome.runtime.controller import Reconciler
+from ome.workqueue import RateLimitingQueue
 
 log = structlog.get_logger("ome.agent")
 METADATA_CACHE = ".metadata"
@@ -123,9 +126,9 @@ class NodeAgent:
         self,
         settings: AgentSettings,
         *,
-        client: Any,
-        stores: Mapping[str, Any],
-        node_store: Any,
+        client: Client,
+        stores: Mapping[str, SharedInformer],
+        node_store: Store,
         downloaders: Downloaders,
         metrics: AgentMetrics,
         publisher: NodeStatusPublisher,
@@ -145,7 +148,7 @@ class NodeAgent:
             supplied=settings.model_metadata
         )
         self.downloads = Downloads(self._wake)
-        self.wake: dict[str, Any] = {}
+        self.wake: dict[str, RateLimitingQueue[Request]] = {}
         """Per kind, the queue of its controller: a finished download requeues its model."""
         self._slots = asyncio.Semaphore(settings.concurrency)
         self._outcomes: dict[ModelRef, _Outcome] = {}
@@ -165,7 +168,7 @@ class NodeAgent:
 
     # -- the reconcile ---------------------------------------------------------------
 
-    def reconciler(self, kind: str) -> Any:
+    def reconciler(self, kind: str) -> Reconciler:
         async def reconcile(request: Request) -> Result | None:
             fine_tuned = kind == finetuned.KIND
             ref = ModelRef(request.name, request.namespace or None, fine_tuned=fine_tuned)
@@ -349,7 +352,7 @@ class NodeAgent:
         """The token, and the whole Secret named by ``storage.key`` (decoded) for sources
         that need more than a token (an S3 key pair)."""
         source = token_source(storage, ref.namespace, self.settings.namespace)
-        if source is None or source.inline is not None:
+        if source is None or source.secret_name is None:  # none, or given inline
             return (None if source is None else source.inline), {}
         secrets = await self.client.resource(SECRET)
         where = f"{source.secret_namespace}/{source.secret_name}"

@@ -33,7 +33,7 @@ from ome.api.v1beta1 import (
 )
 from ome.cli.explain import _candidates as candidate_lines
 from ome.cli.explain import _describe as describe_model
-from ome.client import GVK, ApiError, Client, NotFound, load_configuration
+from ome.client import GVK, ApiError, Client, KubeObject, NotFound, load_configuration
 from ome.controllers.kinds import DEPLOYMENT, INFERENCESERVICE, LEADERWORKERSET, POD
 from ome.serving import (
     MemoryCatalog,
@@ -49,8 +49,6 @@ from ome.serving.metadata import (
     INFERENCESERVICE_LABEL,
     SERVING_RUNTIME_ANNOTATION,
 )
-
-Obj = dict[str, Any]
 
 EVENT = GVK("events.k8s.io", "v1", "Event")
 CATALOGUE: tuple[tuple[type[ApiObject], bool], ...] = (
@@ -113,14 +111,14 @@ def kind_command(
     return parser
 
 
-async def get_named(client: Client, kind: GVK, name: str) -> Obj:
+async def get_named(client: Client, kind: GVK, name: str) -> KubeObject:
     """The cluster-scoped object, or :class:`Unavailable` saying what is missing."""
     try:
         resource = await client.resource(kind)
     except NotFound as err:
         raise Unavailable(f"the cluster does not serve {kind.kind}s: {err.message}") from err
     try:
-        found: Obj = await resource.get(name)
+        found: KubeObject = await resource.get(name)
     except NotFound as err:
         raise Unavailable(f"{kind.kind} {name!r} not found") from err
     return found
@@ -133,8 +131,8 @@ def run(args: argparse.Namespace) -> int:
 
 def run_report(
     kubeconfig: str | None,
-    observe: Callable[[Client], Awaitable[Obj]],
-    report: Callable[[Obj, datetime], str],
+    observe: Callable[[Client], Awaitable[KubeObject]],
+    report: Callable[[KubeObject, datetime], str],
 ) -> int:
     """What every ``ome status KIND`` does: read what ``observe`` gathers from the cluster
     and print its ``report``; exit 1 with the reason when it cannot."""
@@ -166,8 +164,8 @@ def _context_namespace(kubeconfig: str | None) -> str:
 
 
 async def _observe_with_client(
-    kubeconfig: str | None, observe: Callable[[Client], Awaitable[Obj]]
-) -> Obj:
+    kubeconfig: str | None, observe: Callable[[Client], Awaitable[KubeObject]]
+) -> KubeObject:
     try:
         configuration = await load_configuration(kubeconfig)
     except (ConfigException, OSError) as err:
@@ -186,14 +184,14 @@ async def _observe_with_client(
             ) from err
 
 
-async def observe(client: Client, namespace: str, name: str) -> Obj:
+async def observe(client: Client, namespace: str, name: str) -> KubeObject:
     """Everything the report shows, read from the cluster, as plain dicts."""
     try:
         services = await client.resource(INFERENCESERVICE)
     except NotFound as err:
         raise Unavailable(f"the cluster does not serve InferenceServices: {err.message}") from err
     try:
-        service: Obj = await services.get(name, namespace)
+        service: KubeObject = await services.get(name, namespace)
     except NotFound as err:
         raise Unavailable(
             f"InferenceService {name!r} not found in namespace {namespace!r}"
@@ -228,19 +226,19 @@ async def observe(client: Client, namespace: str, name: str) -> Obj:
     }
 
 
-async def _groups(client: Client, namespace: str, selector: str) -> list[Obj]:
+async def _groups(client: Client, namespace: str, selector: str) -> list[KubeObject]:
     """The service's LeaderWorkerSets; none where the cluster does not serve them."""
     try:
         resource = await client.resource(LEADERWORKERSET)
     except NotFound:
         return []
-    found: list[Obj] = await resource.list(namespace, label_selector=selector)
+    found: list[KubeObject] = await resource.list(namespace, label_selector=selector)
     return found
 
 
 async def _list_kind(
     client: Client, kind: type[ApiObject], namespace: str | None, notes: list[str]
-) -> list[Obj]:
+) -> list[KubeObject]:
     try:
         resource = await client.resource(GVK.parse(kind.API_VERSION, kind.KIND))
         return await resource.list(namespace)
@@ -251,7 +249,7 @@ async def _list_kind(
 
 async def _events(
     client: Client, namespace: str, names: Sequence[str], notes: list[str]
-) -> list[Obj]:
+) -> list[KubeObject]:
     """The Events regarding any of ``names`` in the namespace."""
     try:
         events = await client.resource(EVENT)
@@ -276,9 +274,9 @@ def report(observed: Mapping[str, Any], now: datetime) -> str:
     """The text report on one service. ``observed`` holds plain API objects (dicts):
     ``service``; ``catalogue``, the models and runtimes in its scope; its ``deployments``,
     ``pods`` and ``events``; and ``notes`` on what could not be read."""
-    service: Obj = observed["service"]
+    service: KubeObject = observed["service"]
     meta, status = service.get("metadata") or {}, service.get("status") or {}
-    workloads: list[Obj] = list(observed.get("workloads") or [])
+    workloads: list[KubeObject] = list(observed.get("workloads") or [])
     lines = [f"InferenceService {meta.get('namespace', '')}/{meta.get('name', '')}"]
     lines += _summary(service, now)
     lines += _conditions(status.get("conditions") or [], now)
@@ -290,7 +288,7 @@ def report(observed: Mapping[str, Any], now: datetime) -> str:
     return "\n".join(lines) + "\n"
 
 
-def _summary(service: Obj, now: datetime) -> list[str]:
+def _summary(service: KubeObject, now: datetime) -> list[str]:
     meta, status = service.get("metadata") or {}, service.get("status") or {}
     ready = _condition(status, "Ready")
     if ready is None:
@@ -316,15 +314,15 @@ def _summary(service: Obj, now: datetime) -> list[str]:
     return lines
 
 
-def _condition(status: Mapping[str, Any], kind: str) -> Obj | None:
+def _condition(status: Mapping[str, Any], kind: str) -> KubeObject | None:
     for condition in status.get("conditions") or ():
         if condition.get("type") == kind:
-            found: Obj = condition
+            found: KubeObject = condition
             return found
     return None
 
 
-def _conditions(conditions: Sequence[Obj], now: datetime) -> list[str]:
+def _conditions(conditions: Sequence[KubeObject], now: datetime) -> list[str]:
     if not conditions:
         return ["Conditions:  <none>"]
     rows = [
@@ -341,7 +339,7 @@ def _conditions(conditions: Sequence[Obj], now: datetime) -> list[str]:
 
 
 def _model_and_runtime(
-    service: Obj, catalogue: Iterable[Obj], deployments: Sequence[Obj]
+    service: KubeObject, catalogue: Iterable[KubeObject], deployments: Sequence[KubeObject]
 ) -> list[str]:
     """The model and the runtime, each resolved as the controller resolves them now."""
     running = sorted(
@@ -412,7 +410,7 @@ def _running(runtimes: Sequence[str]) -> str:
     return f" (the Deployments run {', '.join(runtimes)})" if runtimes else ""
 
 
-def _valid(objects: Iterable[Obj]) -> list[ApiObject]:
+def _valid(objects: Iterable[KubeObject]) -> list[ApiObject]:
     """The catalogue objects that validate (the controller skips the others too)."""
     kinds: dict[str, type[ApiObject]] = {kind.KIND: kind for kind, _ in CATALOGUE}
     valid = []
@@ -436,7 +434,7 @@ def _model_state(model: Model | FineTunedWeight) -> str:
     return f"; state: {model.status.state}{where}"
 
 
-def _model_status(service: Obj) -> list[str]:
+def _model_status(service: KubeObject) -> list[str]:
     """``status.modelStatus``: the model as the service's pods load it."""
     model = (service.get("status") or {}).get("modelStatus") or {}
     if not model:
@@ -456,12 +454,12 @@ def _model_status(service: Obj) -> list[str]:
     return lines
 
 
-def _components(workloads: Sequence[Obj]) -> list[str]:
+def _components(workloads: Sequence[KubeObject]) -> list[str]:
     """One row per Deployment or LeaderWorkerSet (whose replicas are groups)."""
     if not workloads:
         return ["Components:  <none> (no Deployment labelled with the service's name)"]
 
-    def order(d: Obj) -> tuple[int, str]:
+    def order(d: KubeObject) -> tuple[int, str]:
         component = _labels(d).get(COMPONENT_LABEL, "")
         rank = COMPONENT_ORDER.index(component) if component in COMPONENT_ORDER else 99
         return rank, d["metadata"]["name"]
@@ -490,7 +488,7 @@ def _components(workloads: Sequence[Obj]) -> list[str]:
     return ["Components:", *_table(header, rows)]
 
 
-def _pods(pods: Sequence[Obj], now: datetime) -> list[str]:
+def _pods(pods: Sequence[KubeObject], now: datetime) -> list[str]:
     if not pods:
         return ["Pods:        <none>"]
     rows = []
@@ -515,7 +513,7 @@ def _pods(pods: Sequence[Obj], now: datetime) -> list[str]:
     return ["Pods:", *_table(header, rows)]
 
 
-def _pod_state(pod: Obj) -> str:
+def _pod_state(pod: KubeObject) -> str:
     """The phase, or the reason a container is stuck (as ``kubectl get pods`` shows it)."""
     if pod["metadata"].get("deletionTimestamp"):
         return "Terminating"
@@ -535,7 +533,7 @@ def _pod_state(pod: Obj) -> str:
     return str(status.get("phase") or "Unknown")
 
 
-def _events_section(events: Sequence[Obj], now: datetime) -> list[str]:
+def _events_section(events: Sequence[KubeObject], now: datetime) -> list[str]:
     if not events:
         return ["Events:      <none>"]
     recent = sorted(events, key=_event_time)[-EVENTS_SHOWN:]
@@ -560,7 +558,7 @@ def _events_section(events: Sequence[Obj], now: datetime) -> list[str]:
     return [title, *_table(["LAST SEEN", "TYPE", "REASON", "OBJECT", "MESSAGE"], rows)]
 
 
-def _event_time(event: Obj) -> str:
+def _event_time(event: KubeObject) -> str:
     """When the Event was last seen, as an RFC 3339 string ("" when unknown)."""
     candidates = (
         (event.get("series") or {}).get("lastObservedTime"),
@@ -573,7 +571,7 @@ def _event_time(event: Obj) -> str:
     return moment.isoformat() if moment is not None else ""
 
 
-def _labels(obj: Obj) -> dict[str, str]:
+def _labels(obj: KubeObject) -> dict[str, str]:
     labels: dict[str, str] = (obj.get("metadata") or {}).get("labels") or {}
     return labels
 

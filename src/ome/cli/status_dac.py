@@ -20,7 +20,7 @@ from ome.cli.status import (
     kind_command,
     run_report,
 )
-from ome.client import ApiError, Client, NotFound
+from ome.client import ApiError, Client, KubeObject, NotFound
 from ome.controllers.kinds import DEDICATEDAICLUSTER, DEDICATEDAICLUSTERPROFILE, POD
 from ome.serving.dedicated import (
     DAC_LABEL,
@@ -35,7 +35,6 @@ from ome.serving.dedicated import (
 )
 from ome.serving.metadata import INFERENCESERVICE_LABEL
 
-Obj = dict[str, Any]
 DAC = DEDICATEDAICLUSTER
 PROFILE = DEDICATEDAICLUSTERPROFILE
 
@@ -49,11 +48,11 @@ def run(args: argparse.Namespace) -> int:
     return run_report(args.kubeconfig, lambda client: observe(client, args.name), report)
 
 
-async def observe(client: Client, name: str) -> Obj:
+async def observe(client: Client, name: str) -> KubeObject:
     """The DAC, its profile, its pods (placeholders and workloads) and its Events."""
     dac = await get_named(client, DAC, name)
     notes: list[str] = []
-    profile: Obj | None = None
+    profile: KubeObject | None = None
     wanted = profile_name(dac)
     if wanted:
         try:
@@ -62,14 +61,14 @@ async def observe(client: Client, name: str) -> Obj:
             profile = None
         except ApiError as err:
             notes.append(f"profile not read ({err.reason})")
-    pods: list[Obj] = []
+    pods: list[KubeObject] = []
     try:
         pods = await (await client.resource(POD)).list(
             None, label_selector=f"{DAC_LABEL}={label_value(name)}"
         )
     except ApiError as err:
         notes.append(f"pods not listed ({err.reason}): workloads unknown")
-    events: list[Obj] = []
+    events: list[KubeObject] = []
     try:
         events = await (await client.resource(EVENT)).list(
             None, field_selector=f"regarding.name={name},regarding.kind={DedicatedAICluster.KIND}"
@@ -81,7 +80,7 @@ async def observe(client: Client, name: str) -> Obj:
 
 def report(observed: Mapping[str, Any], now: datetime) -> str:
     """The text report on one DAC (pure: ``observed`` as :func:`observe` gives it)."""
-    dac: Obj = observed["dac"]
+    dac: KubeObject = observed["dac"]
     meta, spec = dac.get("metadata") or {}, dac.get("spec") or {}
     status = dac.get("status") or {}
     profile = observed.get("profile")
@@ -123,7 +122,7 @@ def report(observed: Mapping[str, Any], now: datetime) -> str:
     return "\n".join(lines) + "\n"
 
 
-def _workload(pod: Obj) -> str:
+def _workload(pod: KubeObject) -> str:
     meta = pod["metadata"]
     service = (meta.get("labels") or {}).get(INFERENCESERVICE_LABEL)
     owners = meta.get("ownerReferences") or []

@@ -21,11 +21,10 @@ from ome.cli.status import (
     kind_command,
     run_report,
 )
-from ome.client import GVK, ApiError, Client, NotFound
+from ome.client import GVK, ApiError, Client, KubeObject, NotFound
 from ome.controllers.kinds import INFERENCESERVICE
 from ome.serving.adapters import LORA_RANK_KEY, MERGED_WEIGHTS_KEY
 
-Obj = dict[str, Any]
 WEIGHT = GVK("ome.io", "v1beta1", FineTunedWeight.KIND)
 BASE_MODEL = GVK("ome.io", "v1beta1", BaseModel.KIND)
 CLUSTER_BASE_MODEL = GVK("ome.io", "v1beta1", ClusterBaseModel.KIND)
@@ -40,7 +39,7 @@ def run(args: argparse.Namespace) -> int:
     return run_report(args.kubeconfig, lambda client: observe(client, args.name), report)
 
 
-async def observe(client: Client, name: str) -> Obj:
+async def observe(client: Client, name: str) -> KubeObject:
     """The weight, whether its base model exists, the services naming it and its Events."""
     weight = await get_named(client, WEIGHT, name)
     notes: list[str] = []
@@ -54,12 +53,12 @@ async def observe(client: Client, name: str) -> Obj:
         base_exists = False
     except ApiError as err:
         notes.append(f"base model not read ({err.reason})")
-    services: list[Obj] = []
+    services: list[KubeObject] = []
     try:
         services = await (await client.resource(INFERENCESERVICE)).list(None)
     except ApiError as err:
         notes.append(f"InferenceServices not listed ({err.reason}): users unknown")
-    events: list[Obj] = []
+    events: list[KubeObject] = []
     try:
         events = await (await client.resource(EVENT)).list(
             None, field_selector=f"regarding.name={name},regarding.kind={FineTunedWeight.KIND}"
@@ -82,7 +81,7 @@ async def observe(client: Client, name: str) -> Obj:
 
 def report(observed: Mapping[str, Any], now: datetime) -> str:
     """The text report on one weight (pure: ``observed`` as :func:`observe` gives it)."""
-    weight: Obj = observed["weight"]
+    weight: KubeObject = observed["weight"]
     meta, spec = weight.get("metadata") or {}, weight.get("spec") or {}
     status = weight.get("status") or {}
     ref = spec.get("baseModelRef") or {}

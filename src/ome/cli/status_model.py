@@ -22,12 +22,11 @@ from ome.cli.status import (
     kind_command,
     run_report,
 )
-from ome.client import GVK, Client, NotFound
+from ome.client import GVK, Client, KubeObject, NotFound
 from ome.controllers.basemodel.reports import NodeReport, download_progress, percent, reports
 from ome.controllers.kinds import CONFIGMAP, NODE
 from ome.serving.naming import STATUS_CONFIGMAP_LABEL, model_status_key
 
-Obj = dict[str, Any]
 TIMEOUT = 10.0
 KINDS = (BaseModel, ClusterBaseModel)
 
@@ -57,7 +56,7 @@ def run(args: argparse.Namespace) -> int:
     )
 
 
-async def observe(client: Client, namespace: str, name: str, status_namespace: str) -> Obj:
+async def observe(client: Client, namespace: str, name: str, status_namespace: str) -> KubeObject:
     """The model, the node reports on it and its Events, as plain dicts."""
     model = await _find_model(client, namespace, name)
     meta = model["metadata"]
@@ -75,14 +74,14 @@ async def observe(client: Client, namespace: str, name: str, status_namespace: s
     return {"model": model, "reports": found, "events": events, "notes": notes}
 
 
-async def _find_model(client: Client, namespace: str, name: str) -> Obj:
+async def _find_model(client: Client, namespace: str, name: str) -> KubeObject:
     for kind in KINDS:
         try:
             models = await client.resource(GVK.parse(kind.API_VERSION, kind.KIND))
         except NotFound as err:
             raise Unavailable(f"the cluster does not serve {kind.PLURAL}: {err.message}") from err
         try:
-            found: Obj = await models.get(name, namespace if kind is BaseModel else None)
+            found: KubeObject = await models.get(name, namespace if kind is BaseModel else None)
             return found
         except NotFound:
             continue
@@ -95,7 +94,7 @@ async def _find_model(client: Client, namespace: str, name: str) -> Obj:
 def report(observed: Mapping[str, Any], now: datetime) -> str:
     """``observed``: ``model`` (a dict), ``reports`` (:class:`NodeReport`), ``events``,
     ``notes``."""
-    model: Obj = observed["model"]
+    model: KubeObject = observed["model"]
     found: list[NodeReport] = list(observed.get("reports") or [])
     meta, spec = model.get("metadata") or {}, model.get("spec") or {}
     status = model.get("status") or {}

@@ -1,7 +1,10 @@
-"""The only code that talks HTTP to the Kubernetes API server."""
+"""The only code that talks HTTP to the Kubernetes API server, layered as client-go:
+``rest`` (the transport) at the bottom, ``discovery`` and ``resource`` on top of it, and
+``client`` composing them into the :class:`Client` most code uses."""
 
+from ome.client.client import Client
 from ome.client.config import load_configuration
-from ome.client.discovery import ResourceInfo
+from ome.client.discovery import ResourceInfo, RESTMapper
 from ome.client.errors import (
     AlreadyExists,
     ApiError,
@@ -13,9 +16,10 @@ from ome.client.errors import (
     TooManyRequests,
     Unauthorized,
 )
-from ome.client.kinds import GVK, gvk_of
+from ome.client.kinds import GVK, Kind, NamedKind, gvk_of
+from ome.client.objects import KubeObject, MutableKubeObject
 from ome.client.resource import ResourceClient
-from ome.client.rest import Client, WriteFenced, WriteObserver
+from ome.client.rest import RequestBody, RESTClient, WriteFenced, WriteObserver
 
 __all__ = [
     "GVK",
@@ -26,7 +30,14 @@ __all__ = [
     "Forbidden",
     "Gone",
     "Invalid",
+    "Kind",
+    "KubeObject",
+    "MutableKubeObject",
+    "NamedKind",
     "NotFound",
+    "RESTClient",
+    "RESTMapper",
+    "RequestBody",
     "ResourceClient",
     "ResourceInfo",
     "TooManyRequests",

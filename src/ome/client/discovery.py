@@ -5,15 +5,12 @@ before giving up, so CRDs installed after start are found."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
 from ome.client.errors import NotFound
-
-if TYPE_CHECKING:
-    from ome.client.rest import Client
+from ome.client.objects import KubeObject
+from ome.client.rest import RESTClient
 
 
 @dataclass(frozen=True)
@@ -51,9 +48,7 @@ def _group_version_path(group: str, version: str) -> str:
     return f"/apis/{group}/{version}" if group else f"/api/{version}"
 
 
-def parse_resource_list(
-    group: str, version: str, document: Mapping[str, Any]
-) -> list[ResourceInfo]:
+def parse_resource_list(group: str, version: str, document: KubeObject) -> list[ResourceInfo]:
     """The top-level resources of a discovery document, with their subresources."""
     entries = document.get("resources") or []
     subresources: dict[str, set[str]] = {}
@@ -78,7 +73,7 @@ def parse_resource_list(
 class RESTMapper:
     """Maps (group, version, kind or plural) to a :class:`ResourceInfo`."""
 
-    def __init__(self, client: Client) -> None:
+    def __init__(self, client: RESTClient) -> None:
         self.client = client
         self._cache: dict[tuple[str, str], list[ResourceInfo]] = {}
         self._locks: dict[tuple[str, str], asyncio.Lock] = {}
@@ -107,6 +102,10 @@ class RESTMapper:
             f"the server does not serve {plural_or_kind!r} in {api_version} "
             "(is its CRD installed?)",
         )
+
+    def cached(self, group: str, version: str, plural_or_kind: str) -> ResourceInfo | None:
+        """What discovery said of the resource so far, without asking the server."""
+        return _find(self._cache.get((group, version)) or [], plural_or_kind)
 
     def invalidate(self) -> None:
         self._cache.clear()

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any, NamedTuple
+from typing import ClassVar, NamedTuple, Protocol
 
 
 class GVK(NamedTuple):
@@ -27,7 +27,18 @@ class GVK(NamedTuple):
         )
 
 
-def gvk_of(target: Any) -> GVK:
+class NamedKind(Protocol):
+    """A class that names its kind, as the ome.api models do."""
+
+    API_VERSION: ClassVar[str]
+    KIND: ClassVar[str]
+
+
+Kind = GVK | type[NamedKind]
+"""A kind, named by a GVK or by a class with ``API_VERSION`` and ``KIND``."""
+
+
+def gvk_of(target: GVK | type) -> GVK:
     """A GVK, or a class (such as an ome.api model) with ``API_VERSION`` and ``KIND``."""
     if isinstance(target, GVK):
         return target

@@ -10,18 +10,21 @@ answers parsed with ``model_validate``; dicts pass through untouched.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
-from typing import TYPE_CHECKING, Any, Generic, Literal, TypeVar
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any, Generic, Literal, TypeVar
 
 import pydantic
 
 from ome.client.discovery import ResourceInfo
 from ome.client.media import APPLY_PATCH, JSON, JSON_PATCH, MERGE_PATCH, STRATEGIC_MERGE_PATCH
+from ome.client.objects import KubeObject, MutableKubeObject
+from ome.client.rest import RESTClient
 
-if TYPE_CHECKING:
-    from ome.client.rest import Client
-
-T = TypeVar("T")
+T_co = TypeVar("T_co", covariant=True)
+Body = KubeObject | pydantic.BaseModel
+"""What can be sent: an object, or a model that dumps to one."""
+Patch = KubeObject | Sequence[KubeObject]
+"""A merge or strategic-merge patch document, or a list of JSON-patch operations."""
 PatchType = Literal["merge", "json", "strategic"]
 PATCH_CONTENT_TYPES: dict[str, str] = {
     "merge": MERGE_PATCH,
@@ -32,29 +35,31 @@ PATCH_CONTENT_TYPES: dict[str, str] = {
 LIST_PAGE = 500
 
 
-def encode(obj: Any) -> dict[str, Any]:
+def encode(obj: Body) -> MutableKubeObject:
     if isinstance(obj, pydantic.BaseModel):
         dumped: dict[str, Any] = obj.model_dump(by_alias=True, exclude_unset=True, mode="json")
         return dumped
     return dict(obj)
 
 
-class ResourceClient(Generic[T]):
-    def __init__(self, client: Client, info: ResourceInfo, decode: Callable[[Any], T]) -> None:
+class ResourceClient(Generic[T_co]):
+    def __init__(
+        self, client: RESTClient, info: ResourceInfo, decode: Callable[[KubeObject], T_co]
+    ) -> None:
         self.client = client
         self.info = info
         self._decode = decode
 
-    def _object_path(self, obj: Mapping[str, Any], subresource: str = "") -> str:
+    def _object_path(self, obj: KubeObject, subresource: str = "") -> str:
         meta = obj.get("metadata") or {}
         return self.info.path(meta.get("namespace"), meta["name"], subresource)
 
-    def _with_kind(self, body: dict[str, Any]) -> dict[str, Any]:
+    def _with_kind(self, body: MutableKubeObject) -> MutableKubeObject:
         body.setdefault("apiVersion", self.info.api_version)
         body.setdefault("kind", self.info.kind)
         return body
 
-    async def get(self, name: str, namespace: str | None = None) -> T:
+    async def get(self, name: str, namespace: str | None = None) -> T_co:
         return self._decode(await self.client.get(self.info.path(namespace, name)))
 
     async def list(
@@ -63,14 +68,14 @@ class ResourceClient(Generic[T]):
         *,
         label_selector: str | None = None,
         field_selector: str | None = None,
-    ) -> list[T]:
+    ) -> list[T_co]:
         """Every object, read in pages of 500."""
         query: dict[str, str | int] = {"limit": LIST_PAGE}
         if label_selector:
             query["labelSelector"] = label_selector
         if field_selector:
             query["fieldSelector"] = field_selector
-        items: list[T] = []
+        items: list[T_co] = []
         while True:
             page = await self.client.get(self.info.path(namespace), query=query)
             items += [self._decode(self._with_kind(item)) for item in page.get("items") or []]
@@ -79,7 +84,7 @@ class ResourceClient(Generic[T]):
                 return items
             query["continue"] = token
 
-    async def create(self, obj: Any, *, dry_run: bool = False, strict: bool = False) -> T:
+    async def create(self, obj: Body, *, dry_run: bool = False, strict: bool = False) -> T_co:
         body = self._with_kind(encode(obj))
         query = _write_query(dry_run=dry_run, strict=strict)
         namespace = (body.get("metadata") or {}).get("namespace")
@@ -87,7 +92,7 @@ class ResourceClient(Generic[T]):
             await self.client.request("POST", self.info.path(namespace), query=query, body=body)
         )
 
-    async def update(self, obj: Any, *, subresource: str = "") -> T:
+    async def update(self, obj: Body, *, subresource: str = "") -> T_co:
         """Replace the object; with metadata.resourceVersion set, a concurrent change makes
         this fail with Conflict instead of being overwritten."""
         body = self._with_kind(encode(obj))
@@ -97,20 +102,20 @@ class ResourceClient(Generic[T]):
     async def patch(
         self,
         name: str,
-        patch: Any,
+        patch: Patch,
         namespace: str | None = None,
         *,
         patch_type: PatchType = "merge",
         subresource: str = "",
-    ) -> T:
+    ) -> T_co:
         path = self.info.path(namespace, name, subresource)
         content_type = PATCH_CONTENT_TYPES[patch_type]
         answer = await self.client.request("PATCH", path, body=patch, content_type=content_type)
         return self._decode(answer)
 
     async def apply(
-        self, obj: Any, *, field_manager: str, force: bool = False, subresource: str = ""
-    ) -> T:
+        self, obj: Body, *, field_manager: str, force: bool = False, subresource: str = ""
+    ) -> T_co:
         """Server-side apply: the fields in ``obj`` become owned by ``field_manager``."""
         body = self._with_kind(encode(obj))
         path = self._object_path(body, subresource)
@@ -127,7 +132,7 @@ class ResourceClient(Generic[T]):
         *,
         propagation_policy: Literal["Foreground", "Background", "Orphan"] | None = None,
         preconditions: Mapping[str, str] | None = None,
-    ) -> Any:
+    ) -> KubeObject:
         """Delete; ``preconditions`` ({"uid": …} or {"resourceVersion": …}) make it fail
         with Conflict when the object is not the one you meant."""
         options: dict[str, Any] = {"apiVersion": "v1", "kind": "DeleteOptions"}
@@ -139,20 +144,20 @@ class ResourceClient(Generic[T]):
             "DELETE", self.info.path(namespace, name), body=options, content_type=JSON
         )
 
-    async def update_status(self, obj: Any) -> T:
+    async def update_status(self, obj: Body) -> T_co:
         return await self.update(obj, subresource="status")
 
     async def patch_status(
         self,
         name: str,
-        patch: Any,
+        patch: Patch,
         namespace: str | None = None,
         *,
         patch_type: PatchType = "merge",
-    ) -> T:
+    ) -> T_co:
         return await self.patch(name, patch, namespace, patch_type=patch_type, subresource="status")
 
-    async def apply_status(self, obj: Any, *, field_manager: str, force: bool = False) -> T:
+    async def apply_status(self, obj: Body, *, field_manager: str, force: bool = False) -> T_co:
         return await self.apply(obj, field_manager=field_manager, force=force, subresource="status")
 
 

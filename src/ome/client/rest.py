@@ -1,5 +1,6 @@
-"""A JSON client for any API path, over kubernetes-asyncio's connection handling
-(TLS, client certificates, token refresh and exec plugins come from there)."""
+"""The REST transport: JSON requests to any API path, over kubernetes-asyncio's
+connection handling (TLS, client certificates, token refresh and exec plugins come from
+there). Discovery and typed resources are built on top of it (:mod:`ome.client.client`)."""
 
 from __future__ import annotations
 
@@ -10,19 +11,15 @@ import socket
 import time
 from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from types import TracebackType
-from typing import Any, TypeVar, overload
+from typing import Self
 
 import aiohttp
-import pydantic
 from kubernetes_asyncio.client import ApiClient, Configuration
 
-from ome.client.discovery import RESTMapper
 from ome.client.errors import TooManyRequests, error_from_response
-from ome.client.kinds import GVK, gvk_of
 from ome.client.media import APPLY_PATCH, JSON
-from ome.client.resource import ResourceClient
+from ome.client.objects import KubeObject
 
-M = TypeVar("M", bound=pydantic.BaseModel)
 DEFAULT_TIMEOUT = 30.0
 # Throttled (429) requests were not processed, so any of them may be sent again.
 THROTTLE_RETRIES = 3
@@ -31,7 +28,9 @@ READ_METHODS = frozenset({"GET", "HEAD"})
 KEEPALIVE_PROBES = 3
 
 Query = Mapping[str, str | int | bool] | Sequence[tuple[str, str | int | bool]]
-WriteObserver = Callable[[str, str, Any], None]
+RequestBody = KubeObject | Sequence[KubeObject] | None
+"""A JSON request body: an object, a list of JSON-patch operations, or none."""
+WriteObserver = Callable[[str, str, RequestBody], None]
 """Told of each accepted write: its method, path and body."""
 
 
@@ -45,7 +44,7 @@ def _query_pairs(query: Query | None) -> list[tuple[str, str]]:
     return [(k, str(v).lower() if isinstance(v, bool) else str(v)) for k, v in items]
 
 
-class Client:
+class RESTClient:
     """Sends requests to the API server and returns the decoded JSON answer.
 
     Every call is bounded by ``timeout`` seconds; error answers raise the matching
@@ -64,10 +63,9 @@ class Client:
         self.timeout = timeout
         self.write_guard = write_guard
         self.write_observers: list[WriteObserver] = []
-        self.mapper = RESTMapper(self)
         self._api = ApiClient(configuration=configuration)
 
-    async def __aenter__(self) -> Client:
+    async def __aenter__(self) -> Self:
         return self
 
     async def __aexit__(
@@ -87,7 +85,7 @@ class Client:
         method: str,
         path: str,
         query: Query | None,
-        body: Any,
+        body: RequestBody,
         content_type: str,
         timeout: float | aiohttp.ClientTimeout,
         accept: str = JSON,
@@ -119,11 +117,12 @@ class Client:
         path: str,
         *,
         query: Query | None = None,
-        body: Any = None,
+        body: RequestBody = None,
         content_type: str = JSON,
         timeout: float | None = None,
         accept: str = JSON,
-    ) -> Any:
+    ) -> KubeObject:
+        """The answer's JSON object ({} for an empty answer)."""
         budget = timeout or self.timeout
         deadline = time.monotonic() + budget
         for attempt in range(THROTTLE_RETRIES + 1):
@@ -150,7 +149,7 @@ class Client:
         if method not in READ_METHODS:
             for observe in self.write_observers:
                 observe(method, path, body)
-        return json.loads(data) if data else None
+        return _json_object(data) if data else {}
 
     @contextlib.asynccontextmanager
     async def stream(
@@ -161,7 +160,7 @@ class Client:
         idle_timeout: float | None = None,
         accept: str = JSON,
         keepalive: float | None = None,
-    ) -> AsyncIterator[AsyncIterator[Any]]:
+    ) -> AsyncIterator[AsyncIterator[KubeObject]]:
         """A GET whose answer is one JSON document per line (a watch), decoded as it
         arrives. ``idle_timeout`` bounds the wait for each next line, not the stream;
         ``accept`` can ask for another representation (e.g. PartialObjectMetadata);
@@ -187,35 +186,20 @@ class Client:
         finally:
             response.release()
 
-    @overload
-    async def resource(self, target: type[M]) -> ResourceClient[M]: ...
-
-    @overload
-    async def resource(self, target: GVK) -> ResourceClient[dict[str, Any]]: ...
-
-    async def resource(self, target: Any) -> ResourceClient[Any]:
-        """Operations on one kind: a GVK (dicts in and out) or a pydantic model class with
-        ``API_VERSION`` and ``KIND`` (models in and out). Resolved through discovery."""
-        gvk = gvk_of(target)
-        info = await self.mapper.resource_for(gvk.group, gvk.version, gvk.kind)
-        if isinstance(target, type) and issubclass(target, pydantic.BaseModel):
-            return ResourceClient(self, info, target.model_validate)
-        return ResourceClient(self, info, dict)
-
-    async def get(self, path: str, *, query: Query | None = None) -> Any:
+    async def get(self, path: str, *, query: Query | None = None) -> KubeObject:
         return await self.request("GET", path, query=query)
 
-    async def create(self, path: str, body: Mapping[str, Any]) -> Any:
+    async def create(self, path: str, body: KubeObject) -> KubeObject:
         return await self.request("POST", path, body=body)
 
     async def apply(
-        self, path: str, body: Mapping[str, Any], *, field_manager: str, force: bool = False
-    ) -> Any:
+        self, path: str, body: KubeObject, *, field_manager: str, force: bool = False
+    ) -> KubeObject:
         """Server-side apply of ``body`` at the object's own ``path``."""
         query: dict[str, str | bool] = {"fieldManager": field_manager, "force": force}
         return await self.request("PATCH", path, query=query, body=body, content_type=APPLY_PATCH)
 
-    async def delete(self, path: str, *, query: Query | None = None) -> Any:
+    async def delete(self, path: str, *, query: Query | None = None) -> KubeObject:
         return await self.request("DELETE", path, query=query)
 
 
@@ -236,7 +220,16 @@ def _keep_alive(response: aiohttp.ClientResponse, idle: float) -> None:
             sock.setsockopt(socket.IPPROTO_TCP, getattr(socket, option), value)
 
 
-async def _json_lines(response: aiohttp.ClientResponse) -> AsyncIterator[Any]:
+async def _json_lines(response: aiohttp.ClientResponse) -> AsyncIterator[KubeObject]:
     async for line in response.content:
         if line.strip():
-            yield json.loads(line)
+            yield _json_object(line)
+
+
+def _json_object(data: bytes) -> KubeObject:
+    """The API server answers JSON requests with objects; anything else is a broken
+    answer, reported as such rather than handed on."""
+    document = json.loads(data)
+    if not isinstance(document, dict):
+        raise ValueError(f"the API server answered with JSON that is not an object: {data!r:.200}")
+    return document

@@ -7,7 +7,8 @@ every change to its handlers, each with its own buffer and task. The modules, to
 ``factory`` (sharing, watch budget), ``sync`` (waiting for caches), ``shared_informer``
 (store first, then handlers; tombstones; resync), ``handlers`` (per-handler delivery),
 ``reflector`` (the list/watch loop), ``listwatch`` (its requests), ``errors`` (what
-means relist, retry or fix), ``store`` (cache and indexes), ``transform``, ``backoff``.
+means relist, retry or fix), ``store`` (cache and indexes), ``typed`` (the cache read
+as pydantic models), ``transform``, ``backoff``.
 
 This layer knows nothing of OME; it talks to the API server only through ome.client.
 """
@@ -21,6 +22,7 @@ from ome.informers.shared_informer import SharedInformer
 from ome.informers.store import NAMESPACE_INDEX, IndexFunc, Store, object_key
 from ome.informers.sync import wait_for_cache_sync
 from ome.informers.transform import Transform, compact, strip_managed_fields
+from ome.informers.typed import ModelStore
 
 __all__ = [
     "NAMESPACE_INDEX",
@@ -28,6 +30,7 @@ __all__ = [
     "CacheSyncError",
     "DeletedFinalStateUnknown",
     "IndexFunc",
+    "ModelStore",
     "ReflectorOptions",
     "Registration",
     "ResourceRequest",

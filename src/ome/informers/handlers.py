@@ -19,7 +19,7 @@ from typing import Any
 
 import structlog
 
-from ome.informers.store import Object
+from ome.client import KubeObject
 
 log = structlog.get_logger("ome.informers")
 
@@ -34,12 +34,12 @@ class DeletedFinalStateUnknown:
     ``obj`` is its last known state, which may be stale."""
 
     key: str
-    obj: Object
+    obj: KubeObject
 
 
-AddHandler = Callable[[Object], Awaitable[None] | None]
-UpdateHandler = Callable[[Object, Object], Awaitable[None] | None]
-DeleteHandler = Callable[[Object | DeletedFinalStateUnknown], Awaitable[None] | None]
+AddHandler = Callable[[KubeObject], Awaitable[None] | None]
+UpdateHandler = Callable[[KubeObject, KubeObject], Awaitable[None] | None]
+DeleteHandler = Callable[[KubeObject | DeletedFinalStateUnknown], Awaitable[None] | None]
 
 
 class _Kind(Enum):
@@ -108,13 +108,13 @@ class Registration:
 
     # -- the informer's side ---------------------------------------------------------
 
-    def add(self, obj: Object) -> None:
+    def add(self, obj: KubeObject) -> None:
         self._push((_Kind.ADD, obj, None))
 
-    def update(self, old: Object, new: Object) -> None:
+    def update(self, old: KubeObject, new: KubeObject) -> None:
         self._push((_Kind.UPDATE, old, new))
 
-    def delete(self, obj: Object | DeletedFinalStateUnknown) -> None:
+    def delete(self, obj: KubeObject | DeletedFinalStateUnknown) -> None:
         self._push((_Kind.DELETE, obj, None))
 
     def schedule_resync(self, now: float) -> None:

@@ -7,9 +7,8 @@ import contextlib
 import json
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
-from typing import Any
 
-from ome.client import Client, ResourceInfo
+from ome.client import Client, KubeObject, MutableKubeObject, ResourceInfo
 from ome.client.errors import error_from_response
 from ome.client.media import JSON
 
@@ -21,12 +20,12 @@ METADATA = "application/json;as=PartialObjectMetadata;g=meta.k8s.io;v=v1," + JSO
 # The annotation on the bookmark that ends a watch-list's initial events.
 INITIAL_EVENTS_END = "k8s.io/initial-events-end"
 
-Event = tuple[str, dict[str, Any]]
+Event = tuple[str, MutableKubeObject]
 
 
 @dataclass(frozen=True)
 class ListPage:
-    items: list[dict[str, Any]]
+    items: list[MutableKubeObject]
     resource_version: str
     continue_token: str
 
@@ -108,7 +107,7 @@ class ListWatch:
             yield _events(lines)
 
 
-async def _events(lines: AsyncIterator[Any]) -> AsyncIterator[Event]:
+async def _events(lines: AsyncIterator[KubeObject]) -> AsyncIterator[Event]:
     async for line in lines:
         kind, obj = line.get("type"), line.get("object")
         if kind == "ERROR":

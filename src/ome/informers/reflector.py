@@ -27,12 +27,12 @@ import random
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Protocol
 
 import aiohttp
 import structlog
 
-from ome.client import ApiError, Client, ResourceInfo
+from ome.client import ApiError, Client, KubeObject, MutableKubeObject, ResourceInfo
 from ome.informers.backoff import Backoff
 from ome.informers.errors import (
     WATCH_LIST_REFUSED,
@@ -43,7 +43,7 @@ from ome.informers.errors import (
     is_transient,
 )
 from ome.informers.listwatch import INITIAL_EVENTS_END, ListWatch
-from ome.informers.store import Object, object_key
+from ome.informers.store import object_key
 from ome.informers.transform import Transform, compact
 
 log = structlog.get_logger("ome.informers")
@@ -55,11 +55,11 @@ MIN_WATCH_DURATION = 1.0
 class Sink(Protocol):
     """Where a reflector delivers what it learns."""
 
-    def replace(self, objects: list[Object], resource_version: str) -> None: ...
+    def replace(self, objects: list[KubeObject], resource_version: str) -> None: ...
 
-    def upsert(self, obj: Object) -> None: ...
+    def upsert(self, obj: KubeObject) -> None: ...
 
-    def remove(self, obj: Object) -> None: ...
+    def remove(self, obj: KubeObject) -> None: ...
 
 
 @dataclass(frozen=True)
@@ -226,8 +226,8 @@ class Reflector:
             return ""  # a consistent read: whatever the server has now
         return self._rv if self._synced_once else "0"
 
-    async def _list_all(self, list_watch: ListWatch, version: str) -> tuple[list[Object], str]:
-        objects: list[Object] = []
+    async def _list_all(self, list_watch: ListWatch, version: str) -> tuple[list[KubeObject], str]:
+        objects: list[KubeObject] = []
         token = ""
         while True:
             page = await list_watch.list_page(
@@ -238,7 +238,7 @@ class Reflector:
                 return objects, page.resource_version
             token = page.continue_token
 
-    def _synced(self, objects: list[Object], version: str) -> None:
+    def _synced(self, objects: list[KubeObject], version: str) -> None:
         self.sink.replace(objects, version)
         self._rv = version
         self._needs_sync = False
@@ -252,7 +252,7 @@ class Reflector:
         started = time.monotonic()
         seen = 0
         # A watch-list's initial state, by key, until its end bookmark.
-        initial: dict[str, Object] | None = {} if initial_events else None
+        initial: dict[str, KubeObject] | None = {} if initial_events else None
         try:
             async with list_watch.watch(
                 resource_version=self._rv if self._synced_once else "",
@@ -282,9 +282,9 @@ class Reflector:
         self,
         list_watch: ListWatch,
         kind: str,
-        obj: dict[str, Any],
-        initial: dict[str, Object] | None,
-    ) -> dict[str, Object] | None:
+        obj: MutableKubeObject,
+        initial: dict[str, KubeObject] | None,
+    ) -> dict[str, KubeObject] | None:
         """Apply one event; returns the watch-list buffer still filling, if any."""
         if kind == "BOOKMARK":
             metadata = obj.get("metadata") or {}
@@ -312,7 +312,7 @@ class Reflector:
         self._rv = str((prepared.get("metadata") or {}).get("resourceVersion") or self._rv)
         return None
 
-    def _prepare(self, list_watch: ListWatch, obj: dict[str, Any]) -> Object:
+    def _prepare(self, list_watch: ListWatch, obj: MutableKubeObject) -> KubeObject:
         """The object as the cache keeps it."""
         if list_watch.metadata_only:
             obj = {"metadata": obj.get("metadata") or {}}

@@ -21,7 +21,7 @@ import asyncio
 import contextlib
 from collections.abc import Mapping
 
-from ome.client import Client, ResourceInfo
+from ome.client import Client, KubeObject, ResourceInfo
 from ome.informers.handlers import (
     AddHandler,
     DeletedFinalStateUnknown,
@@ -33,7 +33,6 @@ from ome.informers.reflector import Reflector, ReflectorOptions, ResourceRequest
 from ome.informers.store import (
     NAMESPACE_INDEX,
     IndexFunc,
-    Object,
     Store,
     namespace_index,
     object_key,
@@ -174,7 +173,7 @@ class SharedInformer:
 
     # -- what the reflector reports (Sink) -------------------------------------------
 
-    def replace(self, objects: list[Object], resource_version: str) -> None:
+    def replace(self, objects: list[KubeObject], resource_version: str) -> None:
         listed = {}
         for obj in objects:
             listed[object_key(obj)] = obj
@@ -196,7 +195,7 @@ class SharedInformer:
             for registration in self._registrations:
                 registration.mark_synced()
 
-    def upsert(self, obj: Object) -> None:
+    def upsert(self, obj: KubeObject) -> None:
         previous = self.store.upsert(obj)
         for registration in self._registrations:
             if previous is None:
@@ -204,7 +203,7 @@ class SharedInformer:
             else:
                 registration.update(previous, obj)
 
-    def remove(self, obj: Object) -> None:
+    def remove(self, obj: KubeObject) -> None:
         self.store.delete(object_key(obj))
         for registration in self._registrations:
             registration.delete(obj)

@@ -14,15 +14,15 @@ from __future__ import annotations
 
 import builtins
 from collections.abc import Callable, Iterable, Mapping
-from typing import Any
 
-Object = dict[str, Any]
-IndexFunc = Callable[[Object], Iterable[str]]
+from ome.client import KubeObject
+
+IndexFunc = Callable[[KubeObject], Iterable[str]]
 
 NAMESPACE_INDEX = "namespace"
 
 
-def object_key(obj: Mapping[str, Any]) -> str:
+def object_key(obj: KubeObject) -> str:
     """``namespace/name``, or ``name`` for a cluster-scoped object."""
     metadata = obj.get("metadata") or {}
     name = metadata.get("name")
@@ -32,7 +32,7 @@ def object_key(obj: Mapping[str, Any]) -> str:
     return f"{namespace}/{name}" if namespace else str(name)
 
 
-def namespace_index(obj: Object) -> list[str]:
+def namespace_index(obj: KubeObject) -> list[str]:
     namespace = (obj.get("metadata") or {}).get("namespace")
     return [namespace] if namespace else []
 
@@ -47,17 +47,17 @@ class Store:
     """
 
     def __init__(self, indexers: Mapping[str, IndexFunc] | None = None) -> None:
-        self._items: dict[str, Object] = {}
+        self._items: dict[str, KubeObject] = {}
         self._indexers: dict[str, IndexFunc] = {}
         self._indices: dict[str, dict[str, set[str]]] = {}
         self.add_indexers(indexers or {})
 
     # -- reading ---------------------------------------------------------------------
 
-    def get(self, key: str) -> Object | None:
+    def get(self, key: str) -> KubeObject | None:
         return self._items.get(key)
 
-    def list(self) -> builtins.list[Object]:
+    def list(self) -> builtins.list[KubeObject]:
         return list(self._items.values())
 
     def list_keys(self) -> builtins.list[str]:
@@ -69,7 +69,7 @@ class Store:
     def __contains__(self, key: object) -> bool:
         return key in self._items
 
-    def by_index(self, index_name: str, value: str) -> builtins.list[Object]:
+    def by_index(self, index_name: str, value: str) -> builtins.list[KubeObject]:
         """The objects filed under ``value`` in the named index, in no particular order."""
         return [self._items[key] for key in self._index(index_name).get(value, ())]
 
@@ -109,7 +109,7 @@ class Store:
                 for value in function(obj):
                     index.setdefault(value, set()).add(key)
 
-    def _file(self, key: str, old: Object | None, new: Object | None) -> None:
+    def _file(self, key: str, old: KubeObject | None, new: KubeObject | None) -> None:
         """Move ``key`` from the values ``old`` is filed under to those of ``new``."""
         for name, function in self._indexers.items():
             before = set(function(old)) if old is not None else set()
@@ -125,7 +125,7 @@ class Store:
 
     # -- writing (the informer's job) -------------------------------------------------
 
-    def upsert(self, obj: Object) -> Object | None:
+    def upsert(self, obj: KubeObject) -> KubeObject | None:
         """Cache ``obj`` under its key; returns the object it replaced, if any."""
         key = object_key(obj)
         old = self._items.get(key)
@@ -133,14 +133,14 @@ class Store:
         self._file(key, old, obj)
         return old
 
-    def delete(self, key: str) -> Object | None:
+    def delete(self, key: str) -> KubeObject | None:
         """Forget ``key``; returns the object that was cached, if any."""
         old = self._items.pop(key, None)
         if old is not None:
             self._file(key, old, None)
         return old
 
-    def replace(self, items: dict[str, Object]) -> dict[str, Object]:
+    def replace(self, items: dict[str, KubeObject]) -> dict[str, KubeObject]:
         """Make ``items`` (key -> object; the store takes it over) the whole content, and
         rebuild the indexes; returns the old content."""
         old = self._items

@@ -1,6 +1,7 @@
 """What happens to an object between the wire and the cache.
 
-A transform (``Callable[[dict], dict]``, may change its argument) runs on every object
+A transform (``Callable[[MutableKubeObject], MutableKubeObject]``, may change its
+argument) runs on every object
 before it is stored or handed to a handler; the default drops ``metadata.managedFields``,
 20-30 % of a typical object that no controller reads.
 
@@ -16,7 +17,9 @@ import sys
 from collections.abc import Callable
 from typing import Any
 
-Transform = Callable[[dict[str, Any]], dict[str, Any]]
+from ome.client import KubeObject, MutableKubeObject
+
+Transform = Callable[[MutableKubeObject], MutableKubeObject]
 
 # Strings up to this long are shared when they repeat: field names, namespaces, kinds,
 # label values, images. Longer ones are rarely repeated and costly to hash.
@@ -26,7 +29,7 @@ INTERN_MAX_LENGTH = 64
 UNIQUE_METADATA = frozenset({"uid", "resourceVersion", "name", "creationTimestamp"})
 
 
-def strip_managed_fields(obj: dict[str, Any]) -> dict[str, Any]:
+def strip_managed_fields(obj: MutableKubeObject) -> MutableKubeObject:
     """Drop ``metadata.managedFields`` (server-side apply bookkeeping)."""
     metadata = obj.get("metadata")
     if isinstance(metadata, dict):
@@ -34,7 +37,7 @@ def strip_managed_fields(obj: dict[str, Any]) -> dict[str, Any]:
     return obj
 
 
-def compact(obj: dict[str, Any]) -> dict[str, Any]:
+def compact(obj: KubeObject) -> MutableKubeObject:
     """An equal object whose field names and short repeated strings are interned."""
     return {
         sys.intern(key): _compact_metadata(value) if key == "metadata" else _compact(value)

@@ -1,5 +1,9 @@
-"""Controllers, the manager that runs them, and leader election."""
+"""Controllers, the manager that runs them, and leader election.
 
+controller_managed_by(manager).for_(WIDGET).owns(CONFIGMAP).complete(reconcile)
+"""
+
+from ome.runtime.builder import Builder, controller_managed_by
 from ome.runtime.conditions import (
     find_condition,
     is_status_condition_true,
@@ -27,6 +31,7 @@ __all__ = [
     "NORMAL",
     "WARNING",
     "AlreadyOwnedError",
+    "Builder",
     "Controller",
     "EventRecorder",
     "LeaderElectionConfig",
@@ -39,6 +44,7 @@ __all__ = [
     "Result",
     "TerminalError",
     "add_finalizer",
+    "controller_managed_by",
     "controller_of",
     "find_condition",
     "gvk_of",

@@ -18,21 +18,20 @@ from __future__ import annotations
 import asyncio
 import time
 import uuid
-from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
-from typing import TYPE_CHECKING, Any, Protocol
+from collections.abc import Awaitable, Callable, Iterable, Sequence
+from typing import Protocol
 
 import pydantic
 import structlog
 
+from ome.client import KubeObject
+from ome.informers import DeletedFinalStateUnknown
 from ome.runtime.handlers import EventHandler
 from ome.runtime.metrics import RuntimeMetrics
 from ome.runtime.predicates import Predicate
 from ome.runtime.request import Request, Result
 from ome.runtime.writeloop import current_controller
 from ome.workqueue import RateLimitingQueue, default_controller_rate_limiter
-
-if TYPE_CHECKING:
-    from ome.runtime.builder import Builder
 
 Reconciler = Callable[[Request], Awaitable[Result | None]]
 # Events from the initial list and periodic resyncs must not delay real changes.
@@ -57,16 +56,17 @@ class Source(Protocol):
 
     def add_event_handler(
         self,
-        on_add: Callable[[Any], None] | None = None,
-        on_update: Callable[[Any, Any], None] | None = None,
-        on_delete: Callable[[Any], None] | None = None,
+        on_add: Callable[[KubeObject], None] | None = None,
+        on_update: Callable[[KubeObject, KubeObject], None] | None = None,
+        on_delete: Callable[[KubeObject | DeletedFinalStateUnknown], None] | None = None,
     ) -> Registration: ...
 
 
-def _object_of(event_object: Any) -> Mapping[str, Any]:
+def _object_of(event_object: KubeObject | DeletedFinalStateUnknown) -> KubeObject:
     """Deletes seen only through a relist arrive wrapped with their last known state."""
-    inner = getattr(event_object, "obj", None)
-    return inner if isinstance(inner, Mapping) else event_object
+    if isinstance(event_object, DeletedFinalStateUnknown):
+        return event_object.obj
+    return event_object
 
 
 class Controller:
@@ -104,15 +104,6 @@ class Controller:
         if metrics is not None:
             metrics.register_controller(name, max_concurrent_reconciles)
 
-    @staticmethod
-    def for_(
-        target: Any, *predicates: Predicate, namespaced: bool = True, metadata_only: bool = False
-    ) -> Builder:
-        """Start wiring a controller for ``target`` (see :mod:`ome.runtime.builder`)."""
-        from ome.runtime.builder import for_  # noqa: PLC0415 - the builder imports this module
-
-        return for_(target, *predicates, namespaced=namespaced, metadata_only=metadata_only)
-
     # -- wiring --------------------------------------------------------------------
 
     def watch(
@@ -129,18 +120,18 @@ class Controller:
             for request in requests:
                 self.queue.add(request, priority=level)
 
-        def on_add(obj: Any) -> None:
+        def on_add(obj: KubeObject) -> None:
             if all(p.create(obj) for p in predicates):
                 enqueue(handler.requests(obj), priority())
 
-        def on_update(old: Any, new: Any) -> None:
+        def on_update(old: KubeObject, new: KubeObject) -> None:
             if all(p.update(old, new) for p in predicates):
                 same = old.get("metadata", {}).get("resourceVersion") == new.get(
                     "metadata", {}
                 ).get("resourceVersion")
                 enqueue(handler.for_update(old, new), LOW_PRIORITY if same else 0)
 
-        def on_delete(event_object: Any) -> None:
+        def on_delete(event_object: KubeObject | DeletedFinalStateUnknown) -> None:
             obj = _object_of(event_object)
             if all(p.delete(obj) for p in predicates):
                 enqueue(handler.requests(obj), 0)

@@ -16,16 +16,12 @@ write replaces it; the memory therefore holds at most one version per object wri
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import Any
-
+from ome.client import KubeObject
 from ome.runtime.kinds import GVK
 from ome.runtime.predicates import Predicate
 
-Obj = Mapping[str, Any]
 
-
-def _key(kind: GVK, obj: Obj) -> tuple[GVK, str, str]:
+def _key(kind: GVK, obj: KubeObject) -> tuple[GVK, str, str]:
     meta = obj.get("metadata", {})
     return kind, meta.get("namespace") or "", meta.get("name", "")
 
@@ -39,13 +35,13 @@ class OwnWrites:
     def __len__(self) -> int:
         return len(self._versions)
 
-    def record(self, kind: GVK, written: Obj) -> None:
+    def record(self, kind: GVK, written: KubeObject) -> None:
         """Remember ``written``, the API server's answer to a write of a ``kind`` object."""
         version = written.get("metadata", {}).get("resourceVersion")
         if version:
             self._versions[_key(kind, written)] = version
 
-    def is_echo(self, kind: GVK, obj: Obj) -> bool:
+    def is_echo(self, kind: GVK, obj: KubeObject) -> bool:
         """Whether ``obj`` is the object exactly as this controller last wrote it; the
         answer is given once per write."""
         key = _key(kind, obj)
@@ -59,7 +55,7 @@ class OwnWrites:
         """A predicate for the watch of ``kind``: every event but the echoes of own writes."""
         return _NotEchoes(self, kind)
 
-    def forget(self, kind: GVK, obj: Obj) -> None:
+    def forget(self, kind: GVK, obj: KubeObject) -> None:
         self._versions.pop(_key(kind, obj), None)
 
 
@@ -67,12 +63,12 @@ class _NotEchoes(Predicate):
     def __init__(self, writes: OwnWrites, kind: GVK) -> None:
         self._writes, self._kind = writes, kind
 
-    def create(self, obj: Obj) -> bool:
+    def create(self, obj: KubeObject) -> bool:
         return not self._writes.is_echo(self._kind, obj)
 
-    def update(self, old: Obj, new: Obj) -> bool:
+    def update(self, old: KubeObject, new: KubeObject) -> bool:
         return not self._writes.is_echo(self._kind, new)
 
-    def delete(self, obj: Obj) -> bool:
+    def delete(self, obj: KubeObject) -> bool:
         self._writes.forget(self._kind, obj)
         return True

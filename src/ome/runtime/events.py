@@ -16,13 +16,13 @@ import asyncio
 import datetime
 import secrets
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
 import structlog
 
-from ome.client import ApiError, Client
+from ome.client import ApiError, Client, KubeObject
 from ome.runtime.leaderelection import micro_time
 
 NORMAL = "Normal"
@@ -62,7 +62,7 @@ class EventRecorder:
 
     def event(
         self,
-        regarding: Mapping[str, Any],
+        regarding: KubeObject,
         type_: str,
         reason: str,
         note: str,
@@ -98,7 +98,7 @@ class EventRecorder:
 
     def _event_body(
         self,
-        regarding: Mapping[str, Any],
+        regarding: KubeObject,
         *,
         name: str,
         namespace: str,

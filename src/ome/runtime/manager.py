@@ -22,14 +22,13 @@ import signal
 import socket
 from collections.abc import AsyncIterator, Callable, Coroutine
 from dataclasses import dataclass, field
-from typing import Any
 
 import structlog
 from aiohttp import web
 from prometheus_client import CollectorRegistry
 
-from ome.client import Client
-from ome.informers import SharedInformerFactory
+from ome.client import ApiError, Client
+from ome.informers import SharedInformer, SharedInformerFactory
 from ome.runtime.controller import Controller
 from ome.runtime.events import EventRecorder
 from ome.runtime.http import HttpServer, Probes, add_metrics_route
@@ -37,9 +36,9 @@ from ome.runtime.kinds import GVK
 from ome.runtime.leaderelection import LeaderElectionConfig, LeaderElectionLost, LeaderElector
 from ome.runtime.metrics import RuntimeMetrics
 from ome.runtime.writeloop import DEFAULT_THRESHOLD, DEFAULT_WINDOW, WriteLoopGuard
-from ome.workqueue import PrometheusMetricsProvider
+from ome.workqueue.prometheus import PrometheusMetricsProvider
 
-Runnable = Callable[[], Coroutine[Any, Any, None]]
+Runnable = Callable[[], Coroutine[object, object, None]]
 log = structlog.get_logger("ome.manager")
 
 
@@ -103,6 +102,7 @@ class Manager:
         self._leader_only: list[Runnable] = []
         self._recorders: list[EventRecorder] = []
         self._synced = False
+        self._discover: set[GVK] = set()
         self.probes.add_healthz_check("ping", lambda: None)
         self.probes.add_readyz_check(
             "informers-synced", lambda: None if self._synced else "caches not synced yet"
@@ -120,8 +120,39 @@ class Manager:
 
     # -- registration ----------------------------------------------------------------
 
-    def informer(self, gvk: GVK, **selectors: Any) -> Any:
-        return self.factory.informer(gvk.group, gvk.version, gvk.kind, **selectors)
+    def informer(
+        self,
+        gvk: GVK,
+        *,
+        label_selector: str | None = None,
+        field_selector: str | None = None,
+        metadata_only: bool = False,
+        namespace: str | None = None,
+    ) -> SharedInformer:
+        """The shared informer of ``gvk``: one per kind, selectors, namespace and
+        representation, however many controllers ask (see
+        :meth:`ome.informers.SharedInformerFactory.informer`)."""
+        return self.factory.informer(
+            gvk.group,
+            gvk.version,
+            gvk.kind,
+            label_selector=label_selector,
+            field_selector=field_selector,
+            metadata_only=metadata_only,
+            namespace=namespace,
+        )
+
+    def scope(self, gvk: GVK) -> Callable[[], bool]:
+        """Whether ``gvk`` is namespaced, as discovery says. The manager reads discovery
+        for it before any informer starts, so before any event; while the server does
+        not serve the kind, it is taken as namespaced."""
+        self._discover.add(gvk)
+
+        def namespaced() -> bool:
+            info = self.client.mapper.cached(*gvk)
+            return info is None or info.namespaced
+
+        return namespaced
 
     def add_controller(self, controller: Controller) -> None:
         if any(c.name == controller.name for c in self.controllers):
@@ -150,6 +181,7 @@ class Manager:
         try:
             await self.metrics_server.start()
             await self.probe_server.start()
+            await self._read_discovery()
             await self.factory.start()
             await self.factory.wait_for_cache_sync(timeout=self.options.cache_sync_timeout)
             self._synced = True
@@ -168,6 +200,13 @@ class Manager:
                 loop = asyncio.get_running_loop()
                 for signum in (signal.SIGTERM, signal.SIGINT):
                     loop.remove_signal_handler(signum)
+
+    async def _read_discovery(self) -> None:
+        for gvk in self._discover:
+            try:
+                await self.client.mapper.resource_for(*gvk)
+            except ApiError as err:  # its informer reports it, and finds it once served
+                log.warning("kind not discovered", kind=str(gvk), error=str(err))
 
     @contextlib.asynccontextmanager
     async def running(self) -> AsyncIterator[Manager]:

@@ -2,10 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, MutableMapping
-from typing import Any
-
-Object = MutableMapping[str, Any]
+from ome.client import KubeObject, MutableKubeObject
 
 
 class AlreadyOwnedError(ValueError):
@@ -16,7 +13,7 @@ def _group(api_version: str) -> str:
     return api_version.rpartition("/")[0] if "/" in api_version else ""
 
 
-def controller_of(obj: Mapping[str, Any]) -> Mapping[str, Any] | None:
+def controller_of(obj: KubeObject) -> KubeObject | None:
     """The owner reference marked ``controller: true``, if any."""
     for reference in obj.get("metadata", {}).get("ownerReferences") or ():
         if reference.get("controller"):
@@ -25,7 +22,7 @@ def controller_of(obj: Mapping[str, Any]) -> Mapping[str, Any] | None:
 
 
 def set_controller_reference(
-    owner: Mapping[str, Any], obj: Object, *, owner_namespaced: bool = True
+    owner: KubeObject, obj: MutableKubeObject, *, owner_namespaced: bool = True
 ) -> None:
     """Make ``owner`` the controller of ``obj`` (garbage collection and Owns() follow it).
 
@@ -66,7 +63,7 @@ def set_controller_reference(
     meta["ownerReferences"] = references
 
 
-def _same_owner(a: Mapping[str, Any], b: Mapping[str, Any]) -> bool:
+def _same_owner(a: KubeObject, b: KubeObject) -> bool:
     return (
         _group(a["apiVersion"]) == _group(b["apiVersion"])
         and a["kind"] == b["kind"]
@@ -74,11 +71,11 @@ def _same_owner(a: Mapping[str, Any], b: Mapping[str, Any]) -> bool:
     )
 
 
-def has_finalizer(obj: Mapping[str, Any], finalizer: str) -> bool:
+def has_finalizer(obj: KubeObject, finalizer: str) -> bool:
     return finalizer in (obj.get("metadata", {}).get("finalizers") or ())
 
 
-def add_finalizer(obj: Object, finalizer: str) -> bool:
+def add_finalizer(obj: MutableKubeObject, finalizer: str) -> bool:
     """Add ``finalizer`` unless present; True when the object changed."""
     meta = obj.setdefault("metadata", {})
     finalizers = list(meta.get("finalizers") or [])
@@ -88,7 +85,7 @@ def add_finalizer(obj: Object, finalizer: str) -> bool:
     return True
 
 
-def remove_finalizer(obj: Object, finalizer: str) -> bool:
+def remove_finalizer(obj: MutableKubeObject, finalizer: str) -> bool:
     """Remove ``finalizer`` if present; True when the object changed."""
     meta = obj.get("metadata", {})
     finalizers = list(meta.get("finalizers") or [])

@@ -4,25 +4,25 @@ them; an event is queued only if all of them allow it. Combine with ``&``, ``|``
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
-Obj = Mapping[str, Any]
+from ome.client import KubeObject
 
 
 class Predicate:
     """Allows every event; subclasses (or :func:`predicate`) narrow it down."""
 
-    def create(self, obj: Obj) -> bool:
+    def create(self, obj: KubeObject) -> bool:
         return True
 
-    def update(self, old: Obj, new: Obj) -> bool:
+    def update(self, old: KubeObject, new: KubeObject) -> bool:
         return True
 
-    def delete(self, obj: Obj) -> bool:
+    def delete(self, obj: KubeObject) -> bool:
         return True
 
-    def generic(self, obj: Obj) -> bool:
+    def generic(self, obj: KubeObject) -> bool:
         return True
 
     def __and__(self, other: Predicate) -> Predicate:
@@ -36,20 +36,22 @@ class Predicate:
 
 
 class _Combined(Predicate):
-    def __init__(self, mode: Callable[[Any], bool], parts: tuple[Predicate, ...]) -> None:
+    def __init__(
+        self, mode: Callable[[Iterable[bool]], bool], parts: tuple[Predicate, ...]
+    ) -> None:
         self._mode = mode
         self._parts = parts
 
-    def create(self, obj: Obj) -> bool:
+    def create(self, obj: KubeObject) -> bool:
         return self._mode(p.create(obj) for p in self._parts)
 
-    def update(self, old: Obj, new: Obj) -> bool:
+    def update(self, old: KubeObject, new: KubeObject) -> bool:
         return self._mode(p.update(old, new) for p in self._parts)
 
-    def delete(self, obj: Obj) -> bool:
+    def delete(self, obj: KubeObject) -> bool:
         return self._mode(p.delete(obj) for p in self._parts)
 
-    def generic(self, obj: Obj) -> bool:
+    def generic(self, obj: KubeObject) -> bool:
         return self._mode(p.generic(obj) for p in self._parts)
 
 
@@ -57,16 +59,16 @@ class _Not(Predicate):
     def __init__(self, inner: Predicate) -> None:
         self._inner = inner
 
-    def create(self, obj: Obj) -> bool:
+    def create(self, obj: KubeObject) -> bool:
         return not self._inner.create(obj)
 
-    def update(self, old: Obj, new: Obj) -> bool:
+    def update(self, old: KubeObject, new: KubeObject) -> bool:
         return not self._inner.update(old, new)
 
-    def delete(self, obj: Obj) -> bool:
+    def delete(self, obj: KubeObject) -> bool:
         return not self._inner.delete(obj)
 
-    def generic(self, obj: Obj) -> bool:
+    def generic(self, obj: KubeObject) -> bool:
         return not self._inner.generic(obj)
 
 
@@ -85,14 +87,14 @@ def not_(predicate: Predicate) -> Predicate:
 class _UpdateOnly(Predicate):
     """Passes creates, deletes and generic events; filters updates by ``changed``."""
 
-    def __init__(self, changed: Callable[[Obj, Obj], bool]) -> None:
+    def __init__(self, changed: Callable[[KubeObject, KubeObject], bool]) -> None:
         self._changed = changed
 
-    def update(self, old: Obj, new: Obj) -> bool:
+    def update(self, old: KubeObject, new: KubeObject) -> bool:
         return self._changed(old, new)
 
 
-def _meta(obj: Obj, field: str) -> Any:
+def _meta(obj: KubeObject, field: str) -> Any:
     return obj.get("metadata", {}).get(field)
 
 
@@ -121,19 +123,19 @@ def annotations_changed() -> Predicate:
 
 
 class _Matches(Predicate):
-    def __init__(self, match: Callable[[Obj], bool]) -> None:
+    def __init__(self, match: Callable[[KubeObject], bool]) -> None:
         self._match = match
 
-    def create(self, obj: Obj) -> bool:
+    def create(self, obj: KubeObject) -> bool:
         return self._match(obj)
 
-    def update(self, old: Obj, new: Obj) -> bool:
+    def update(self, old: KubeObject, new: KubeObject) -> bool:
         return self._match(new)
 
-    def delete(self, obj: Obj) -> bool:
+    def delete(self, obj: KubeObject) -> bool:
         return self._match(obj)
 
-    def generic(self, obj: Obj) -> bool:
+    def generic(self, obj: KubeObject) -> bool:
         return self._match(obj)
 
 
@@ -141,13 +143,13 @@ def label_selector(match_labels: Mapping[str, str]) -> Predicate:
     """Events of objects whose labels include every pair of ``match_labels``."""
     wanted = dict(match_labels)
 
-    def matches(obj: Obj) -> bool:
+    def matches(obj: KubeObject) -> bool:
         labels = _meta(obj, "labels") or {}
         return all(labels.get(k) == v for k, v in wanted.items())
 
     return _Matches(matches)
 
 
-def predicate(match: Callable[[Obj], bool]) -> Predicate:
+def predicate(match: Callable[[KubeObject], bool]) -> Predicate:
     """A predicate from a function of the object (the new one, for updates)."""
     return _Matches(match)

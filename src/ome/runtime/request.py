@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import Any, NamedTuple
+from typing import NamedTuple
+
+from ome.client import KubeObject
 
 
 class Request(NamedTuple):
@@ -16,7 +17,7 @@ class Request(NamedTuple):
         return f"{self.namespace}/{self.name}" if self.namespace else self.name
 
     @classmethod
-    def for_object(cls, obj: Mapping[str, Any]) -> Request:
+    def for_object(cls, obj: KubeObject) -> Request:
         meta = obj["metadata"]
         return cls(meta.get("namespace") or "", meta["name"])
 

@@ -24,10 +24,11 @@ import time
 from collections import deque
 from collections.abc import Callable
 from contextvars import ContextVar
-from typing import Any
 
 import structlog
 from prometheus_client import Counter
+
+from ome.client import RequestBody
 
 current_controller: ContextVar[str | None] = ContextVar("current_controller", default=None)
 """The name of the controller whose reconcile is running in this task, if any."""
@@ -61,7 +62,7 @@ class WriteLoopGuard:
         self._reported: dict[Key, float] = {}
         self._observed = 0
 
-    def observe(self, method: str, path: str, body: Any) -> None:
+    def observe(self, method: str, path: str, body: RequestBody) -> None:
         """A client write observer (:attr:`ome.client.Client.write_observers`)."""
         controller = current_controller.get()
         if controller is None:

@@ -5,12 +5,10 @@ processed by two workers at once, repeated adds collapse, failed keys come back 
 per-key backoff, and higher-priority keys go first. See :mod:`ome.workqueue.queue` for
 the guarantees.
 
-This layer knows nothing of Kubernetes objects or of the rest of ome.
+This layer knows nothing of Kubernetes objects or of the rest of ome. The Prometheus
+metrics provider is in :mod:`ome.workqueue.prometheus`, imported on its own: importing
+prometheus_client registers its process collectors in its global registry.
 """
-
-from __future__ import annotations
-
-from typing import TYPE_CHECKING
 
 from ome.workqueue.clock import Clock, FakeClock, MonotonicClock, Timer
 from ome.workqueue.delaying_queue import DelayingQueue
@@ -26,9 +24,6 @@ from ome.workqueue.rate_limiters import (
 )
 from ome.workqueue.rate_limiting_queue import RateLimitingQueue
 
-if TYPE_CHECKING:
-    from ome.workqueue.prometheus import PrometheusMetricsProvider
-
 __all__ = [
     "BucketRateLimiter",
     "Clock",
@@ -42,20 +37,9 @@ __all__ = [
     "MaxOfRateLimiter",
     "MetricsProvider",
     "MonotonicClock",
-    "PrometheusMetricsProvider",
     "Queue",
     "RateLimiter",
     "RateLimitingQueue",
     "Timer",
     "default_controller_rate_limiter",
 ]
-
-
-def __getattr__(name: str) -> object:
-    # Importing prometheus_client registers its process collectors in its global
-    # registry, so it is loaded only for callers who ask for the Prometheus provider.
-    if name == "PrometheusMetricsProvider":
-        from ome.workqueue.prometheus import PrometheusMetricsProvider  # noqa: PLC0415
-
-        return PrometheusMetricsProvider
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

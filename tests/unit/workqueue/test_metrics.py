@@ -9,8 +9,12 @@ import textwrap
 import pytest
 from prometheus_client import CollectorRegistry, generate_latest
 
-from ome.workqueue import FakeClock, PrometheusMetricsProvider, Queue, RateLimitingQueue
-from ome.workqueue.prometheus import MAX_PRIORITY_LABELS, PRIORITY_OVERFLOW_LABEL
+from ome.workqueue import FakeClock, Queue, RateLimitingQueue
+from ome.workqueue.prometheus import (
+    MAX_PRIORITY_LABELS,
+    PRIORITY_OVERFLOW_LABEL,
+    PrometheusMetricsProvider,
+)
 from tests.unit.workqueue.helpers import RecordingProvider, take
 
 

@@ -4,12 +4,12 @@
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from ome.client import Conflict, NotFound
+from ome.client import Client, Conflict, KubeObject, NotFound, ResourceClient
 from ome.controllers.kinds import ACCELERATORCLASS
+from ome.informers import SharedInformer
 from ome.runtime import NORMAL, WARNING, EventRecorder, Request, Result, has_finalizer
 from ome.runtime.conditions import now_rfc3339
 from ome.serving.accelerator_inventory import AVAILABLE, READY_CONDITION, class_status
@@ -17,22 +17,20 @@ from ome.serving.accelerator_inventory import AVAILABLE, READY_CONDITION, class_
 FINALIZER = "acceleratorclasses.ome.io/finalizer"
 """Upstream's (``pkg/constants``): added on the first reconcile, removed on deletion."""
 
-Obj = Mapping[str, Any]
-
 
 @dataclass
 class AcceleratorClassReconciler:
     """The stores are informer caches of the classes, the nodes and the pods bound to a
     node and not finished."""
 
-    client: Any
-    classes: Any
-    nodes: Any
-    pods: Any
+    client: Client
+    classes: SharedInformer
+    nodes: SharedInformer
+    pods: SharedInformer
     recorder: EventRecorder
 
     def __post_init__(self) -> None:
-        self._resource: Any = None
+        self._resource: ResourceClient[KubeObject] | None = None
 
     async def __call__(self, request: Request) -> Result | None:
         found = self.classes.store.get(str(request))
@@ -53,10 +51,10 @@ class AcceleratorClassReconciler:
             self._announce(found, current, status)
         return None
 
-    def _announce(self, found: Obj, current: Obj, status: Obj) -> None:
+    def _announce(self, found: KubeObject, current: KubeObject, status: KubeObject) -> None:
         """An Event when the Ready reason changes (not on every count)."""
         (after,) = status["conditions"]
-        before: Obj = next(
+        before: KubeObject = next(
             (c for c in current.get("conditions") or [] if c.get("type") == READY_CONDITION), {}
         )
         if before.get("reason") == after["reason"]:
@@ -64,21 +62,21 @@ class AcceleratorClassReconciler:
         kind = NORMAL if after["reason"] == AVAILABLE else WARNING
         self.recorder.event(found, kind, after["reason"], after["message"])
 
-    async def _classes(self) -> Any:
+    async def _classes(self) -> ResourceClient[KubeObject]:
         if self._resource is None:
             self._resource = await self.client.resource(ACCELERATORCLASS)
         return self._resource
 
-    async def _patch_finalizers(self, found: Obj, finalizers: list[str]) -> Obj:
+    async def _patch_finalizers(self, found: KubeObject, finalizers: list[str]) -> KubeObject:
         meta = found["metadata"]
         patch = {"metadata": {"finalizers": finalizers, "resourceVersion": meta["resourceVersion"]}}
         try:
-            updated: Obj = await (await self._classes()).patch(meta["name"], patch)
+            updated: KubeObject = await (await self._classes()).patch(meta["name"], patch)
         except NotFound:
             return found
         return updated
 
-    async def _write_status(self, found: Obj, status: dict[str, Any]) -> None:
+    async def _write_status(self, found: KubeObject, status: dict[str, Any]) -> None:
         # Gone, or changed under us: the watch brings the next version.
         with contextlib.suppress(NotFound, Conflict):
             await (await self._classes()).patch_status(

@@ -4,12 +4,12 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
 
 import structlog
 
-from ome.client import Conflict, NotFound
+from ome.client import Client, Conflict, NotFound
 from ome.controllers.kinds import CONFIGMAP
+from ome.informers import SharedInformer
 from ome.runtime import Request
 
 log = structlog.get_logger("ome.controllers.basemodel")
@@ -19,9 +19,9 @@ log = structlog.get_logger("ome.controllers.basemodel")
 class NodeStatusCleanup:
     """Keyed by node name; ``nodes`` and ``configmaps`` are informer caches."""
 
-    client: Any
-    nodes: Any
-    configmaps: Any
+    client: Client
+    nodes: SharedInformer
+    configmaps: SharedInformer
     status_namespace: str
 
     async def __call__(self, request: Request) -> None:

@@ -4,14 +4,14 @@ reports, and a deletion that waits for the agents' cleanup, but not forever."""
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
 import structlog
 
-from ome.client import GVK, Conflict, NotFound
+from ome.client import GVK, Client, Conflict, KubeObject, NotFound, ResourceClient
 from ome.controllers.basemodel.reports import (
     FAILED,
     READY,
@@ -21,6 +21,7 @@ from ome.controllers.basemodel.reports import (
     pending_cleanup,
     reports,
 )
+from ome.informers import SharedInformer
 from ome.runtime import NORMAL, WARNING, EventRecorder, Request, Result, has_finalizer
 from ome.serving.naming import model_status_key
 
@@ -29,7 +30,6 @@ DELETION_TIMEOUT = 600.0
 _RECHECK = 30.0
 """While waiting for the agents: look again at least this often (a node may be gone)."""
 
-Obj = Mapping[str, Any]
 log = structlog.get_logger("ome.controllers.basemodel")
 
 
@@ -44,10 +44,10 @@ class ModelReconciler:
     agents' status ConfigMaps (label-selected) and of the nodes (metadata only)."""
 
     kind: GVK
-    client: Any
-    models: Any
-    configmaps: Any
-    nodes: Any
+    client: Client
+    models: SharedInformer
+    configmaps: SharedInformer
+    nodes: SharedInformer
     recorder: EventRecorder
     status_namespace: str
     deletion_timeout: float = DELETION_TIMEOUT
@@ -56,7 +56,7 @@ class ModelReconciler:
 
     def __post_init__(self) -> None:
         self.finalizer = finalizer_for(self.kind)
-        self._resource: Any = None
+        self._resource: ResourceClient[KubeObject] | None = None
 
     async def __call__(self, request: Request) -> Result | None:
         model = self.models.store.get(str(request))
@@ -83,11 +83,11 @@ class ModelReconciler:
             self.announce(model, current, status, failure_summary(found))
         return None
 
-    def status(self, model: Obj, found: list[NodeReport]) -> dict[str, Any]:
+    def status(self, model: KubeObject, found: list[NodeReport]) -> dict[str, Any]:
         """The status to write (every field it names is compared with the current one)."""
         return model_status(found)
 
-    async def _finish_deletion(self, model: Obj, pending: list[str]) -> Result | None:
+    async def _finish_deletion(self, model: KubeObject, pending: list[str]) -> Result | None:
         if not has_finalizer(model, self.finalizer):
             return None
         waited = _seconds_since(model["metadata"]["deletionTimestamp"])
@@ -106,7 +106,9 @@ class ModelReconciler:
         await self._patch_finalizers(model, finalizers)
         return None
 
-    def announce(self, model: Obj, current: Obj, status: Obj, failures: str) -> None:
+    def announce(
+        self, model: KubeObject, current: KubeObject, status: KubeObject, failures: str
+    ) -> None:
         """Events on a change of state."""
         before, after = current.get("state"), status["state"]
         if after == before:
@@ -117,23 +119,23 @@ class ModelReconciler:
         elif after == FAILED:
             self.recorder.event(model, WARNING, "ModelFailed", failures or "failed on every node")
 
-    async def _models(self) -> Any:
+    async def _models(self) -> ResourceClient[KubeObject]:
         if self._resource is None:
             self._resource = await self.client.resource(self.kind)
         return self._resource
 
-    async def _patch_finalizers(self, model: Obj, finalizers: list[str]) -> Obj:
+    async def _patch_finalizers(self, model: KubeObject, finalizers: list[str]) -> KubeObject:
         meta = model["metadata"]
         patch = {"metadata": {"finalizers": finalizers, "resourceVersion": meta["resourceVersion"]}}
         try:
-            updated: Obj = await (await self._models()).patch(
+            updated: KubeObject = await (await self._models()).patch(
                 meta["name"], patch, meta.get("namespace")
             )
         except NotFound:
             return model
         return updated
 
-    async def _write_status(self, model: Obj, status: dict[str, Any]) -> None:
+    async def _write_status(self, model: KubeObject, status: dict[str, Any]) -> None:
         meta = model["metadata"]
         # Gone, or changed under us: the watch brings the next version.
         with contextlib.suppress(NotFound, Conflict):

@@ -10,10 +10,11 @@ itself.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
+from ome.client import KubeObject
 from ome.serving.naming import STATUS_CONFIGMAP_NODE_LABEL
 
 READY = "Ready"
@@ -21,8 +22,6 @@ FAILED = "Failed"
 DELETED = "Deleted"
 IN_TRANSIT = "In_Transit"
 UPDATING = "Updating"
-
-Obj = Mapping[str, Any]
 
 
 @dataclass(frozen=True, order=True)
@@ -36,12 +35,14 @@ class NodeReport:
     """Of a download under way (0: none, or its size is not known yet)."""
 
 
-def node_of(configmap: Obj) -> str:
+def node_of(configmap: KubeObject) -> str:
     meta = configmap.get("metadata", {})
     return str((meta.get("labels") or {}).get(STATUS_CONFIGMAP_NODE_LABEL) or meta.get("name", ""))
 
 
-def reports(key: str, configmaps: Iterable[Obj], live_nodes: Iterable[str]) -> list[NodeReport]:
+def reports(
+    key: str, configmaps: Iterable[KubeObject], live_nodes: Iterable[str]
+) -> list[NodeReport]:
     """The reports on ``key`` from the ConfigMaps of nodes that still exist: a deleted
     node's last word must not hold a model's deletion forever."""
     nodes = set(live_nodes)

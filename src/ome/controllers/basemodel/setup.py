@@ -2,25 +2,24 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
-from typing import Any
+from collections.abc import Iterable
 
+from ome.client import KubeObject
 from ome.controllers.basemodel.nodes import NodeStatusCleanup
 from ome.controllers.basemodel.reconciler import DELETION_TIMEOUT, ModelReconciler
 from ome.controllers.basemodel.reports import node_of
 from ome.controllers.kinds import BASEMODEL, CLUSTERBASEMODEL, CONFIGMAP, NODE
-from ome.runtime import Controller, Manager, Request
-from ome.runtime.handlers import EnqueueRequestsFromMapFunc
+from ome.informers import SharedInformer
+from ome.runtime import Controller, Manager, Request, controller_managed_by
+from ome.runtime.handlers import MapFunc
 from ome.serving.naming import STATUS_CONFIGMAP_LABEL, model_status_key
 
 STATUS_KEY_INDEX = "status-key"
 """Index of models by their data key in the node status ConfigMaps."""
 DEFAULT_STATUS_NAMESPACE = "ome"
 
-Obj = Mapping[str, Any]
 
-
-def _status_key_index(obj: Obj) -> list[str]:
+def _status_key_index(obj: KubeObject) -> list[str]:
     meta = obj.get("metadata", {})
     return [model_status_key(meta["name"], meta.get("namespace") or None)]
 
@@ -56,29 +55,28 @@ def setup(
             deletion_timeout=deletion_timeout,
         )
         controller = (
-            Controller.for_(kind, namespaced=kind is BASEMODEL)
+            controller_managed_by(manager)
+            .for_(models)
+            .watches(configmaps, _reported(models, namespace))
+            # A node that goes away may have been the one holding up a deletion.
+            .watches(nodes, _deleting(models))
             .named(f"{kind.kind.lower()}-controller")
             .with_options(max_concurrent_reconciles=workers)
-            .complete(manager, reconciler)
+            .complete(reconciler)
         )
-        controller.watch(configmaps, EnqueueRequestsFromMapFunc(_reported(models, namespace)))
-        # A node that goes away may have been the one holding up a deletion.
-        controller.watch(nodes, EnqueueRequestsFromMapFunc(_deleting(models)))
         controllers.append(controller)
     cleanup = (
-        Controller.for_(NODE, namespaced=False, metadata_only=True)
+        controller_managed_by(manager)
+        .for_(nodes)
+        .watches(configmaps, _node_of_configmap(namespace))
         .named("node-status-cleanup")
-        .complete(
-            manager,
-            NodeStatusCleanup(manager.client, nodes, configmaps, namespace),
-        )
+        .complete(NodeStatusCleanup(manager.client, nodes, configmaps, namespace))
     )
-    cleanup.watch(configmaps, EnqueueRequestsFromMapFunc(_node_of_configmap(namespace)))
     return [*controllers, cleanup]
 
 
-def _reported(models: Any, namespace: str) -> Any:
-    def requests(configmap: Obj) -> Iterable[Request]:
+def _reported(models: SharedInformer, namespace: str) -> MapFunc:
+    def requests(configmap: KubeObject) -> Iterable[Request]:
         if configmap.get("metadata", {}).get("namespace") != namespace:
             return ()
         return {
@@ -90,8 +88,8 @@ def _reported(models: Any, namespace: str) -> Any:
     return requests
 
 
-def _deleting(models: Any) -> Any:
-    def requests(_: Obj) -> Iterable[Request]:
+def _deleting(models: SharedInformer) -> MapFunc:
+    def requests(_: KubeObject) -> Iterable[Request]:
         return [
             Request.for_object(model)
             for model in models.store.list()
@@ -101,8 +99,8 @@ def _deleting(models: Any) -> Any:
     return requests
 
 
-def _node_of_configmap(namespace: str) -> Any:
-    def requests(configmap: Obj) -> Iterable[Request]:
+def _node_of_configmap(namespace: str) -> MapFunc:
+    def requests(configmap: KubeObject) -> Iterable[Request]:
         if configmap.get("metadata", {}).get("namespace") != namespace:
             return ()
         return (Request("", node_of(configmap)),)

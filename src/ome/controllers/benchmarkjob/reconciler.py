@@ -4,12 +4,12 @@ the status (:mod:`ome.serving.benchmark`)."""
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from ome.client import AlreadyExists, Conflict, NotFound
+from ome.client import GVK, AlreadyExists, Client, Conflict, KubeObject, NotFound, ResourceClient
 from ome.controllers.kinds import BENCHMARKJOB, JOB
+from ome.informers import SharedInformer
 from ome.runtime import (
     NORMAL,
     WARNING,
@@ -24,6 +24,7 @@ from ome.serving.benchmark import (
     API_KEY,
     CONFIG_NAME,
     FAILED,
+    BenchmarkConfig,
     BenchmarkError,
     Target,
     benchmark_job,
@@ -43,8 +44,6 @@ FINALIZER = "benchmarkjob.finalizers"
 PODS_WAIT = 5.0
 """Seconds between looks for a Ready service's engine pods in the cache."""
 
-Obj = Mapping[str, Any]
-
 
 class _Waiting(Exception):
     """The target is not ready to be benchmarked; the message says what is missing."""
@@ -52,19 +51,19 @@ class _Waiting(Exception):
 
 @dataclass
 class BenchmarkJobReconciler:
-    client: Any
-    benchmarks: Any
-    jobs: Any
-    services: Any
-    pods: Any
-    base_models: Any
-    cluster_base_models: Any
-    config: Any
+    client: Client
+    benchmarks: SharedInformer
+    jobs: SharedInformer
+    services: SharedInformer
+    pods: SharedInformer
+    base_models: SharedInformer
+    cluster_base_models: SharedInformer
+    config: SharedInformer
     config_namespace: str
     recorder: EventRecorder
 
     def __post_init__(self) -> None:
-        self._resources: dict[str, Any] = {}
+        self._resources: dict[str, ResourceClient[KubeObject]] = {}
 
     async def __call__(self, request: Request) -> Result | None:
         found = self.benchmarks.store.get(str(request))
@@ -101,11 +100,11 @@ class BenchmarkJobReconciler:
         await self._write_status(found, benchmark_status(found, None, now_rfc3339()))
         return None
 
-    def _config(self) -> Any:
+    def _config(self) -> BenchmarkConfig:
         configmap = self.config.store.get(f"{self.config_namespace}/{CONFIG_NAME}")
         return parse_benchmark_config((configmap or {}).get("data"))
 
-    def _target(self, benchmark: Obj) -> Target:
+    def _target(self, benchmark: KubeObject) -> Target:
         endpoint = (benchmark.get("spec") or {}).get("endpoint") or {}
         if endpoint.get("endpoint"):
             return endpoint_target(endpoint["endpoint"])
@@ -150,7 +149,7 @@ class BenchmarkJobReconciler:
             node_selector={model_ready_label(model_name, scope): MODEL_READY},
         )
 
-    async def _fail(self, benchmark: Obj, message: str) -> None:
+    async def _fail(self, benchmark: KubeObject, message: str) -> None:
         status = dict(benchmark.get("status") or {})
         if status.get("state") == FAILED and status.get("failureMessage") == message:
             return
@@ -158,23 +157,23 @@ class BenchmarkJobReconciler:
         await self._write_status(benchmark, status)
         self.recorder.event(benchmark, WARNING, "InvalidBenchmark", message)
 
-    async def _resource(self, kind: Any) -> Any:
+    async def _resource(self, kind: GVK) -> ResourceClient[KubeObject]:
         if kind.kind not in self._resources:
             self._resources[kind.kind] = await self.client.resource(kind)
         return self._resources[kind.kind]
 
-    async def _patch_finalizers(self, found: Obj, finalizers: list[str]) -> Obj:
+    async def _patch_finalizers(self, found: KubeObject, finalizers: list[str]) -> KubeObject:
         meta = found["metadata"]
         patch = {"metadata": {"finalizers": finalizers, "resourceVersion": meta["resourceVersion"]}}
         try:
-            updated: Obj = await (await self._resource(BENCHMARKJOB)).patch(
+            updated: KubeObject = await (await self._resource(BENCHMARKJOB)).patch(
                 meta["name"], patch, meta["namespace"]
             )
         except NotFound:
             return found
         return updated
 
-    async def _write_status(self, found: Obj, status: dict[str, Any]) -> None:
+    async def _write_status(self, found: KubeObject, status: dict[str, Any]) -> None:
         current = found.get("status") or {}
         if current == status:
             return

@@ -3,9 +3,9 @@ services' pods and models, and ``benchmarkjob-config``."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
-from typing import Any
+from collections.abc import Iterable
 
+from ome.client import KubeObject
 from ome.controllers.benchmarkjob.reconciler import BenchmarkJobReconciler
 from ome.controllers.kinds import (
     BASEMODEL,
@@ -16,15 +16,12 @@ from ome.controllers.kinds import (
     JOB,
     POD,
 )
-from ome.runtime import Controller, Manager, Request
-from ome.runtime.handlers import EnqueueRequestsFromMapFunc
+from ome.runtime import Controller, Manager, Request, controller_managed_by
 from ome.serving.benchmark import CONFIG_NAME
 from ome.serving.metadata import INFERENCESERVICE_LABEL
 
 CONTROLLER_NAME = "benchmarkjob-controller"
 DEFAULT_CONFIG_NAMESPACE = "ome"
-
-Obj = Mapping[str, Any]
 
 
 def setup(manager: Manager, *, config_namespace: str | None = None, workers: int = 1) -> Controller:
@@ -49,7 +46,7 @@ def setup(manager: Manager, *, config_namespace: str | None = None, workers: int
         recorder=manager.event_recorder(CONTROLLER_NAME),
     )
 
-    def targeting(service: Obj) -> Iterable[Request]:
+    def targeting(service: KubeObject) -> Iterable[Request]:
         meta = service.get("metadata", {})
         return [
             Request.for_object(b)
@@ -59,20 +56,20 @@ def setup(manager: Manager, *, config_namespace: str | None = None, workers: int
             and b.get("status", {}).get("state", "Pending") == "Pending"
         ]
 
-    def waiting(_: Obj) -> Iterable[Request]:
+    def waiting(_: KubeObject) -> Iterable[Request]:
         return [
             Request.for_object(b)
             for b in benchmarks.store.list()
             if (b.get("status") or {}).get("state", "Pending") == "Pending"
         ]
 
-    controller = (
-        Controller.for_(BENCHMARKJOB)
+    return (
+        controller_managed_by(manager)
+        .for_(benchmarks)
+        .owns(jobs)
+        .watches(services, targeting)
+        .watches(config, waiting)
         .named(CONTROLLER_NAME)
-        .owns(JOB)
-        .watches(INFERENCESERVICE, targeting)
         .with_options(max_concurrent_reconciles=workers)
-        .complete(manager, reconciler)
+        .complete(reconciler)
     )
-    controller.watch(config, EnqueueRequestsFromMapFunc(waiting))
-    return controller

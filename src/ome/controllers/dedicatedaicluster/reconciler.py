@@ -5,15 +5,15 @@ placeholders and labels go and the workloads stay, with an Event."""
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
 import structlog
 
-from ome.client import Conflict, NotFound
+from ome.client import Client, Conflict, KubeObject, NotFound
 from ome.controllers.kinds import DEDICATEDAICLUSTER, DEPLOYMENT, NODE, PRIORITYCLASS
+from ome.informers import SharedInformer
 from ome.runtime import NORMAL, WARNING, EventRecorder, Request, Result, has_finalizer
 from ome.serving.dedicated import (
     ACTIVE,
@@ -42,7 +42,6 @@ FIELD_MANAGER = "ome-controller"
 POD_INDEX = "dac"
 """Index of the DACs' pods (placeholders and workloads) by their DAC label value."""
 
-Obj = Mapping[str, Any]
 log = structlog.get_logger("ome.controllers.dedicatedaicluster")
 
 
@@ -52,12 +51,12 @@ class DedicatedAIClusterReconciler:
     ``namespace``), the DACs' pods (label-selected, every namespace) and the nodes
     (metadata only)."""
 
-    client: Any
-    dacs: Any
-    profiles: Any
-    deployments: Any
-    pods: Any
-    nodes: Any
+    client: Client
+    dacs: SharedInformer
+    profiles: SharedInformer
+    deployments: SharedInformer
+    pods: SharedInformer
+    nodes: SharedInformer
     recorder: EventRecorder
     namespace: str
     threshold: float = FAILURE_THRESHOLD
@@ -127,7 +126,7 @@ class DedicatedAIClusterReconciler:
             with contextlib.suppress(NotFound):
                 await resource.patch(node, {"metadata": {"labels": {DAC_LABEL: None}}})
 
-    async def _write_status(self, dac: Obj, status: dict[str, Any]) -> None:
+    async def _write_status(self, dac: KubeObject, status: dict[str, Any]) -> None:
         current = dac.get("status") or {}
         if all(current.get(k) == v for k, v in status.items()):
             return
@@ -136,9 +135,9 @@ class DedicatedAIClusterReconciler:
             await resource.patch_status(dac["metadata"]["name"], {"status": status})
         self._announce(dac, current, status)
 
-    def _announce(self, dac: Obj, current: Obj, status: Obj) -> None:
+    def _announce(self, dac: KubeObject, current: KubeObject, status: KubeObject) -> None:
         (condition,) = status["conditions"]
-        before: Obj = next(
+        before: KubeObject = next(
             (c for c in current.get("conditions") or [] if c.get("type") == "Ready"), {}
         )
         if (before.get("reason"), current.get("dacLifecycleState")) == (
@@ -151,7 +150,7 @@ class DedicatedAIClusterReconciler:
         elif status["dacLifecycleState"] == FAILED:
             self.recorder.event(dac, WARNING, condition["reason"], condition["message"])
 
-    async def _release(self, dac: Obj) -> None:
+    async def _release(self, dac: KubeObject) -> None:
         """Deletion: placeholders and node labels go; the workloads stay, told by an Event."""
         if not has_finalizer(dac, FINALIZER):
             return
@@ -186,12 +185,12 @@ class DedicatedAIClusterReconciler:
         finalizers = [f for f in dac["metadata"].get("finalizers") or [] if f != FINALIZER]
         await self._patch_finalizers(dac, finalizers)
 
-    async def _patch_finalizers(self, dac: Obj, finalizers: list[str]) -> Obj:
+    async def _patch_finalizers(self, dac: KubeObject, finalizers: list[str]) -> KubeObject:
         meta = dac["metadata"]
         patch = {"metadata": {"finalizers": finalizers, "resourceVersion": meta["resourceVersion"]}}
         try:
             resource = await self.client.resource(DEDICATEDAICLUSTER)
-            updated: Obj = await resource.patch(meta["name"], patch)
+            updated: KubeObject = await resource.patch(meta["name"], patch)
         except NotFound:
             return dac
         return updated

@@ -3,9 +3,9 @@ nodes."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
-from typing import Any
+from collections.abc import Iterable
 
+from ome.client import KubeObject
 from ome.controllers.dedicatedaicluster.reconciler import POD_INDEX, DedicatedAIClusterReconciler
 from ome.controllers.kinds import (
     DEDICATEDAICLUSTER,
@@ -14,8 +14,7 @@ from ome.controllers.kinds import (
     NODE,
     POD,
 )
-from ome.runtime import Controller, Manager, Request
-from ome.runtime.handlers import EnqueueRequestsFromMapFunc
+from ome.runtime import Controller, Manager, Request, controller_managed_by
 from ome.serving.dedicated import DAC_LABEL, FAILURE_THRESHOLD, PLACEHOLDER_LABEL, label_value
 
 CONTROLLER_NAME = "dedicatedaicluster-controller"
@@ -24,19 +23,17 @@ PROFILE_INDEX = "profile"
 LABEL_INDEX = "label"
 """Index of the DACs by the value of their pods' label (the name, cut to 63)."""
 
-Obj = Mapping[str, Any]
 
-
-def _profile_index(dac: Obj) -> list[str]:
+def _profile_index(dac: KubeObject) -> list[str]:
     name = (dac.get("spec") or {}).get("profile")
     return [str(name)] if name else []
 
 
-def _label_index(dac: Obj) -> list[str]:
+def _label_index(dac: KubeObject) -> list[str]:
     return [label_value(dac["metadata"]["name"])]
 
 
-def _pod_index(pod: Obj) -> list[str]:
+def _pod_index(pod: KubeObject) -> list[str]:
     value = (pod["metadata"].get("labels") or {}).get(DAC_LABEL)
     return [value] if value else []
 
@@ -72,23 +69,23 @@ def setup(
         threshold=threshold,
     )
 
-    def of_profile(profile: Obj) -> Iterable[Request]:
+    def of_profile(profile: KubeObject) -> Iterable[Request]:
         name = profile["metadata"]["name"]
         return [Request.for_object(d) for d in dacs.store.by_index(PROFILE_INDEX, name)]
 
-    def of_labelled(obj: Obj) -> Iterable[Request]:
+    def of_labelled(obj: KubeObject) -> Iterable[Request]:
         value = (obj["metadata"].get("labels") or {}).get(DAC_LABEL)
         if not value:
             return ()
         return [Request.for_object(d) for d in dacs.store.by_index(LABEL_INDEX, value)]
 
-    controller = (
-        Controller.for_(DEDICATEDAICLUSTER, namespaced=False)
+    return (
+        controller_managed_by(manager)
+        .for_(dacs)
+        .watches(profiles, of_profile)
+        .watches(deployments, of_labelled)
+        .watches(pods, of_labelled)
         .named(CONTROLLER_NAME)
-        .watches(DEDICATEDAICLUSTERPROFILE, of_profile)
         .with_options(max_concurrent_reconciles=workers)
-        .complete(manager, reconciler)
+        .complete(reconciler)
     )
-    controller.watch(deployments, EnqueueRequestsFromMapFunc(of_labelled))
-    controller.watch(pods, EnqueueRequestsFromMapFunc(of_labelled))
-    return controller

@@ -5,11 +5,11 @@ failed."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+from ome.client import KubeObject
 from ome.controllers.basemodel.reconciler import ModelReconciler
 from ome.controllers.basemodel.reports import (
     FAILED,
@@ -18,6 +18,7 @@ from ome.controllers.basemodel.reports import (
     failure_summary,
     model_status,
 )
+from ome.informers import SharedInformer
 from ome.runtime import WARNING
 
 READY_CONDITION = "Ready"
@@ -26,10 +27,8 @@ DOWNLOAD_FAILED = "DownloadFailed"
 DOWNLOADING = "Downloading"
 WAITING_FOR_NODES = "WaitingForNodes"
 
-Obj = Mapping[str, Any]
 
-
-def base_model_of(weight: Obj) -> tuple[str, str, str | None]:
+def base_model_of(weight: KubeObject) -> tuple[str, str, str | None]:
     """(kind, name, namespace) of ``spec.baseModelRef``: a BaseModel when it names a
     namespace, else a ClusterBaseModel."""
     ref = (weight.get("spec") or {}).get("baseModelRef") or {}
@@ -42,7 +41,7 @@ def describe(kind: str, name: str, namespace: str | None) -> str:
 
 
 def weight_status(
-    weight: Obj, found: list[NodeReport], *, base_model_exists: bool, now: str
+    weight: KubeObject, found: list[NodeReport], *, base_model_exists: bool, now: str
 ) -> dict[str, Any]:
     """The whole status: upstream's fields, the Ready condition and observedGeneration.
     The condition keeps its lastTransitionTime while its status stays the same."""
@@ -81,7 +80,7 @@ def _nodes(found: list[NodeReport]) -> str:
     return ", ".join(r.node for r in found)
 
 
-def _ready_condition(weight: Obj) -> dict[str, Any]:
+def _ready_condition(weight: KubeObject) -> dict[str, Any]:
     for condition in (weight.get("status") or {}).get("conditions") or []:
         if condition.get("type") == READY_CONDITION:
             return dict(condition)
@@ -92,22 +91,24 @@ def _now() -> str:
     return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-@dataclass
+@dataclass(kw_only=True)
 class FineTunedWeightReconciler(ModelReconciler):
-    base_models: Any = None
+    base_models: SharedInformer
     """Informers of BaseModels and ClusterBaseModels: whether a weight's base exists."""
-    cluster_base_models: Any = None
+    cluster_base_models: SharedInformer
 
-    def status(self, model: Obj, found: list[NodeReport]) -> dict[str, Any]:
+    def status(self, model: KubeObject, found: list[NodeReport]) -> dict[str, Any]:
         return weight_status(model, found, base_model_exists=self._base_exists(model), now=_now())
 
-    def _base_exists(self, weight: Obj) -> bool:
+    def _base_exists(self, weight: KubeObject) -> bool:
         _, name, namespace = base_model_of(weight)
         if namespace is not None:
             return self.base_models.store.get(f"{namespace}/{name}") is not None
         return self.cluster_base_models.store.get(name) is not None
 
-    def announce(self, model: Obj, current: Obj, status: Obj, failures: str) -> None:
+    def announce(
+        self, model: KubeObject, current: KubeObject, status: KubeObject, failures: str
+    ) -> None:
         (condition,) = status["conditions"]
         if condition["reason"] == BASE_MODEL_NOT_FOUND:
             if _ready_condition(model).get("reason") != BASE_MODEL_NOT_FOUND:

@@ -2,25 +2,22 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
-from typing import Any
+from collections.abc import Iterable
 
+from ome.client import KubeObject
 from ome.controllers.basemodel.reconciler import DELETION_TIMEOUT
 from ome.controllers.basemodel.setup import DEFAULT_STATUS_NAMESPACE
 from ome.controllers.finetunedweight.reconciler import FineTunedWeightReconciler, base_model_of
 from ome.controllers.kinds import BASEMODEL, CLUSTERBASEMODEL, CONFIGMAP, FINETUNEDWEIGHT, NODE
-from ome.runtime import Controller, Manager, Request
-from ome.runtime.handlers import EnqueueRequestsFromMapFunc
+from ome.runtime import Controller, Manager, Request, controller_managed_by
 from ome.serving.naming import STATUS_CONFIGMAP_LABEL, fine_tuned_status_key
 
 CONTROLLER_NAME = "finetunedweight-controller"
 BASE_MODEL_INDEX = "base-model"
 """Index of weights by their base model: ``{namespace}/{name}`` or ``{name}``."""
 
-Obj = Mapping[str, Any]
 
-
-def _base_model_index(weight: Obj) -> list[str]:
+def _base_model_index(weight: KubeObject) -> list[str]:
     _, name, namespace = base_model_of(weight)
     return [f"{namespace}/{name}" if namespace else name]
 
@@ -61,7 +58,7 @@ def setup(
         cluster_base_models=cluster_base_models,
     )
 
-    def reported(configmap: Obj) -> Iterable[Request]:
+    def reported(configmap: KubeObject) -> Iterable[Request]:
         if configmap.get("metadata", {}).get("namespace") != namespace:
             return ()
         keys = set(configmap.get("data") or {})
@@ -71,26 +68,26 @@ def setup(
             if fine_tuned_status_key(weight["metadata"]["name"]) in keys
         ]
 
-    def deleting(_: Obj) -> Iterable[Request]:
+    def deleting(_: KubeObject) -> Iterable[Request]:
         return [
             Request.for_object(weight)
             for weight in weights.store.list()
             if weight["metadata"].get("deletionTimestamp")
         ]
 
-    def of_base_model(model: Obj) -> Iterable[Request]:
+    def of_base_model(model: KubeObject) -> Iterable[Request]:
         meta = model.get("metadata", {})
         key = f"{meta['namespace']}/{meta['name']}" if meta.get("namespace") else meta["name"]
         return [Request.for_object(w) for w in weights.store.by_index(BASE_MODEL_INDEX, key)]
 
-    controller = (
-        Controller.for_(FINETUNEDWEIGHT, namespaced=False)
+    return (
+        controller_managed_by(manager)
+        .for_(weights)
+        .watches(base_models, of_base_model)
+        .watches(cluster_base_models, of_base_model)
+        .watches(configmaps, reported)
+        .watches(nodes, deleting)
         .named(CONTROLLER_NAME)
-        .watches(BASEMODEL, of_base_model)
-        .watches(CLUSTERBASEMODEL, of_base_model)
         .with_options(max_concurrent_reconciles=workers)
-        .complete(manager, reconciler)
+        .complete(reconciler)
     )
-    controller.watch(configmaps, EnqueueRequestsFromMapFunc(reported))
-    controller.watch(nodes, EnqueueRequestsFromMapFunc(deleting))
-    return controller

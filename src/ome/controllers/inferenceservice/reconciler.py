@@ -12,7 +12,7 @@ from typing import Any
 import structlog
 
 from ome.api.v1beta1 import InferenceService
-from ome.client import GVK, ApiError, NotFound
+from ome.client import GVK, ApiError, Client, KubeObject, NotFound, ResourceClient
 from ome.controllers.inferenceservice.catalog import StoreCatalog
 from ome.controllers.inferenceservice.tracking import Child, Tracker
 from ome.controllers.kinds import (
@@ -163,7 +163,7 @@ class InferenceServiceReconciler:
     def __init__(
         self,
         *,
-        client: Any,
+        client: Client,
         informers: Mapping[GVK, Any],
         pods: Any,
         catalog: StoreCatalog,
@@ -182,7 +182,7 @@ class InferenceServiceReconciler:
         self.tracker = tracker
         self.config_informer = config
         self.config_namespace = config_namespace
-        self._resources: dict[GVK, Any] = {}
+        self._resources: dict[GVK, ResourceClient[KubeObject]] = {}
         self._config: tuple[str | None, ServingConfig | ServingError] | None = None
         # (kind, namespace/name) -> (digest of what was applied, marker of the result):
         # an unchanged desired object over an unchanged live one is not applied again.
@@ -197,7 +197,7 @@ class InferenceServiceReconciler:
         # what this reconciler's writes returned: their watch events need no second pass
         self.own_writes = OwnWrites()
 
-    async def _resource(self, gvk: GVK) -> Any:
+    async def _resource(self, gvk: GVK) -> ResourceClient[KubeObject]:
         if gvk not in self._resources:
             self._resources[gvk] = await self.client.resource(gvk)
         return self._resources[gvk]
@@ -386,7 +386,7 @@ class InferenceServiceReconciler:
         meta = raw["metadata"]
         services = await self._resource(INFERENCESERVICE)
         patch = {"metadata": {"finalizers": finalizers, "resourceVersion": meta["resourceVersion"]}}
-        updated: Obj = await services.patch(meta["name"], patch, meta["namespace"])
+        updated = dict(await services.patch(meta["name"], patch, meta["namespace"]))
         self.own_writes.record(INFERENCESERVICE, updated)
         return updated
 
@@ -416,7 +416,7 @@ class InferenceServiceReconciler:
         if last is not None and cached is not None and last == (digest, _marker(cached)):
             return cached
         resource = await self._resource(gvk)
-        applied: Obj = await resource.apply(obj, field_manager=FIELD_MANAGER, force=True)
+        applied = dict(await resource.apply(obj, field_manager=FIELD_MANAGER, force=True))
         self.own_writes.record(gvk, applied)
         self._applied[gvk, key] = (digest, _marker(applied))
         self._forget_deleted()

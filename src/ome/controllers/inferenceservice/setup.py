@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
-from typing import Any
+from collections.abc import Iterable
 
-from ome.client import GVK
+from ome.client import GVK, KubeObject
 from ome.controllers.inferenceservice.catalog import StoreCatalog
 from ome.controllers.inferenceservice.reconciler import (
     SERVICE_INDEX,
@@ -30,8 +29,9 @@ from ome.controllers.kinds import (
     SCALEDOBJECT,
     SERVINGRUNTIME,
 )
-from ome.runtime import Controller, Manager, Request
-from ome.runtime.handlers import EnqueueRequestsFromMapFunc, MapFunc
+from ome.informers import SharedInformer
+from ome.runtime import Controller, Manager, Request, controller_managed_by
+from ome.runtime.handlers import MapFunc
 from ome.runtime.predicates import generation_changed
 from ome.serving.config import CONFIGMAP_NAME as CONFIG_NAME
 from ome.serving.metadata import INFERENCESERVICE_LABEL
@@ -43,25 +43,23 @@ MODEL_INDEX = "model"
 FINE_TUNED_INDEX = "fine-tuned-weight"
 """Index of InferenceServices by the names in ``spec.model.fineTunedWeights``."""
 
-Obj = Mapping[str, Any]
 
-
-def model_index(obj: Obj) -> list[str]:
+def model_index(obj: KubeObject) -> list[str]:
     name = ((obj.get("spec") or {}).get("model") or {}).get("name")
     return [name] if name else []
 
 
-def fine_tuned_index(obj: Obj) -> list[str]:
+def fine_tuned_index(obj: KubeObject) -> list[str]:
     names = ((obj.get("spec") or {}).get("model") or {}).get("fineTunedWeights") or []
     return [name for name in names if isinstance(name, str) and name]
 
 
-def _identity(obj: Obj) -> tuple[str | None, str]:
+def _identity(obj: KubeObject) -> tuple[str | None, str]:
     meta = obj.get("metadata", {})
     return meta.get("namespace") or None, meta.get("name", "")
 
 
-def config_informer(manager: Manager, namespace: str) -> Any:
+def config_informer(manager: Manager, namespace: str) -> SharedInformer:
     """The informer of the operator's ``inferenceservice-config`` alone, in ``namespace``,
     which need not be one the manager watches."""
     return manager.informer(
@@ -98,7 +96,7 @@ def setup(
         INFERENCEPOOL: not watch_inferencepools,
     }
     children = [k for k in CHILD_KINDS if not unwatched.get(k)]
-    informers: dict[GVK, Any] = {INFERENCESERVICE: services}
+    informers: dict[GVK, SharedInformer] = {INFERENCESERVICE: services}
     for kind in children:
         informers[kind] = manager.informer(kind)
         informers[kind].add_indexers({SERVICE_INDEX: service_index})
@@ -127,11 +125,11 @@ def setup(
     def all_services() -> list[Request]:
         return [Request.for_object(obj) for obj in services.store.list()]
 
-    def runtime_users(obj: Obj) -> Iterable[Request]:
+    def runtime_users(obj: KubeObject) -> Iterable[Request]:
         scope, name = _identity(obj)
         return {*tracker.using_runtime(name, scope), *tracker.failed(scope)}
 
-    def model_users(obj: Obj) -> Iterable[Request]:
+    def model_users(obj: KubeObject) -> Iterable[Request]:
         scope, name = _identity(obj)
         users = {
             Request.for_object(service)
@@ -140,28 +138,33 @@ def setup(
         }
         return users | set(tracker.failed(scope))
 
-    def weight_users(obj: Obj) -> Iterable[Request]:
+    def weight_users(obj: KubeObject) -> Iterable[Request]:
         _, name = _identity(obj)
         users = {Request.for_object(s) for s in services.store.by_index(FINE_TUNED_INDEX, name)}
         return users | set(tracker.failed(None))
 
-    def pod_owner(obj: Obj) -> Iterable[Request]:
+    def pod_owner(obj: KubeObject) -> Iterable[Request]:
         meta = obj.get("metadata", {})
         name = (meta.get("labels") or {}).get(INFERENCESERVICE_LABEL)
         return (Request(meta.get("namespace", ""), name),) if name else ()
 
     def blocked_services(kind: GVK) -> MapFunc:
-        def waiting(obj: Obj) -> Iterable[Request]:
+        def waiting(obj: KubeObject) -> Iterable[Request]:
             meta = obj.get("metadata", {})
             return tracker.waiting_for((kind.kind, f"{meta.get('namespace')}/{meta.get('name')}"))
 
         return waiting
 
     echoes = reconciler.own_writes.not_echoes
-    builder = Controller.for_(INFERENCESERVICE, echoes(INFERENCESERVICE)).named(CONTROLLER_NAME)
+    builder = (
+        controller_managed_by(manager)
+        .for_(services, echoes(INFERENCESERVICE))
+        .named(CONTROLLER_NAME)
+    )
     for kind in children:
-        builder = builder.owns(kind, echoes(kind)).watches(kind, blocked_services(kind))
-    controller = (
+        informer = informers[kind]
+        builder = builder.owns(informer, echoes(kind)).watches(informer, blocked_services(kind))
+    return (
         builder.watches(SERVINGRUNTIME, runtime_users)
         .watches(CLUSTERSERVINGRUNTIME, runtime_users)
         .watches(BASEMODEL, model_users)
@@ -169,10 +172,9 @@ def setup(
         .watches(FINETUNEDWEIGHT, weight_users)
         # a class's spec (not its ever-changing counts) may change any service's pods
         .watches(ACCELERATORCLASS, lambda _: all_services(), generation_changed())
+        # Only the pods of services are cached: a label-selected informer of their own.
+        .watches(pods, pod_owner)
+        .watches(config, lambda _: all_services())
         .with_options(max_concurrent_reconciles=workers)
-        .complete(manager, reconciler)
+        .complete(reconciler)
     )
-    # Only the pods of services are cached: a label-selected informer of their own.
-    controller.watch(pods, EnqueueRequestsFromMapFunc(pod_owner))
-    controller.watch(config, EnqueueRequestsFromMapFunc(lambda _: all_services()))
-    return controller
