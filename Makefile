@@ -9,7 +9,7 @@ INSTALLED := $(VENV)/.installed
 PYTEST_ARGS ?=
 RUN_ARGS ?=
 
-.PHONY: run test lint typecheck contracts unit controlplane local-down clean
+.PHONY: run test lint typecheck contracts unit controlplane local-down dist framework-check clean
 
 # Both distributions, editable: the framework (framework/) and the operator with its
 # storage backends.
@@ -49,6 +49,15 @@ test: lint typecheck contracts controlplane
 
 unit: $(INSTALLED)
 	$(BIN)/pytest tests/unit $(PYTEST_ARGS)
+
+# The two wheels: ome-framework (from framework/) and ome-operator.
+dist: $(INSTALLED)
+	$(BIN)/pip wheel --no-deps --wheel-dir dist ./framework .
+
+# The framework alone from its wheel in a fresh virtualenv (dependencies from the package
+# index): no operator package, the Widget example reconciling, a third-party plugin test.
+framework-check: controlplane
+	tools/framework-check/check.sh $(BIN)/python
 
 clean:
 	rm -rf $(VENV) build dist .mypy_cache .ruff_cache .pytest_cache
