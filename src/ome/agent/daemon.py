@@ -16,12 +16,13 @@ from collections.abc import Iterable
 from ome.agent import finetuned
 from ome.agent.download import (
     Downloaders,
-    HfDownloader,
     HfSettings,
     LocalDownloader,
-    S3Downloader,
     S3Settings,
+    hf_downloader,
+    s3_downloader,
 )
+from ome.agent.download.settings import hub_endpoint
 from ome.agent.metrics import AgentMetrics
 from ome.agent.node_agent import AgentSettings, NodeAgent
 from ome.agent.publisher import NodeStatusPublisher
@@ -89,7 +90,7 @@ def setup(
 ) -> NodeAgent:
     nodes = manager.informer(NODE, field_selector=f"metadata.name={settings.node_name}")
     models = {kind: manager.informer(gvk) for kind, gvk in KINDS.items()}
-    hub = HfDownloader(hf)
+    hf = hf or HfSettings()
     s3 = s3 or S3Settings()
     weights = manager.informer(FINETUNEDWEIGHT)
     agent = NodeAgent(
@@ -97,10 +98,12 @@ def setup(
         client=manager.client,
         stores={**models, finetuned.KIND: weights},
         node_store=nodes.store,
-        downloaders=Downloaders({"hf": hub, "s3": S3Downloader(s3), "local": LocalDownloader()}),
+        downloaders=Downloaders(
+            {"hf": hf_downloader(hf), "s3": s3_downloader(s3), "local": LocalDownloader()}
+        ),
         metrics=AgentMetrics(manager.registry),
         publisher=NodeStatusPublisher(manager.client, settings.node_name, settings.namespace),
-        metadata_sources=MetadataSources(hub.endpoint, s3, settings.model_metadata),
+        metadata_sources=MetadataSources(hub_endpoint(hf), s3, settings.model_metadata),
     )
     for kind in KINDS:
         controller = (

@@ -5,8 +5,8 @@ from __future__ import annotations
 import argparse
 import sys
 from collections.abc import Sequence
+from importlib.metadata import version
 
-from ome import __version__
 from ome.cli import (
     agent,
     explain,
@@ -21,12 +21,14 @@ from ome.cli import (
     validate,
 )
 
+DISTRIBUTION = "ome-operator"
+
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="ome", description="Operator for serving large language models on Kubernetes."
     )
-    parser.add_argument("--version", action="version", version=f"ome {__version__}")
+    parser.add_argument("--version", action="version", version=f"ome {version(DISTRIBUTION)}")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
     local.register(commands)
     run.register(commands)

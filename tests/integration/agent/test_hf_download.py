@@ -18,10 +18,10 @@ from ome.agent.download import (
     DownloadRequest,
     DownloadResult,
     FailureReason,
-    HfDownloader,
     HfSettings,
     RetryPolicy,
 )
+from ome.agent.download.hf import HfDownloader
 from ome.agent.download.manifest import MANIFEST_FILE
 from ome.agent.download.staging import staging_dir
 from ome.agent.metadata import read_model_metadata
@@ -287,7 +287,8 @@ async def _until_only_the_weights_are_left(hub: FakeHub, dest: Path) -> None:
 _AGENT = """
 import asyncio, sys
 from pathlib import Path
-from ome.agent.download import DownloadRequest, HfDownloader, HfSettings
+from ome.agent.download import DownloadRequest, HfSettings
+from ome.agent.download.hf import HfDownloader
 from ome.agent.storage_uri import parse_storage_uri
 
 request = DownloadRequest(parse_storage_uri(sys.argv[2]), Path(sys.argv[3]))

@@ -15,10 +15,9 @@ from ome.agent.download import (
     DownloadResult,
     FailureReason,
     RetryPolicy,
-    S3Downloader,
     S3Settings,
 )
-from ome.agent.download.s3 import partial_path
+from ome.agent.download.s3 import S3Downloader, partial_path
 from ome.agent.download.staging import staging_dir
 from ome.agent.progress import Phase, Progress
 from ome.agent.storage_uri import parse_storage_uri

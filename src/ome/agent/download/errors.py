@@ -42,3 +42,16 @@ class DownloadError(Exception):
     @property
     def retryable(self) -> bool:
         return self.reason in _RETRYABLE
+
+
+class MissingExtra(ImportError):
+    """A storage backend's library is not installed: it comes with an extra of the
+    operator's distribution."""
+
+    def __init__(self, scheme: str, extra: str, cause: ImportError) -> None:
+        library = cause.name or "its library"
+        super().__init__(
+            f"{scheme}:// storage needs {library}, which is not installed: "
+            f"pip install 'ome-operator[{extra}]'"
+        )
+        self.extra = extra

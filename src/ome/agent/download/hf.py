@@ -23,31 +23,33 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import os
 import re
 import shutil
 import threading
 from collections.abc import Awaitable, Callable, Sequence
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import httpx2
-from huggingface_hub import HfApi, snapshot_download
-from huggingface_hub.errors import (
-    GatedRepoError,
-    HfHubHTTPError,
-    LocalEntryNotFoundError,
-    RemoteEntryNotFoundError,
-    RepositoryNotFoundError,
-    RevisionNotFoundError,
-)
-from huggingface_hub.hf_api import RepoFile
-from huggingface_hub.utils.tqdm import tqdm as hf_tqdm
+from ome.agent.download.errors import DownloadError, FailureReason, MissingExtra
 
-from ome.agent.download.attempt import StagedAttempt, TransferSettings
+try:
+    import httpx2
+    from huggingface_hub import HfApi, snapshot_download
+    from huggingface_hub.errors import (
+        GatedRepoError,
+        HfHubHTTPError,
+        LocalEntryNotFoundError,
+        RemoteEntryNotFoundError,
+        RepositoryNotFoundError,
+        RevisionNotFoundError,
+    )
+    from huggingface_hub.hf_api import RepoFile
+    from huggingface_hub.utils.tqdm import tqdm as hf_tqdm
+except ImportError as missing:
+    raise MissingExtra("hf", "hf", missing) from missing
+
+from ome.agent.download.attempt import StagedAttempt
 from ome.agent.download.base import DownloadRequest, DownloadResult
-from ome.agent.download.errors import DownloadError, FailureReason
 from ome.agent.download.manifest import (
     ExpectedFile,
     Manifest,
@@ -55,22 +57,16 @@ from ome.agent.download.manifest import (
     safe_relative_path,
 )
 from ome.agent.download.retry import retrying
+from ome.agent.download.settings import HfSettings, hub_endpoint
 from ome.agent.download.threads import Cancelled, check
 from ome.agent.progress import Progress, ProgressCallback
 from ome.agent.storage_uri import HfUri
 
-PUBLIC_HUB = "https://huggingface.co"
 # huggingface_hub keeps its resume bookkeeping here inside a local_dir download.
 _LIBRARY_STATE = ".cache"
 _IN_FLIGHT = Path(_LIBRARY_STATE, "huggingface", "download")
 # huggingface_hub's words when a file arrives shorter than announced.
 _SHORT_FILE = re.compile(r"should be of size (\d+) but has size (\d+)")
-
-
-@dataclass(frozen=True)
-class HfSettings(TransferSettings):
-    """``endpoint``: the Hub's URL; None: ``$HF_ENDPOINT`` at construction, else the
-    public Hub."""
 
 
 class HfDownloader:
@@ -82,9 +78,7 @@ class HfDownloader:
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
     ) -> None:
         self.settings = settings or HfSettings()
-        self.endpoint = (
-            self.settings.endpoint or os.environ.get("HF_ENDPOINT") or PUBLIC_HUB
-        ).rstrip("/")
+        self.endpoint = hub_endpoint(self.settings)
         self._sleep = sleep
 
     async def download(

@@ -26,13 +26,17 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-import boto3
-from botocore.config import Config
-from botocore.exceptions import BotoCoreError, ClientError, NoCredentialsError
+from ome.agent.download.errors import DownloadError, FailureReason, MissingExtra
 
-from ome.agent.download.attempt import StagedAttempt, TransferSettings
+try:
+    import boto3
+    from botocore.config import Config
+    from botocore.exceptions import BotoCoreError, ClientError, NoCredentialsError
+except ImportError as missing:
+    raise MissingExtra("s3", "s3", missing) from missing
+
+from ome.agent.download.attempt import StagedAttempt
 from ome.agent.download.base import DownloadRequest, DownloadResult
-from ome.agent.download.errors import DownloadError, FailureReason
 from ome.agent.download.manifest import (
     ExpectedFile,
     Manifest,
@@ -40,6 +44,7 @@ from ome.agent.download.manifest import (
     safe_relative_path,
 )
 from ome.agent.download.retry import retrying
+from ome.agent.download.settings import S3Settings
 from ome.agent.download.threads import Cancelled, check
 from ome.agent.progress import Progress, ProgressCallback
 from ome.agent.storage_uri import S3Uri
@@ -55,11 +60,6 @@ _PARTIAL = ".incomplete"
 _CHUNK = 1024 * 1024
 _PLAIN_MD5 = re.compile(r"[0-9a-f]{32}")
 _KMS = ("aws:kms", "aws:kms:dsse")
-
-
-@dataclass(frozen=True)
-class S3Settings(TransferSettings):
-    """``endpoint``: the S3 API's URL; None: ``$AWS_ENDPOINT_URL`` if set, else AWS."""
 
 
 @dataclass(frozen=True)

@@ -1,10 +1,12 @@
 """pytest fixtures for tests that need a Kubernetes API server.
 
 - ``cluster`` (session): by default a real control plane on loopback — etcd,
-  kube-apiserver, kube-controller-manager, kube-scheduler, kwok with two fake GPU nodes
-  of 8 GPUs each, and the LeaderWorkerSet controller with its CRD and webhooks.
-  ``OME_TEST_KUBECONFIG=path`` uses an existing cluster instead; ``OME_TEST_CLUSTER=k3s``
-  uses testcontainers' K3s (skipped where no Docker engine runs).
+  kube-apiserver, kube-controller-manager, kube-scheduler and kwok with two fake nodes —
+  shaped by ``control_plane_options`` (override that fixture in a ``conftest.py`` for GPU
+  nodes, the LeaderWorkerSet controller or add-on CRDs: the keyword arguments of
+  :class:`~ome.testing.ControlPlane`). ``OME_TEST_KUBECONFIG=path`` uses an existing
+  cluster instead; ``OME_TEST_CLUSTER=k3s`` uses testcontainers' K3s (skipped where no
+  Docker engine runs).
 - ``kubeconfig`` (session): the path of an admin kubeconfig for that cluster.
 - ``client``: an admin :class:`ome.client.Client`, closed after the test.
 - ``namespace``: a fresh namespace for one test, deleted afterwards.
@@ -17,7 +19,10 @@ use), ``await cluster.service_account_kubeconfig(account, path)`` writes a kubec
 for a process to do the same; on the control plane ome starts, ``cluster.audit`` lists
 what they were refused.
 
-Registered through the ``pytest11`` entry point, so installing ome is enough to use it.
+Opt-in, so that installing the framework changes nothing in other projects' test runs:
+``pytest -p ome.testing.pytest_plugin``, ``addopts = ["-p", "ome.testing.pytest_plugin"]``
+in the pytest settings, or ``pytest_plugins = ["ome.testing.pytest_plugin"]`` in the root
+``conftest.py``. It needs pytest-asyncio (``pip install 'ome-framework[testing]'``).
 """
 
 from __future__ import annotations
@@ -28,16 +33,24 @@ import shutil
 from collections.abc import AsyncIterator, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import pytest
-import pytest_asyncio
 from kubernetes_asyncio.client import Configuration
+
+try:
+    import pytest_asyncio
+except ImportError:  # pragma: no cover - depends on the environment
+    raise pytest.UsageError(
+        "ome.testing.pytest_plugin needs pytest-asyncio, which is not installed: "
+        "pip install 'ome-framework[testing]' (or pip install pytest-asyncio)"
+    ) from None
 
 from ome.client import Client, NotFound, load_configuration
 from ome.testing.controlplane import ControlPlane
 from ome.testing.crds import install_crds
 from ome.testing.leaderworkerset import API_VERSION as LWS_API_VERSION
-from ome.testing.nodes import gpu_nodes
+from ome.testing.nodes import FakeNode
 from ome.testing.serviceaccount import (
     AGENT_ACCOUNT,
     AUDIT_POLICY,
@@ -52,7 +65,6 @@ from ome.testing.serviceaccount import (
 KUBECONFIG_ENV = "OME_TEST_KUBECONFIG"
 CLUSTER_ENV = "OME_TEST_CLUSTER"
 NODE_COUNT = 2
-GPUS_PER_NODE = 8
 
 
 @dataclass
@@ -126,9 +138,21 @@ def k3s_kubeconfig(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
         yield path
 
 
+@pytest.fixture(scope="session")
+def control_plane_options() -> dict[str, Any]:
+    """Keyword arguments of :class:`ControlPlane` for the session's cluster."""
+    return {
+        "controller_manager": True,
+        "scheduler": True,
+        "nodes": [FakeNode(f"node-{i}") for i in range(NODE_COUNT)],
+    }
+
+
 @pytest_asyncio.fixture(scope="session", loop_scope="session")
 async def cluster(
-    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+    request: pytest.FixtureRequest,
+    tmp_path_factory: pytest.TempPathFactory,
+    control_plane_options: dict[str, Any],
 ) -> AsyncIterator[Cluster]:
     external = os.environ.get(KUBECONFIG_ENV)
     if external:
@@ -139,17 +163,13 @@ async def cluster(
         return
     audit = tmp_path_factory.mktemp("audit")
     (audit / "policy.yaml").write_text(AUDIT_POLICY)
-    async with ControlPlane(
-        controller_manager=True,
-        scheduler=True,
-        nodes=gpu_nodes(NODE_COUNT, GPUS_PER_NODE),
-        leaderworkerset=True,
-        addon_crds=True,
-        apiserver_args=[
-            f"--audit-policy-file={audit / 'policy.yaml'}",
-            f"--audit-log-path={audit / 'audit.log'}",
-        ],
-    ) as plane:
+    options = dict(control_plane_options)
+    options["apiserver_args"] = [
+        *options.get("apiserver_args", ()),
+        f"--audit-policy-file={audit / 'policy.yaml'}",
+        f"--audit-log-path={audit / 'audit.log'}",
+    ]
+    async with ControlPlane(**options) as plane:
         yield Cluster(plane.kubeconfig, plane, AuditLog(audit / "audit.log"))
 
 

@@ -147,8 +147,9 @@ MODULES = tuple(sorted({t.module for t in TARGETS} | {d.module for d in MODULE_D
 
 
 def source_dir() -> Path:
-    """tools/controlplane of the checkout this package was imported from."""
-    return Path(__file__).resolve().parents[3] / "tools" / "controlplane"
+    """The Go modules: ``gomodules`` beside this file, which in a source checkout links to
+    tools/controlplane and in an installed wheel is a copy of it."""
+    return Path(__file__).parent / "gomodules"
 
 
 def kubernetes_version(module_dir: Path | None = None) -> str:

@@ -49,12 +49,12 @@ rules:
 
 
 def default_manifests() -> Path:
-    """``$OME_TEST_MANIFESTS``, else the ``manifests`` folder of the source checkout ome
-    is imported from (an installed wheel has none: set the variable)."""
+    """``$OME_TEST_MANIFESTS``, else the ``manifests`` folder of the working directory (the
+    project root, where pytest runs)."""
     configured = os.environ.get(MANIFESTS_ENV)
     if configured:
         return Path(configured).expanduser()
-    return Path(__file__).resolve().parents[3] / "manifests"
+    return Path("manifests").absolute()
 
 
 def rbac_objects(manifests: Path) -> list[dict[str, Any]]:
