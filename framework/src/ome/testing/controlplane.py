@@ -355,7 +355,7 @@ class ControlPlane:
             ],
         )
         await process.wait_healthy(
-            _quiet(_insecure_health(self.ports.controller_manager)),
+            _quiet(_health(self.ports.controller_manager, tls=True)),
             self.options.start_timeout,
             "healthy (/healthz)",
         )
@@ -392,7 +392,7 @@ class ControlPlane:
             ],
         )
         await process.wait_healthy(
-            _quiet(_insecure_health(self.ports.scheduler)),
+            _quiet(_health(self.ports.scheduler, tls=True)),
             self.options.start_timeout,
             "healthy (/healthz)",
         )
@@ -417,19 +417,8 @@ class ControlPlane:
                 f"--server-address=127.0.0.1:{self.ports.kwok}",
             ],
         )
-
-        async def serving() -> bool:
-            async with (
-                aiohttp.ClientSession() as session,
-                session.get(
-                    f"http://127.0.0.1:{self.ports.kwok}/healthz",
-                    timeout=aiohttp.ClientTimeout(total=2),
-                ) as response,
-            ):
-                return response.status == 200
-
         await process.wait_healthy(
-            _quiet(serving), self.options.start_timeout, "healthy (/healthz)"
+            _quiet(_health(self.ports.kwok)), self.options.start_timeout, "healthy (/healthz)"
         )
 
     async def _start_leaderworkerset(self, admin: Client) -> None:
@@ -472,19 +461,10 @@ class ControlPlane:
                 f"--kubeconfig={self.kubeconfig}",
             ],
         )
-
-        async def healthy() -> bool:
-            async with (
-                aiohttp.ClientSession() as session,
-                session.get(
-                    f"http://127.0.0.1:{self.ports.lws_health}/healthz",
-                    timeout=aiohttp.ClientTimeout(total=2),
-                ) as response,
-            ):
-                return response.status == 200
-
         await process.wait_healthy(
-            _quiet(healthy), self.options.start_timeout, "healthy (/healthz)"
+            _quiet(_health(self.ports.lws_health)),
+            self.options.start_timeout,
+            "healthy (/healthz)",
         )
 
     # -- API helpers --------------------------------------------------------------------
@@ -607,13 +587,16 @@ def _quiet(check: Callable[[], Awaitable[bool]]) -> Callable[[], Awaitable[bool]
     return guarded
 
 
-def _insecure_health(port: int) -> Callable[[], Awaitable[bool]]:
-    # The component serves a self-signed certificate of its own.
+def _health(port: int, *, tls: bool = False) -> Callable[[], Awaitable[bool]]:
+    """A check that the component on ``port`` answers /healthz with 200."""
+    scheme = "https" if tls else "http"
+
     async def healthy() -> bool:
         async with (
             aiohttp.ClientSession() as session,
+            # Verification off: a TLS component serves a self-signed certificate of its own.
             session.get(
-                f"https://127.0.0.1:{port}/healthz",
+                f"{scheme}://127.0.0.1:{port}/healthz",
                 ssl=False,
                 timeout=aiohttp.ClientTimeout(total=2),
             ) as response,
