@@ -9,9 +9,11 @@ import contextlib
 import json
 import socket
 import time
+import urllib.request
 from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from types import TracebackType
 from typing import Self
+from urllib.parse import urlsplit
 
 import aiohttp
 from kubernetes_asyncio.client import ApiClient, Configuration
@@ -24,6 +26,8 @@ DEFAULT_TIMEOUT = 30.0
 # Throttled (429) requests were not processed, so any of them may be sent again.
 THROTTLE_RETRIES = 3
 READ_METHODS = frozenset({"GET", "HEAD"})
+# A watch event carries a whole object, up to etcd's 1.5 MiB (kubernetes-asyncio's size).
+READ_BUFFER = 2**21
 # Unanswered TCP keepalive probes after which the kernel declares a connection dead.
 KEEPALIVE_PROBES = 3
 
@@ -42,6 +46,34 @@ class WriteFenced(RuntimeError):
 def _query_pairs(query: Query | None) -> list[tuple[str, str]]:
     items = query.items() if isinstance(query, Mapping) else (query or ())
     return [(k, str(v).lower() if isinstance(v, bool) else str(v)) for k, v in items]
+
+
+def _environment_read_once(api: ApiClient, configuration: Configuration) -> None:
+    """Give ``api`` a session that does not consult the environment per request.
+
+    kubernetes-asyncio opens its session with ``trust_env``: every request then looks up
+    ~/.netrc and the proxy variables, each in a worker thread — two thread hops that
+    cost more client CPU than the request itself. client-go reads the proxy variables
+    once per process (``http.ProxyFromEnvironment``); so does this, and an API server
+    has no use for netrc."""
+    rest = api.rest_client
+    if not configuration.proxy and (proxy := _environment_proxy(configuration.host or "")):
+        rest.proxy = proxy
+    trusting: aiohttp.ClientSession = rest.pool_manager
+    connector = trusting.connector
+    trusting.detach()  # the new session takes over its connections
+    rest.pool_manager = aiohttp.ClientSession(
+        connector=connector, trust_env=False, read_bufsize=READ_BUFFER
+    )
+
+
+def _environment_proxy(host: str) -> str | None:
+    """The proxy ``HTTPS_PROXY``/``HTTP_PROXY`` name for ``host``, unless ``NO_PROXY``
+    exempts it."""
+    url = urlsplit(host)
+    if urllib.request.proxy_bypass(url.hostname or ""):
+        return None
+    return urllib.request.getproxies().get(url.scheme or "https")
 
 
 class RESTClient:
@@ -64,6 +96,7 @@ class RESTClient:
         self.write_guard = write_guard
         self.write_observers: list[WriteObserver] = []
         self._api = ApiClient(configuration=configuration)
+        _environment_read_once(self._api, configuration)
 
     async def __aenter__(self) -> Self:
         return self
