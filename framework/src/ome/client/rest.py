@@ -13,7 +13,7 @@ import urllib.request
 from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from types import TracebackType
 from typing import Self
-from urllib.parse import urlsplit
+from urllib.parse import urlencode, urlsplit
 
 import aiohttp
 from kubernetes_asyncio.client import ApiClient, Configuration
@@ -23,6 +23,7 @@ from ome.client.media import APPLY_PATCH, JSON
 from ome.client.objects import KubeObject
 
 DEFAULT_TIMEOUT = 30.0
+USER_AGENT = "ome-framework"
 # Throttled (429) requests were not processed, so any of them may be sent again.
 THROTTLE_RETRIES = 3
 READ_METHODS = frozenset({"GET", "HEAD"})
@@ -41,6 +42,10 @@ WriteObserver = Callable[[str, str, RequestBody], None]
 class WriteFenced(RuntimeError):
     """A write refused before it was sent, because the client's write guard said no
     (a manager that is not, or no longer, the leader)."""
+
+
+def _total(seconds: float) -> aiohttp.ClientTimeout:
+    return aiohttp.ClientTimeout(total=seconds)
 
 
 def _query_pairs(query: Query | None) -> list[tuple[str, str]]:
@@ -125,16 +130,25 @@ class RESTClient:
     ) -> aiohttp.ClientResponse:
         if method not in READ_METHODS and self.write_guard is not None and not self.write_guard():
             raise WriteFenced(f"{method} {path} refused: this process is not the leader")
-        headers = {"Accept": accept, "Content-Type": content_type}
-        response: aiohttp.ClientResponse = await self._api.call_api(
-            path,
+        rest = self._api.rest_client
+        headers = {"Accept": accept, "Content-Type": content_type, "User-Agent": USER_AGENT}
+        authorization = (await self.configuration.auth_settings()).get("BearerToken")
+        if authorization and authorization["value"]:
+            headers["Authorization"] = authorization["value"]
+        url = f"{self.configuration.host}{path}"
+        if pairs := _query_pairs(query):
+            url += "?" + urlencode(pairs)
+        # Straight to the session: kubernetes-asyncio's call_api would walk and copy
+        # every body (sanitize_for_serialization) before encoding it.
+        response = await rest.pool_manager.request(
             method,
-            query_params=_query_pairs(query),
-            header_params=headers,
-            body=body,
-            auth_settings=["BearerToken"],
-            _preload_content=False,
-            _request_timeout=timeout,
+            url,
+            data=None if body is None else json.dumps(body),
+            headers=headers,
+            timeout=timeout if isinstance(timeout, aiohttp.ClientTimeout) else _total(timeout),
+            proxy=rest.proxy or None,
+            proxy_headers=rest.proxy_headers or None,
+            server_hostname=rest.server_hostname or None,
         )
         if not 200 <= response.status < 300:
             try:
