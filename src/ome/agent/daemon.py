@@ -25,6 +25,7 @@ from ome.agent.download import (
 from ome.agent.download.settings import hub_endpoint
 from ome.agent.metrics import AgentMetrics
 from ome.agent.node_agent import AgentSettings, NodeAgent
+from ome.agent.progress import ProgressDisplay
 from ome.agent.publisher import NodeStatusPublisher
 from ome.agent.remote_metadata import MetadataSources
 from ome.api.v1beta1 import BaseModel, ClusterBaseModel
@@ -87,6 +88,7 @@ def setup(
     hf: HfSettings | None = None,
     s3: S3Settings | None = None,
     repair_interval: float = REPAIR_INTERVAL,
+    progress_display: ProgressDisplay | None = None,
 ) -> NodeAgent:
     nodes = manager.informer(NODE, field_selector=f"metadata.name={settings.node_name}")
     models = {kind: manager.informer(gvk) for kind, gvk in KINDS.items()}
@@ -104,6 +106,7 @@ def setup(
         metrics=AgentMetrics(manager.registry),
         publisher=NodeStatusPublisher(manager.client, settings.node_name, settings.namespace),
         metadata_sources=MetadataSources(hub_endpoint(hf), s3, settings.model_metadata),
+        progress_display=progress_display,
     )
     for kind in KINDS:
         controller = (

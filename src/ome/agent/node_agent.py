@@ -50,6 +50,7 @@ from ome.agent.placement import (
     pvc_path,
     token_source,
 )
+from ome.agent.progress import ProgressDisplay
 from ome.agent.publisher import NodeStatusPublisher, ProgressReporter
 from ome.agent.remote_metadata import MetadataSources, MetadataUnavailable, model_metadata
 from ome.agent.status import (
@@ -133,10 +134,12 @@ class NodeAgent:
         metrics: AgentMetrics,
         publisher: NodeStatusPublisher,
         metadata_sources: MetadataSources | None = None,
+        progress_display: ProgressDisplay | None = None,
     ) -> None:
         """``stores``: the model informers by kind (BaseModel, ClusterBaseModel and, for
         an agent that serves fine-tuned weights, FineTunedWeight); ``metadata_sources``:
-        where a simulating agent reads metadata from."""
+        where a simulating agent reads metadata from; ``progress_display``: where a
+        foreground run shows downloads as they go."""
         self.settings = settings
         self.client = client
         self.stores = stores
@@ -147,6 +150,7 @@ class NodeAgent:
         self.metadata_sources = metadata_sources or MetadataSources(
             supplied=settings.model_metadata
         )
+        self.progress_display = progress_display
         self.downloads = Downloads(self._wake)
         self.wake: dict[str, RateLimitingQueue[Request]] = {}
         """Per kind, the queue of its controller: a finished download requeues its model."""
@@ -263,7 +267,9 @@ class NodeAgent:
         if previous is None or previous.status is not ModelStatus.READY:
             await self.publisher.publish(ref, ModelEntry(ref.name, ModelStatus.UPDATING))
         token, secret = await self._credentials(storage, ref, uri)
-        reporter = ProgressReporter(self.publisher, ref, self.settings.progress_interval)
+        reporter = ProgressReporter(
+            self.publisher, ref, self.settings.progress_interval, self.progress_display
+        )
         try:
             if isinstance(uri, PvcUri):
                 result = await LocalDownloader().download(

@@ -7,6 +7,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from enum import StrEnum
+from typing import Protocol
 
 
 class Phase(StrEnum):
@@ -31,6 +32,16 @@ class Progress:
 
 ProgressCallback = Callable[[Progress], None]
 """Called with each new progress report; it must not block (the caller is async)."""
+
+
+class ProgressDisplay(Protocol):
+    """Where a foreground run shows its downloads as they go (``ome agent`` on a
+    terminal); called on every progress report, so it must be cheap and not block."""
+
+    def update(self, name: str, progress: Progress) -> None: ...
+
+    def finish(self, name: str) -> None:
+        """The download of ``name`` ended, done or not."""
 
 
 class SpeedMeter:

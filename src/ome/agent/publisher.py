@@ -13,7 +13,7 @@ import time
 
 import structlog
 
-from ome.agent.progress import Progress
+from ome.agent.progress import Progress, ProgressDisplay
 from ome.agent.status import (
     ModelEntry,
     ModelRef,
@@ -103,16 +103,25 @@ def _remember(memory: dict[str, str], key: str, value: str | None) -> None:
 
 class ProgressReporter:
     """Turns a download's progress callbacks (synchronous, frequent) into at most one
-    status write per ``interval`` seconds."""
+    status write per ``interval`` seconds, showing every one on ``display`` if given."""
 
-    def __init__(self, publisher: NodeStatusPublisher, ref: ModelRef, interval: float) -> None:
+    def __init__(
+        self,
+        publisher: NodeStatusPublisher,
+        ref: ModelRef,
+        interval: float,
+        display: ProgressDisplay | None = None,
+    ) -> None:
         self.publisher = publisher
         self.ref = ref
         self.interval = interval
+        self.display = display
         self._last = 0.0
         self._task: asyncio.Task[None] | None = None
 
     def __call__(self, progress: Progress) -> None:
+        if self.display is not None:
+            self.display.update(str(self.ref), progress)
         now = time.monotonic()
         if now - self._last < self.interval or (self._task and not self._task.done()):
             return
@@ -133,5 +142,7 @@ class ProgressReporter:
 
     async def close(self) -> None:
         """Wait for a write in flight, so it cannot land after the final status."""
+        if self.display is not None:
+            self.display.finish(str(self.ref))
         if self._task is not None:
             await asyncio.gather(self._task, return_exceptions=True)

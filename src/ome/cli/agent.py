@@ -6,6 +6,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -13,6 +14,7 @@ from ome.agent.daemon import setup
 from ome.agent.download import HfSettings, RetryPolicy, S3Settings
 from ome.agent.node_agent import AgentSettings
 from ome.cli import logs
+from ome.cli.progress_bar import ProgressBars
 from ome.client import Client, load_configuration
 from ome.runtime import Manager, ManagerOptions
 
@@ -64,6 +66,13 @@ def register(commands: Any) -> None:
     parser.add_argument(
         "--s3-endpoint", default=None, help="S3 API URL ($AWS_ENDPOINT_URL, else AWS)"
     )
+    parser.add_argument(
+        "--progress",
+        choices=("auto", "bars", "log"),
+        default="auto",
+        help="how downloads show their progress besides the status: bars on stderr, or "
+        "log lines only (default: bars when stderr is a terminal)",
+    )
     parser.add_argument("--kubeconfig", default=None, help="kubeconfig (default: in-cluster)")
     parser.add_argument("--metrics-address", default=":8080")
     parser.add_argument("--probe-address", default=":8081", help="/healthz and /readyz")
@@ -95,13 +104,24 @@ def settings_from(args: argparse.Namespace) -> AgentSettings:
 
 def run(args: argparse.Namespace) -> int:
     settings = settings_from(args)
-    logs.configure(args.log_level, args.log_format)
+    bars = _progress_bars(args.progress)
+    # Log lines go to stdout: on the bars' terminal they must erase the bars first.
+    erase = bars.erase if bars is not None and sys.stdout.isatty() else None
+    logs.configure(args.log_level, args.log_format, before_line=erase)
     settings.models_root.mkdir(parents=True, exist_ok=True)
-    asyncio.run(_serve(args, settings))
+    asyncio.run(_serve(args, settings, bars))
     return 0
 
 
-async def _serve(args: argparse.Namespace, settings: AgentSettings) -> None:
+def _progress_bars(choice: str) -> ProgressBars | None:
+    if choice == "bars" or (choice == "auto" and sys.stderr.isatty()):
+        return ProgressBars(sys.stderr)
+    return None
+
+
+async def _serve(
+    args: argparse.Namespace, settings: AgentSettings, bars: ProgressBars | None
+) -> None:
     client = Client(await load_configuration(args.kubeconfig))
     options = ManagerOptions(
         metrics_address=args.metrics_address,
@@ -114,5 +134,6 @@ async def _serve(args: argparse.Namespace, settings: AgentSettings) -> None:
         settings,
         hf=HfSettings(endpoint=args.hf_endpoint),
         s3=S3Settings(endpoint=args.s3_endpoint),
+        progress_display=bars,
     )
     await manager.run()

@@ -16,6 +16,7 @@ from typing import Any
 from ome.agent.daemon import setup as setup_agent
 from ome.agent.download import HfSettings, RetryPolicy, S3Settings
 from ome.agent.node_agent import AgentSettings
+from ome.agent.progress import ProgressDisplay
 from ome.client import GVK, Client, NotFound
 from ome.controllers.basemodel import setup as setup_models
 from ome.controllers.kinds import CONFIGMAP, NODE
@@ -88,6 +89,7 @@ async def model_agents(
     pvc_root: Path | None = None,
     simulate: bool = False,
     model_metadata: Path | None = None,
+    progress_display: ProgressDisplay | None = None,
 ) -> AsyncIterator[Agents]:
     """One agent per node, each with a models root of its own under ``tmp_path``, as the
     agents' ServiceAccount under the shipped RBAC."""
@@ -114,6 +116,7 @@ async def model_agents(
                 settings,
                 hf=HfSettings(endpoint=hub_url, progress_interval=0.2),
                 s3=S3Settings(endpoint=s3_url, progress_interval=0.2),
+                progress_display=progress_display,
             )
             agents.managers[node] = await stack.enter_async_context(running(manager, client))
             agents.roots[node] = root

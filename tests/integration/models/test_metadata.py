@@ -5,7 +5,9 @@ status and in ``ome status model``."""
 
 from __future__ import annotations
 
+import io
 import json
+import re
 import socket
 import struct
 from datetime import UTC, datetime
@@ -17,6 +19,7 @@ import pytest
 from ome.agent.metadata import format_parameter_count
 from ome.agent.status import ModelRef, configmap_key
 from ome.cli import status_model
+from ome.cli.progress_bar import ProgressBars
 from ome.client import Client, NotFound
 from ome.controllers.kinds import BASEMODEL, CLUSTERBASEMODEL
 from ome.testing.pytest_plugin import Cluster
@@ -201,10 +204,12 @@ async def test_a_real_download_shows_its_progress_rising(
     hub.add_files("acme/big", big_model(), checksums=True)
     seen: list[int] = []
     reported: list[str] = []
+    terminal = io.StringIO()
+    bars = ProgressBars(terminal, columns=lambda: 200)
     async with (
         serve(hub),
         fake_nodes(admin, [node]),
-        model_agents(models_cluster, [node], tmp_path, hub_url=hub.url),
+        model_agents(models_cluster, [node], tmp_path, hub_url=hub.url, progress_display=bars),
         model_controller(models_cluster),
     ):
         await (await admin.resource(BASEMODEL)).create(basemodel("big", namespace, "hf://acme/big"))
@@ -231,3 +236,8 @@ async def test_a_real_download_shows_its_progress_rising(
     assert "Progress:" in text
     assert "downloading" in text
     assert node in text
+    drawn = [re.search(r"\] +(\d+)%", line) for line in terminal.getvalue().splitlines()]
+    shares = [int(match.group(1)) for match in drawn if match]
+    assert len(set(shares)) >= 3, shares
+    assert shares == sorted(shares), shares
+    assert shares[-1] == 100, "the bar's last line says the download is complete"
