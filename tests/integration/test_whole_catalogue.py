@@ -131,11 +131,13 @@ class Scenario:
 
 WHOLE = Scenario(None, ((16, 8), (1, 16)), timeout=2400)
 # One of each kind: a single pod, engine and router, a multi-node PD service on
-# LeaderWorkerSets, one upstream inconsistency and one malformed sample.
+# LeaderWorkerSets, a Serverless engine (a Knative Service) behind a router, one upstream
+# inconsistency and one malformed sample.
 SMALL = Scenario(
     (
         "meta/llama-3-2-1b-instruct.yaml",
         "deepseek-ai/deepseek-v3-pd.yaml",
+        "mistralai/mistral-7b-instruct-v0-2.yaml",
         "adept/persimmon-8b-chat.yaml",
         "zai-org/glm-4-5v.yaml",
     ),
