@@ -4,7 +4,9 @@ with ``minReplicas: 0``, so Serverless, behind a router), with its model (back-f
 the agent would) and runtime. The engine becomes a Knative Service the API server accepts
 with nothing pruned; the service waits for Knative until a Knative controller (played
 here by the test, writing the Knative Service's status) reports it Ready, then is Ready
-with the Knative Service's URL and revisions; a Knative Service that fails shows why."""
+with the Knative Service's URL and revisions; a Knative Service that fails shows why.
+The pod fields rendered are those Knative's Revision schema has; an operator that does
+not watch Knative Services says that Knative Serving is missing."""
 
 from __future__ import annotations
 
@@ -18,15 +20,17 @@ import pytest_asyncio
 import yaml
 
 from ome.api.v1beta1 import ClusterBaseModel, ClusterServingRuntime, InferenceService
-from ome.client import Client
+from ome.client import GVK, Client
+from ome.controllers.inferenceservice import setup
 from ome.controllers.kinds import DEPLOYMENT, INFERENCESERVICE, KNATIVE_SERVICE, NODE
 from ome.runtime import Manager
 from ome.serving import MemoryCatalog, parse_config, plan_service, render_objects
+from ome.serving.knative import CONTAINER_FIELDS, POD_FIELDS
 from ome.serving.naming import model_ready_label
 from ome.testing.pytest_plugin import Cluster
 from tests.compat.backfill import backfilled_catalogue
 from tests.compat.reference import CONFIG
-from tests.integration.controllers.support import running_controller
+from tests.integration.controllers.support import running_controller, running_manager
 from tests.integration.controllers.test_inferenceservice import NODES, _conditions, get_or_none
 from tests.integration.helpers import applied, eventually
 
@@ -233,3 +237,41 @@ async def test_a_serverless_engine_alone_is_reached_through_knative(
     assert _conditions(current)["Ready"]["message"] == message
     assert _conditions(current)["EngineReady"]["reason"] == "RevisionFailed"
     assert current["status"]["components"]["engine"]["latestCreatedRevision"] == f"{engine}-00002"
+
+
+async def test_the_pod_fields_kept_are_knatives(client: Client) -> None:
+    """What the rendering keeps of a pod is what Knative's Service schema has room for."""
+    crds = await client.resource(GVK("apiextensions.k8s.io", "v1", "CustomResourceDefinition"))
+    crd = await crds.get("services.serving.knative.dev")
+    (version,) = [v for v in crd["spec"]["versions"] if v["name"] == "v1"]
+    spec = version["schema"]["openAPIV3Schema"]["properties"]["spec"]["properties"]
+    pod = spec["template"]["properties"]["spec"]["properties"]
+    assert set(pod) >= POD_FIELDS
+    assert set(pod["containers"]["items"]["properties"]) >= CONTAINER_FIELDS
+    assert not {"restartPolicy", "terminationGracePeriodSeconds"} & set(pod)
+
+
+async def test_without_knative_serving_the_service_says_so(
+    cluster: Cluster, client: Client, namespace: str, catalogue: list[dict[str, Any]]
+) -> None:
+    services = await client.resource(INFERENCESERVICE)
+    service = sample(namespace)
+    name = service["metadata"]["name"]
+
+    def without_knative(manager: Manager) -> None:
+        setup(manager, workers=1, watch_knativeservices=False)
+
+    async with running_manager(cluster, namespace, without_knative):
+        await services.create(service)
+
+        async def refused() -> bool:
+            ready = _conditions(await services.get(name, namespace)).get("Ready", {})
+            return ready.get("reason") == "KnativeServingUnavailable"
+
+        await eventually(refused)
+    ready = _conditions(await services.get(name, namespace))["Ready"]
+    assert "serving.knative.dev/v1" in ready["message"]
+    assert (
+        await get_or_none(await client.resource(KNATIVE_SERVICE), f"{name}-engine", namespace)
+        is None
+    )
