@@ -15,8 +15,11 @@ annotations belong on the Knative Service itself and move there:
 revision's ``timeoutSeconds`` and ``responseStartTimeoutSeconds``.
 
 The pod is the component's, with only the fields Knative's Revision accepts (its CRD's
-schema): upstream hands Knative the whole pod, whose webhook then refuses fields such as
-``restartPolicy``; without that webhook the API server would drop them silently.
+schema), less the Kubernetes defaults spelled out for Deployments (``dnsPolicy:
+ClusterFirst``, ``schedulerName: default-scheduler``, an empty ``securityContext``):
+upstream hands Knative its pod before those defaults, and Knative's webhook refuses
+fields such as ``restartPolicy`` and, unless a feature flag allows them, ``dnsPolicy``;
+without that webhook the API server would drop unknown fields silently.
 
 Traffic: with ``canaryTrafficPercent`` and a revision already rolled out, the latest
 revision gets that percent (tag ``latest`` with ``ome.io/enable-tag-routing: "true"``) and
@@ -106,6 +109,15 @@ CONTAINER_FIELDS = frozenset(
     }
 )
 
+# Values the API server would default a Deployment's pod to, which the pods here spell
+# out; Knative refuses these fields unless a feature flag allows them, and defaults them
+# the same way itself.
+_POD_DEFAULTS: dict[str, object] = {
+    "dnsPolicy": "ClusterFirst",
+    "schedulerName": "default-scheduler",
+    "securityContext": {},
+}
+
 Condition = tuple[str, str, str]
 """(status, reason, message)."""
 
@@ -153,7 +165,11 @@ def knative_service(workload: Workload, namespace: str, rolled_out: str | None =
 
 
 def _knative_pod(pod: Spec) -> Spec:
-    kept = {k: v for k, v in pod.items() if k in POD_FIELDS}
+    kept = {
+        k: v
+        for k, v in pod.items()
+        if k in POD_FIELDS and (k not in _POD_DEFAULTS or v != _POD_DEFAULTS[k])
+    }
     for field in ("containers", "initContainers"):
         if field in kept:
             kept[field] = [

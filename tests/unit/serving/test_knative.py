@@ -49,13 +49,23 @@ def test_the_pod_keeps_what_a_revision_accepts() -> None:
     pod = ksvc_of(rendered)["spec"]["template"]["spec"]
     assert "restartPolicy" in raw
     assert "terminationGracePeriodSeconds" in raw
-    assert set(pod) == set(raw) & POD_FIELDS
+    assert raw["dnsPolicy"] == "ClusterFirst"
+    assert raw["schedulerName"] == "default-scheduler"
+    # Kubernetes' defaults, which Knative refuses without feature flags, are left out
+    assert set(pod) == set(raw) & POD_FIELDS - {"dnsPolicy", "schedulerName", "securityContext"}
     (container,) = pod["containers"]
     assert set(container) <= CONTAINER_FIELDS
     assert container["image"] == raw["containers"][0]["image"]
     assert container["env"] == raw["containers"][0]["env"]
     assert "containerConcurrency" not in pod
     assert "timeoutSeconds" not in pod
+
+
+def test_pod_fields_other_than_the_defaults_are_kept() -> None:
+    engine = {"minReplicas": 0, "dnsPolicy": "None", "securityContext": {"runAsUser": 1000}}
+    pod = ksvc_of(render_objects(plan(service(engine=engine))))["spec"]["template"]["spec"]
+    assert pod["dnsPolicy"] == "None"
+    assert pod["securityContext"] == {"runAsUser": 1000}
 
 
 def test_scaling_settings_and_timeouts() -> None:
