@@ -150,6 +150,15 @@ def test_a_serverless_engine_behind_a_router_keeps_the_routers_access() -> None:
     assert ("Service", "chat") in kinds  # the external Service to the router
 
 
+def test_an_inference_pool_holds_the_knative_services_pods() -> None:
+    picker = {"ome.io/inference-pool-endpoint-picker": "chat-epp"}
+    svc = service(engine={"minReplicas": 0}, annotations=picker)
+    (pool,) = [o for o in render_objects(plan(svc)) if o["kind"] == "InferencePool"]
+    assert pool["spec"]["selector"] == {
+        "matchLabels": {"serving.knative.dev/service": "chat-engine"}
+    }
+
+
 def test_the_owner_is_the_service() -> None:
     svc = service(engine={"minReplicas": 0})
     svc.metadata.uid = "u-1"
