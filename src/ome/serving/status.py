@@ -5,13 +5,19 @@ Conditions, Knative-style (sorted by type; a condition keeps its lastTransitionT
 nothing about it changes):
 
 - ``EngineReady`` / ``DecoderReady`` / ``RouterReady``: whether the component's
-  Deployment or LeaderWorkerSet is available (:mod:`ome.serving.readiness`);
-  ``False``/``Initializing`` until it reports (upstream leaves the condition out
-  meanwhile). Conditions of components no longer declared are dropped.
+  Deployment or LeaderWorkerSet is available, or its Knative Service Ready
+  (:mod:`ome.serving.readiness`); ``False``/``Initializing`` until it reports (upstream
+  leaves the condition out meanwhile). Conditions of components no longer declared are
+  dropped.
+- Serverless components only (:mod:`ome.serving.knative`): ``{Component}RouteReady`` and
+  ``{Component}ConfigurationReady`` from the Knative Service's ``RoutesReady`` and
+  ``ConfigurationsReady``, and over them ``RoutesReady`` and ``LatestDeploymentReady``.
 - ``IngressReady``: ``True``/``IngressDisabled`` when ingress creation is disabled; else
   True once the entry component is ready (then the Ingress exists), ``False``/
   ``ComponentNotReady`` before; with the Gateway API, once the entry component is ready
-  and every HTTPRoute is accepted by its Gateway (:func:`ome.serving.gateway.route_condition`).
+  and every HTTPRoute is accepted by its Gateway (:func:`ome.serving.gateway.route_condition`);
+  with a Serverless entry component, once its Knative Service is Ready with a URL (which
+  becomes the service's).
 - ``Ready`` = IngressReady ∧ EngineReady; when False it carries the reason of EngineReady,
   else of IngressReady. Decoder and router readiness count only through the ingress.
 
@@ -306,8 +312,8 @@ def _knative_conditions(workload: Workload, observed: Spec | None, conditions: _
 
 def _knative_totals(plan: ServingPlan, conditions: _Conditions) -> None:
     """Upstream's ``RoutesReady`` and ``LatestDeploymentReady`` over the Serverless
-    components (its Serverless services), each False/Unknown with ``<condition> not ready``
-    for the first component that is not."""
+    components (upstream: its Serverless services), each False/Unknown with ``<condition>
+    not ready`` naming the last component that is not, as upstream."""
     serverless = [w.component.value.capitalize() for w in plan.workloads if w.serverless]
     for component in Component:
         if plan.workload(component) is None:
