@@ -81,6 +81,14 @@ def component_modes(components: Mapping[Component, Spec]) -> dict[Component, Dep
 
 def _engine_mode(engine: Spec) -> DeploymentMode:
     annotated = annotated_mode(engine.get("annotations"))
+    if annotated is DeploymentMode.SERVERLESS and _multi_node(engine):
+        # upstream renders the Knative Service from the engine alone, dropping its groups
+        raise ServingError(
+            Reason.UNSUPPORTED_DEPLOYMENT_MODE,
+            "the engine has a leader or workers (multi-node) and is annotated "
+            f"{DEPLOYMENT_MODE_ANNOTATION}: Serverless, but a Knative Service runs single "
+            "pods: remove the annotation or the leader and worker",
+        )
     if annotated is not None:
         return annotated
     if _multi_node(engine):

@@ -72,6 +72,14 @@ def test_multi_node_components_are_supported() -> None:
     require_supported(MULTI_NODE, {Component.ENGINE: MULTI_NODE, Component.ROUTER: RAW})
 
 
+def test_a_multi_node_engine_cannot_be_serverless() -> None:
+    engine = {"annotations": {MODE: "Serverless"}, "leader": {}, "worker": {"size": 1}}
+    with pytest.raises(ServingError) as caught:
+        component_modes({Component.ENGINE: engine})
+    assert caught.value.reason is Reason.UNSUPPORTED_DEPLOYMENT_MODE
+    assert "Knative Service runs single pods" in caught.value.message
+
+
 def test_serverless_components_and_services_are_supported() -> None:
     """As upstream, a Serverless service deploys its components by the same rules."""
     require_supported(SERVERLESS, {})
