@@ -287,8 +287,9 @@ async def run_operator(workers: int) -> None:
     )
     manager = Manager(Client(await load_configuration(os.environ["KUBECONFIG"])), options)
     # The plane serves the LeaderWorkerSet API alone of the optional ones, as the floor
-    # writes no ScaledObject, HTTPRoute or InferencePool: informers of APIs the server does
-    # not know would never sync (ome run turns them off the same way, by discovery).
+    # writes no ScaledObject, HTTPRoute, InferencePool or Knative Service: informers of APIs
+    # the server does not know would never sync (ome run turns them off the same way, by
+    # discovery).
     setup(
         manager,
         config_namespace=CONFIG_NAMESPACE,
@@ -296,6 +297,7 @@ async def run_operator(workers: int) -> None:
         watch_scaledobjects=False,
         watch_httproutes=False,
         watch_inferencepools=False,
+        watch_knativeservices=False,
     )
     say("ready")
     await read_line()

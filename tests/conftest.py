@@ -1,6 +1,6 @@
 """The OME operator's shape of the test cluster: the framework's pytest plugin (enabled in
 pyproject's addopts) starts it with fake GPU nodes, the LeaderWorkerSet controller and the
-add-on APIs (KEDA, Gateway API, InferencePool) a service may use, and acts as the
+add-on APIs (KEDA, Gateway API, InferencePool, Knative Serving) a service may use, and acts as the
 operator's ServiceAccounts under the RBAC in this repository's manifests/."""
 
 from __future__ import annotations

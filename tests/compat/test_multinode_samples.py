@@ -169,23 +169,27 @@ def test_a_decoder_from_a_runtime_without_decoder_config(
     assert "'srt-llama-3-3-70b-instruct' has no decoderConfig" in err
 
 
-def test_explain_reports_no_unsupported_multi_node_or_prefill_decode_sample(
+def test_explain_reports_no_unsupported_sample(
     catalogue: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     main(["explain", "-f", str(SAMPLES), "--catalog", str(catalogue)])
     out = capsys.readouterr().out
     reports = re.split(r"^(?=InferenceService )", out, flags=re.MULTILINE)[1:]
     assert len(reports) == 148
-    unsupported = [r for r in reports if "error: UnsupportedDeploymentMode" in r]
-    # what remains is Serverless (engine minReplicas 0, which needs Knative)
-    assert unsupported
-    assert all("would be deployed as Serverless" in r for r in unsupported)
+    assert not [r for r in reports if "error: UnsupportedDeploymentMode" in r]
 
     def sample(report: str) -> str:
         found = re.search(r"samples/isvc/(\S+):\d+\)", report)
         assert found is not None
         return found.group(1)
 
+    # the engines with minReplicas 0 run as Knative Services
+    serverless = {sample(r) for r in reports if "Serverless: Service" in r}
+    assert serverless == {
+        "mistralai/mistral-7b-instruct-v0-2.yaml",
+        "mistralai/mistral-small-3-1-24b-instruct-2503.yaml",
+        "mistralai/mixtral-8x7b-instruct-v0-1.yaml",
+    }
     multi_node = {sample(r) for r in reports if "MultiNode: LeaderWorkerSet" in r}
     assert multi_node == {
         "deepseek-ai/deepseek-r1.yaml",

@@ -110,7 +110,7 @@ async def test_an_exhausted_service_range_is_a_condition_and_recovers(admin: Cli
         ),
     )
     # this plane serves none of the optional APIs (LeaderWorkerSet, KEDA, Gateway API, the
-    # Inference Extension): informers of them would never sync
+    # Inference Extension, Knative Serving): informers of them would never sync
     setup(
         manager,
         workers=1,
@@ -118,6 +118,7 @@ async def test_an_exhausted_service_range_is_a_condition_and_recovers(admin: Cli
         watch_scaledobjects=False,
         watch_httproutes=False,
         watch_inferencepools=False,
+        watch_knativeservices=False,
     )
     isvcs = await admin.resource(INFERENCESERVICE)
     async with manager.running():

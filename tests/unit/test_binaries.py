@@ -13,7 +13,7 @@ from ome.testing.binaries import BuildError
 
 
 def write_module(directory: Path, kubernetes: str = "v1.37.2") -> Path:
-    for module in ("kwok", "lws", "crds", "inference-extension"):
+    for module in ("kwok", "lws", "crds", "inference-extension", "knative"):
         (directory / module).mkdir(parents=True)
         (directory / module / "go.mod").write_text(f"module example.com/cp/{module}\n")
     (directory / "go.mod").write_text(

@@ -21,7 +21,13 @@ from ome.controllers import (
     finetunedweight,
     inferenceservice,
 )
-from ome.controllers.kinds import HTTPROUTE, INFERENCEPOOL, LEADERWORKERSET, SCALEDOBJECT
+from ome.controllers.kinds import (
+    HTTPROUTE,
+    INFERENCEPOOL,
+    KNATIVE_SERVICE,
+    LEADERWORKERSET,
+    SCALEDOBJECT,
+)
 from ome.runtime import LeaderElectionConfig, Manager, ManagerOptions
 
 LEASE_NAME = "ome-controller-manager"
@@ -59,6 +65,9 @@ class OperatorOptions:
     """Whether the cluster serves the Inference Extension's InferencePools
     (``ome.io/inference-pool-endpoint-picker``): without them such services report
     InferencePoolUnavailable."""
+    knativeservices: bool = True
+    """Whether the cluster serves Knative Serving's Services (Serverless components):
+    without them such services report KnativeServingUnavailable."""
     local: bool = False
     """The API server runs on this machine: it calls the webhooks on loopback, and the
     webhook configurations are installed by this process and removed when it stops."""
@@ -102,6 +111,7 @@ def build_manager(client: Client, options: OperatorOptions) -> Manager:
         watch_scaledobjects=options.scaledobjects,
         watch_httproutes=options.httproutes,
         watch_inferencepools=options.inferencepools,
+        watch_knativeservices=options.knativeservices,
     )
     basemodel.setup(
         manager, status_namespace=options.operator_namespace, workers=options.model_workers
@@ -125,6 +135,7 @@ async def served_apis(client: Client, options: OperatorOptions) -> OperatorOptio
         (SCALEDOBJECT, "scaledobjects", "services scaled by KEDA", "KedaUnavailable"),
         (HTTPROUTE, "httproutes", "services behind a Gateway", "GatewayAPIUnavailable"),
         (INFERENCEPOOL, "inferencepools", "services with a pool", "InferencePoolUnavailable"),
+        (KNATIVE_SERVICE, "knativeservices", "Serverless services", "KnativeServingUnavailable"),
     )
     missing: dict[str, bool] = {}
     for gvk, option, users, reason in optional:
@@ -143,6 +154,7 @@ async def served_apis(client: Client, options: OperatorOptions) -> OperatorOptio
         scaledobjects=missing.get("scaledobjects", options.scaledobjects),
         httproutes=missing.get("httproutes", options.httproutes),
         inferencepools=missing.get("inferencepools", options.inferencepools),
+        knativeservices=missing.get("knativeservices", options.knativeservices),
     )
 
 

@@ -46,6 +46,8 @@ HTTPROUTE = GVK("gateway.networking.k8s.io", "v1", "HTTPRoute")
 """Ingress through a Gateway (``enableGatewayAPI``); served only where the Gateway API is."""
 INFERENCEPOOL = GVK("inference.networking.k8s.io", "v1", "InferencePool")
 """A service's pool for the Gateway API Inference Extension; served only where it is installed."""
+KNATIVE_SERVICE = GVK("serving.knative.dev", "v1", "Service")
+"""Serverless components; served only where Knative Serving is installed."""
 
 CHILD_KINDS = (
     CONFIGMAP,
@@ -61,6 +63,7 @@ CHILD_KINDS = (
     INGRESS,
     HTTPROUTE,
     INFERENCEPOOL,
+    KNATIVE_SERVICE,
 )
 """Every kind a service's children may have (render order is irrelevant here)."""
 NODE = GVK("", "v1", "Node")

@@ -12,8 +12,10 @@ level. Each component then has its own mode, from its merged spec:
 
 The service-level annotation does not reach the components (upstream #445: an explicit
 RawDeployment service with ``minReplicas: 0`` still gets a Serverless engine).
-RawDeployment (a Deployment) and MultiNode (a LeaderWorkerSet) are implemented; the
-others are reported as unsupported."""
+RawDeployment (a Deployment), MultiNode (a LeaderWorkerSet) and Serverless (a Knative
+Service) are implemented; the others are reported as unsupported. A Serverless service
+deploys its components by these rules too: as upstream, the service-level mode only asks
+for Knative Serving."""
 
 from __future__ import annotations
 
@@ -35,7 +37,9 @@ class DeploymentMode(StrEnum):
 
 
 _MODES = frozenset(DeploymentMode)
-SUPPORTED = frozenset({DeploymentMode.RAW_DEPLOYMENT, DeploymentMode.MULTI_NODE})
+SUPPORTED = frozenset(
+    {DeploymentMode.RAW_DEPLOYMENT, DeploymentMode.MULTI_NODE, DeploymentMode.SERVERLESS}
+)
 """The modes a component may be deployed in."""
 _NEEDS = {
     DeploymentMode.SERVERLESS: "Knative Serving",
@@ -77,6 +81,14 @@ def component_modes(components: Mapping[Component, Spec]) -> dict[Component, Dep
 
 def _engine_mode(engine: Spec) -> DeploymentMode:
     annotated = annotated_mode(engine.get("annotations"))
+    if annotated is DeploymentMode.SERVERLESS and _multi_node(engine):
+        # upstream renders the Knative Service from the engine alone, dropping its groups
+        raise ServingError(
+            Reason.UNSUPPORTED_DEPLOYMENT_MODE,
+            "the engine has a leader or workers (multi-node) and is annotated "
+            f"{DEPLOYMENT_MODE_ANNOTATION}: Serverless, but a Knative Service runs single "
+            "pods: remove the annotation or the leader and worker",
+        )
     if annotated is not None:
         return annotated
     if _multi_node(engine):
@@ -93,10 +105,10 @@ def _scales_to_zero(component: Spec) -> bool:
 
 
 def require_supported(service: DeploymentMode, modes: Mapping[Component, DeploymentMode]) -> None:
-    """:class:`ServingError` unless every component is deployed as a Deployment or a
-    LeaderWorkerSet (RawDeployment or MultiNode), in a service that is neither Serverless
-    nor VirtualDeployment."""
-    if service in (DeploymentMode.SERVERLESS, DeploymentMode.VIRTUAL_DEPLOYMENT):
+    """:class:`ServingError` unless every component is deployed as a Deployment, a
+    LeaderWorkerSet or a Knative Service (RawDeployment, MultiNode or Serverless), in a
+    service that is not VirtualDeployment."""
+    if service is DeploymentMode.VIRTUAL_DEPLOYMENT:
         raise ServingError(
             Reason.UNSUPPORTED_DEPLOYMENT_MODE,
             f"deployment mode {service} (needs {_NEEDS[service]}) is not supported yet",

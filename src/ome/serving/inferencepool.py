@@ -10,6 +10,7 @@ from __future__ import annotations
 from ome.serving.catalog import name_of, service_namespace
 from ome.serving.components import Component, Spec
 from ome.serving.endpointpicker import endpoint_picker
+from ome.serving.knative import SERVICE_LABEL as KNATIVE_SERVICE_LABEL
 from ome.serving.metadata import APP_LABEL, COMPONENT_LABEL, INFERENCESERVICE_LABEL
 from ome.serving.plan import LEADER_NODE_TYPE, NODE_TYPE_LABEL, ServingPlan, Workload
 from ome.serving.raw import service_ports
@@ -30,7 +31,10 @@ def pooled_workload(plan: ServingPlan) -> Workload:
 
 
 def pool_selector(workload: Workload) -> dict[str, str]:
-    """Exactly the component's serving pods: its ``app``, and a group's leaders only."""
+    """Exactly the component's serving pods: its ``app``, and a group's leaders only; a
+    Knative Service's by the label Knative gives its revisions' pods."""
+    if workload.serverless:
+        return {KNATIVE_SERVICE_LABEL: workload.name}
     selector = {APP_LABEL: workload.app}
     if workload.multi_node:
         selector[NODE_TYPE_LABEL] = LEADER_NODE_TYPE

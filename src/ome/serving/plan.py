@@ -39,6 +39,8 @@ from ome.serving.selection import Selection, select_runtime
 NODE_TYPE_LABEL = "ray.io/node-type"
 LEADER_NODE_TYPE = "head"
 """Upstream marks a group's leader as a Ray head node (its Service selects on it)."""
+KNATIVE_API_VERSION = "serving.knative.dev/v1"
+KNATIVE_KIND = "Service"
 HPA = "hpa"
 EXTERNAL = "external"
 KEDA = "keda"
@@ -55,9 +57,9 @@ class ObjectRef:
 
 @dataclass(frozen=True)
 class Workload:
-    """A component: a Deployment with its Service, autoscaler and PDB (RawDeployment), or
-    a LeaderWorkerSet of groups of one leader and ``workers`` pods with a Service to the
-    leaders (MultiNode)."""
+    """A component: a Deployment with its Service, autoscaler and PDB (RawDeployment), a
+    LeaderWorkerSet of groups of one leader and ``workers`` pods with a Service to the
+    leaders (MultiNode), or a Knative Service (Serverless)."""
 
     component: Component
     name: str
@@ -68,11 +70,12 @@ class Workload:
     pod: Spec
     """The pod of a Deployment; a multi-node group's leader."""
     autoscaler: str
-    """``hpa``, ``keda`` (a ScaledObject) or ``external`` (neither)."""
+    """``hpa``, ``keda`` (a ScaledObject) or ``external`` (neither; always for a
+    Serverless component, which Knative scales)."""
     url: str
     """Where the component is reached once available (``status.components.*.url``)."""
     mode: DeploymentMode = DeploymentMode.RAW_DEPLOYMENT
-    """RawDeployment or MultiNode."""
+    """RawDeployment, MultiNode or Serverless."""
     worker_pod: Spec | None = None
     """MultiNode: the workers' pod."""
     workers: int = 0
@@ -83,6 +86,10 @@ class Workload:
     @property
     def multi_node(self) -> bool:
         return self.mode is DeploymentMode.MULTI_NODE
+
+    @property
+    def serverless(self) -> bool:
+        return self.mode is DeploymentMode.SERVERLESS
 
     @property
     def group_size(self) -> int:
@@ -98,10 +105,12 @@ class Workload:
 
     @property
     def object_ref(self) -> ObjectRef:
-        """The Deployment or LeaderWorkerSet whose status tells whether the component is
-        available (the key of ``compute_status``'s ``workloads``)."""
+        """The Deployment, LeaderWorkerSet or Knative Service whose status tells whether
+        the component is available (the key of ``compute_status``'s ``workloads``)."""
         if self.multi_node:
             return ObjectRef(lws.API_VERSION, lws.KIND, lws.lws_name(self.name))
+        if self.serverless:
+            return ObjectRef(KNATIVE_API_VERSION, KNATIVE_KIND, self.name)
         return ObjectRef("apps/v1", "Deployment", self.name)
 
     @property
@@ -248,8 +257,10 @@ def _workload(
         pods = _leaders(component, spec) + workers
         pod = pod_of(spec.get("leader", spec), "leader" if "leader" in spec else "", pods)
         worker_pod = pod_of(spec["worker"], "worker", pods) if "worker" in spec else pod
-    else:  # a LeaderWorkerSet's groups get no autoscaler upstream
-        pod, autoscaler = pod_of(spec), _autoscaler(annotations)
+    else:  # a LeaderWorkerSet's groups get no autoscaler upstream, Knative scales its own
+        pod = pod_of(spec)
+        if mode is not DeploymentMode.SERVERLESS:
+            autoscaler = _autoscaler(annotations)
         if component is Component.ROUTER:
             pod = dict(sorted((pod | {"serviceAccountName": name}).items()))
     host = component_host(name, service_namespace(service), labels, annotations, ingress)

@@ -48,6 +48,7 @@ class Reason(StrEnum):
     GATEWAY_API_UNAVAILABLE = "GatewayAPIUnavailable"
     INVALID_ENDPOINT_PICKER = "InvalidEndpointPicker"
     INFERENCE_POOL_UNAVAILABLE = "InferencePoolUnavailable"
+    KNATIVE_SERVING_UNAVAILABLE = "KnativeServingUnavailable"
 
 
 CLUSTER_REASONS = frozenset(
@@ -57,6 +58,7 @@ CLUSTER_REASONS = frozenset(
         Reason.KEDA_UNAVAILABLE,
         Reason.GATEWAY_API_UNAVAILABLE,
         Reason.INFERENCE_POOL_UNAVAILABLE,
+        Reason.KNATIVE_SERVING_UNAVAILABLE,
     }
 )
 """Reasons that blame the cluster, not the service's spec: the model is not marked as

@@ -1,5 +1,6 @@
 """Whether a component is available, from the object that runs its pods as the
-controller observes it: a Deployment (RawDeployment) or a LeaderWorkerSet (MultiNode),
+controller observes it: a Deployment (RawDeployment), a LeaderWorkerSet (MultiNode) or a
+Knative Service (Serverless: its ``Ready`` condition, see :mod:`ome.serving.knative`),
 and the pods that belong to it.
 
 A Deployment is available when its ``Available`` condition is True (its reason and
@@ -18,6 +19,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 
+from ome.serving import knative
 from ome.serving import leaderworkerset as lws
 from ome.serving.components import Spec
 from ome.serving.metadata import APP_LABEL
@@ -46,6 +48,8 @@ def workload_condition(
         return "False", "Initializing", f"{workload.component} component initializing"
     if workload.multi_node:
         return _groups_condition(workload, observed, pods)
+    if workload.serverless:
+        return knative.ready_condition(workload, observed)
     found = _condition(observed, AVAILABLE)
     if found is None:
         return "False", "Initializing", f"{workload.component} component initializing"
@@ -87,9 +91,12 @@ def _condition(observed: Spec, kind: str) -> Spec | None:
 
 def workload_pods(workload: Workload, pods: Iterable[Spec]) -> list[Spec]:
     """The component's pods, by name: a Deployment's by its ``app`` label, every pod of a
-    LeaderWorkerSet's groups by the label its controller gives them."""
+    LeaderWorkerSet's groups or of a Knative Service's revisions by the label their
+    controller gives them."""
     if workload.multi_node:
         key, value = lws.NAME_LABEL, workload.object_ref.name
+    elif workload.serverless:
+        key, value = knative.SERVICE_LABEL, workload.name
     else:
         key, value = APP_LABEL, workload.app
     mine = [p for p in pods if (p.get("metadata") or {}).get("labels", {}).get(key) == value]

@@ -2,9 +2,11 @@
 objects (apiVersion, kind, metadata, spec) ready for server-side apply, in apply order:
 the modelconfig ConfigMap; per component (engine, decoder, router) the router's access
 objects, then its Deployment, Service, autoscaler and PodDisruptionBudget, or for a
-multi-node component its LeaderWorkerSet and the Service to its leaders; the
+multi-node component its LeaderWorkerSet and the Service to its leaders, or for a
+Serverless component its Knative Service (:mod:`ome.serving.knative`); the
 InferencePool when the service asks for one (:mod:`ome.serving.inferencepool`); then the
-external Service, the Gateway API HTTPRoutes (:mod:`ome.serving.gateway`) or the Ingress.
+external Service, the Gateway API HTTPRoutes (:mod:`ome.serving.gateway`) or the Ingress,
+unless the entry component is Serverless: Knative routes to it.
 
 When the service has a UID, every object gets it as controlling owner, so that deleting
 the service deletes them."""
@@ -25,6 +27,7 @@ from ome.serving.ingress import (
     ingress_rule,
     service_annotations_for_external,
 )
+from ome.serving.knative import knative_service
 from ome.serving.metadata import (
     COMPONENT_LABEL,
     INFERENCESERVICE_LABEL,
@@ -60,6 +63,9 @@ def render_objects(
             objects += router_access(workload, namespace)
         if workload.multi_node:
             objects += multinode_objects(workload, namespace)
+        elif workload.serverless:
+            rolled_out = _rolled_out(service, workload.component)
+            objects.append(knative_service(workload, namespace, rolled_out))
         else:
             found = workload_objects(workload, namespace, service.spec.keda_config)
             rollout = rollouts.get(workload.component)
@@ -69,7 +75,9 @@ def render_objects(
     pool = inference_pool(plan)
     if pool is not None:
         objects.append(pool)
-    if plan.ingress.disable_ingress_creation:
+    if ingress_component(plan).serverless:
+        pass  # the Knative Service's route is the way in
+    elif plan.ingress.disable_ingress_creation:
         if needs_external_service(service):
             objects.append(external_service(plan))
     elif uses_gateway_api(plan.ingress):
@@ -81,6 +89,14 @@ def render_objects(
         if owner:
             obj["metadata"]["ownerReferences"] = [dict(owner)]
     return objects
+
+
+def _rolled_out(service: InferenceService, component: Component) -> str | None:
+    """The component's ``latestRolledoutRevision`` in the service's status."""
+    if service.status is None or not service.status.components:
+        return None
+    found = service.status.components.get(str(component))
+    return found.latest_rolledout_revision if found is not None else None
 
 
 def needs_external_service(service: InferenceService) -> bool:

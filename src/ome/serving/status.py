@@ -5,13 +5,19 @@ Conditions, Knative-style (sorted by type; a condition keeps its lastTransitionT
 nothing about it changes):
 
 - ``EngineReady`` / ``DecoderReady`` / ``RouterReady``: whether the component's
-  Deployment or LeaderWorkerSet is available (:mod:`ome.serving.readiness`);
-  ``False``/``Initializing`` until it reports (upstream leaves the condition out
-  meanwhile). Conditions of components no longer declared are dropped.
+  Deployment or LeaderWorkerSet is available, or its Knative Service Ready
+  (:mod:`ome.serving.readiness`); ``False``/``Initializing`` until it reports (upstream
+  leaves the condition out meanwhile). Conditions of components no longer declared are
+  dropped.
+- Serverless components only (:mod:`ome.serving.knative`): ``{Component}RouteReady`` and
+  ``{Component}ConfigurationReady`` from the Knative Service's ``RoutesReady`` and
+  ``ConfigurationsReady``, and over them ``RoutesReady`` and ``LatestDeploymentReady``.
 - ``IngressReady``: ``True``/``IngressDisabled`` when ingress creation is disabled; else
   True once the entry component is ready (then the Ingress exists), ``False``/
   ``ComponentNotReady`` before; with the Gateway API, once the entry component is ready
-  and every HTTPRoute is accepted by its Gateway (:func:`ome.serving.gateway.route_condition`).
+  and every HTTPRoute is accepted by its Gateway (:func:`ome.serving.gateway.route_condition`);
+  with a Serverless entry component, once its Knative Service is Ready with a URL (which
+  becomes the service's).
 - ``Ready`` = IngressReady ∧ EngineReady; when False it carries the reason of EngineReady,
   else of IngressReady. Decoder and router readiness count only through the ingress.
 
@@ -29,7 +35,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 from ome.api.v1beta1 import InferenceService
-from ome.serving import revisions
+from ome.serving import knative, revisions
 from ome.serving.accelerator_config import class_node_selector, class_resources
 from ome.serving.accelerator_selection import AcceleratorChoice
 from ome.serving.adapters import FINE_TUNED_WEIGHTS_ANNOTATION
@@ -56,6 +62,9 @@ READY = "Ready"
 TRAFFIC_SPLIT = "TrafficSplit"
 INGRESS_CANNOT_SPLIT = "IngressCannotSplit"
 INGRESS_READY = "IngressReady"
+ROUTES_READY = "RoutesReady"
+LATEST_DEPLOYMENT_READY = "LatestDeploymentReady"
+_KNATIVE_PARTS = ("Route", "Configuration")
 REVISION_ANNOTATION = "deployment.kubernetes.io/revision"
 STORAGE_INITIALIZER = "storage-initializer"
 _COMPONENT_CONDITIONS = {c: f"{c.value.capitalize()}Ready" for c in Component}
@@ -92,12 +101,14 @@ def compute_status(
         observed = workloads.get(workload.object_ref.name)
         condition = workload_condition(workload, observed, pods)
         conditions.set(_COMPONENT_CONDITIONS[workload.component], *condition)
-        entry = _component_status(
-            status.get("components", {}).get(str(workload.component), {}),
-            observed,
-            workload,
-            available=condition[0] == "True",
-        )
+        previous = status.get("components", {}).get(str(workload.component), {})
+        if workload.serverless:
+            entry = _accelerator(knative.component_status(previous, observed), workload)
+        else:
+            entry = _component_status(
+                previous, observed, workload, available=condition[0] == "True"
+            )
+        _knative_conditions(workload, observed, conditions)
         rollout = rollouts.get(workload.component)
         if rollout is not None:
             entry = _revisions(entry, rollout, workload, workloads, pods)
@@ -106,6 +117,7 @@ def compute_status(
         if plan.workload(component) is None:
             conditions.drop(_COMPONENT_CONDITIONS[component])
     status["components"] = components
+    _knative_totals(plan, conditions)
     _split(plan, rollouts, conditions)
     _served_weights(plan, status)
     _access(plan, status, conditions, routes or {})
@@ -195,6 +207,10 @@ class _Conditions:
     def is_true(self, kind: str) -> bool:
         return bool(self._current.get(kind, {}).get("status") == "True")
 
+    def is_unknown(self, kind: str) -> bool:
+        """Unknown, or not reported at all."""
+        return bool(self._current.get(kind, {}).get("status", "Unknown") == "Unknown")
+
     def conjunction(self, kinds: Sequence[str]) -> tuple[str, str, str]:
         """(status, reason, message) of a condition that holds when all ``kinds`` do."""
         found = [self._current.get(k, {"status": "Unknown"}) for k in kinds]
@@ -270,11 +286,51 @@ def _component_status(
         status["latestCreatedRevision"] = annotations[REVISION_ANNOTATION]
     if available:
         status["url"] = workload.url
+    return _accelerator(status, workload)
+
+
+def _accelerator(status: Spec, workload: Workload) -> Spec:
     if workload.accelerator is not None:
         status["selectedAccelerator"] = selected_accelerator(workload.accelerator)
     else:
         status.pop("selectedAccelerator", None)
     return status
+
+
+def _knative_conditions(workload: Workload, observed: Spec | None, conditions: _Conditions) -> None:
+    """A Serverless component's ``{Component}RouteReady`` and ``{Component}ConfigurationReady``
+    from its Knative Service's, once it reports them; none for other components."""
+    reported = knative.route_conditions(observed) if workload.serverless else {}
+    prefix = workload.component.value.capitalize()
+    for part in _KNATIVE_PARTS:
+        kind = f"{prefix}{part}Ready"
+        if part in reported:
+            conditions.set(kind, *reported[part])
+        else:
+            conditions.drop(kind)
+
+
+def _knative_totals(plan: ServingPlan, conditions: _Conditions) -> None:
+    """Upstream's ``RoutesReady`` and ``LatestDeploymentReady`` over the Serverless
+    components (upstream: its Serverless services), each False/Unknown with ``<condition>
+    not ready`` naming the last component that is not, as upstream."""
+    serverless = [w.component.value.capitalize() for w in plan.workloads if w.serverless]
+    for component in Component:
+        if plan.workload(component) is None:
+            for part in _KNATIVE_PARTS:
+                conditions.drop(f"{component.value.capitalize()}{part}Ready")
+    for total, part in ((ROUTES_READY, "Route"), (LATEST_DEPLOYMENT_READY, "Configuration")):
+        if not serverless:
+            conditions.drop(total)
+            continue
+        verdict = "True"
+        reason = ""
+        for prefix in serverless:
+            kind = f"{prefix}{part}Ready"
+            if not conditions.is_true(kind):
+                verdict = "Unknown" if conditions.is_unknown(kind) else "False"
+                reason = f"{kind} not ready"
+        conditions.set(total, verdict, reason)
 
 
 def selected_accelerator(choice: AcceleratorChoice) -> Spec:
@@ -294,6 +350,9 @@ def _access(
     """IngressReady, and the URL and address once they are known."""
     service = plan.service
     namespace, port = service_namespace(service), entry_port(plan)
+    if ingress_component(plan).serverless:
+        _knative_access(ingress_component(plan), status, conditions)
+        return
     if plan.ingress.disable_ingress_creation:
         message = "Ingress creation is disabled, using external service for access"
         conditions.set(INGRESS_READY, "True", "IngressDisabled", message)
@@ -317,6 +376,20 @@ def _access(
     router = plan.workload(Component.ROUTER)
     backend = router.name if router is not None else name_of(service)
     status["address"] = {"url": f"{scheme}://{cluster_host(backend, namespace)}:{port}"}
+
+
+def _knative_access(entry: Workload, status: Spec, conditions: _Conditions) -> None:
+    """A Serverless entry component is reached through its Knative Service's route: its
+    URL and address are the service's once Ready (upstream fronts it with an Istio
+    VirtualService of its own, not made here)."""
+    found = status["components"][str(entry.component)]
+    if not conditions.is_true(_COMPONENT_CONDITIONS[entry.component]) or not found.get("url"):
+        message = "Target service not ready for ingress creation"
+        conditions.set(INGRESS_READY, "False", "ComponentNotReady", message)
+        return
+    conditions.set(INGRESS_READY, "True")
+    status["url"] = found["url"]
+    status["address"] = dict(found.get("address") or {"url": found["url"]})
 
 
 def _gateway_access(

@@ -54,13 +54,12 @@ def test_the_service_annotation_wins_over_the_default() -> None:
 @pytest.mark.parametrize(
     ("service", "modes"),
     [
-        (SERVERLESS, {}),
         (DeploymentMode.VIRTUAL_DEPLOYMENT, {}),
-        (RAW, {Component.ENGINE: RAW, Component.ROUTER: SERVERLESS}),
         (RAW, {Component.ENGINE: DeploymentMode.MULTI_NODE_RAY_VLLM}),
+        (SERVERLESS, {Component.ENGINE: DeploymentMode.VIRTUAL_DEPLOYMENT}),
     ],
 )
-def test_only_deployments_and_leader_worker_sets_are_supported(
+def test_only_deployments_leader_worker_sets_and_knative_services_are_supported(
     service: DeploymentMode, modes: dict[Component, DeploymentMode]
 ) -> None:
     with pytest.raises(ServingError) as caught:
@@ -71,3 +70,18 @@ def test_only_deployments_and_leader_worker_sets_are_supported(
 def test_multi_node_components_are_supported() -> None:
     require_supported(RAW, {Component.ENGINE: MULTI_NODE, Component.DECODER: MULTI_NODE})
     require_supported(MULTI_NODE, {Component.ENGINE: MULTI_NODE, Component.ROUTER: RAW})
+
+
+def test_a_multi_node_engine_cannot_be_serverless() -> None:
+    engine = {"annotations": {MODE: "Serverless"}, "leader": {}, "worker": {"size": 1}}
+    with pytest.raises(ServingError) as caught:
+        component_modes({Component.ENGINE: engine})
+    assert caught.value.reason is Reason.UNSUPPORTED_DEPLOYMENT_MODE
+    assert "Knative Service runs single pods" in caught.value.message
+
+
+def test_serverless_components_and_services_are_supported() -> None:
+    """As upstream, a Serverless service deploys its components by the same rules."""
+    require_supported(SERVERLESS, {})
+    require_supported(RAW, {Component.ENGINE: RAW, Component.ROUTER: SERVERLESS})
+    require_supported(SERVERLESS, {Component.ENGINE: SERVERLESS})

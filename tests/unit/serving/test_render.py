@@ -435,12 +435,6 @@ class TestIngress:
 @pytest.mark.parametrize(
     ("svc", "runtime", "reason"),
     [
-        (service(engine={"minReplicas": 0}), None, Reason.UNSUPPORTED_DEPLOYMENT_MODE),
-        (
-            service(annotations={"ome.io/deploymentMode": "Serverless"}),
-            None,
-            Reason.UNSUPPORTED_DEPLOYMENT_MODE,
-        ),
         (
             service(engine={"annotations": {"ome.io/deploymentMode": "MultiNodeRayVLLM"}}),
             None,

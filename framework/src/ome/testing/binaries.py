@@ -5,8 +5,8 @@ committed), built with the Go toolchain through the module proxy. They are cache
 the repository, keyed by the Kubernetes version, in ``$OME_CONTROLPLANE_CACHE/<version>``
 (default ``~/.cache/ome/controlplane/<version>``), beside the data files the control plane
 reads from the same modules (kwok's stages, LeaderWorkerSet's CRD and webhook manifests,
-and from modules of their own that build nothing, the CRDs of KEDA, the Gateway API and
-its Inference Extension).
+and from modules of their own that build nothing, the CRDs of KEDA, the Gateway API, its
+Inference Extension and Knative Serving).
 A stamp file records a digest of each module's files, so changing one module rebuilds only
 its binaries, a missing binary is built alone, and running the build twice does nothing.
 ``OME_CONTROLPLANE_BIN`` names a ready directory of binaries and disables building.
@@ -34,7 +34,8 @@ GO_ENV = "OME_GO"
 STAMP = "BUILD-INFO.json"
 KWOK_STAGES_DIR = "kwok-stages"
 LWS_DIR = "lws"  # LeaderWorkerSet's CRDs (crds/) and webhook manifests (webhook/)
-ADDON_CRDS_DIR = "crds"  # keda/, gateway-api/, inference-extension/: APIs a service may use
+# keda/, gateway-api/, inference-extension/, knative/: APIs a service may use
+ADDON_CRDS_DIR = "crds"
 
 
 class BuildError(RuntimeError):
@@ -104,6 +105,9 @@ _GATEWAY_API_CRDS = (
 )
 # The Inference Extension's InferencePool at v1 (its x-k8s.io alpha kinds are left out).
 _INFERENCE_CRDS = ("inference.networking.k8s.io_inferencepools.yaml",)
+# Knative Serving's serving.knative.dev kinds: the Service a Serverless component is
+# rendered as, and the Configuration, Revision and Route its controller makes of it.
+_KNATIVE_CRDS = ("service.yaml", "configuration.yaml", "revision.yaml", "route.yaml")
 MODULE_DATA = (
     ModuleData(
         "kwok",
@@ -140,6 +144,14 @@ MODULE_DATA = (
         tuple(
             (f"config/crd/bases/{n}", f"{ADDON_CRDS_DIR}/inference-extension/{n}")
             for n in _INFERENCE_CRDS
+        ),
+    ),
+    ModuleData(
+        "knative",
+        "knative.dev/serving",
+        tuple(
+            (f"config/core/300-resources/{n}", f"{ADDON_CRDS_DIR}/knative/{n}")
+            for n in _KNATIVE_CRDS
         ),
     ),
 )

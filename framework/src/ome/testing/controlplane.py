@@ -1,8 +1,8 @@
 """A real Kubernetes control plane on loopback: etcd and kube-apiserver, and optionally
 kube-controller-manager, kube-scheduler, kwok with fake GPU nodes, the LeaderWorkerSet
 controller (``leaderworkerset=True``: its CRD, its process and its webhooks) and the CRDs
-of KEDA, the Gateway API and its Inference Extension (``addon_crds=True``: the APIs only,
-no controllers).
+of KEDA, the Gateway API, its Inference Extension and Knative Serving (``addon_crds=True``:
+the APIs only, no controllers).
 
     async with ControlPlane(scheduler=True, controller_manager=True,
                             nodes=gpu_nodes(2)) as cp:
@@ -150,7 +150,8 @@ class ControlPlane:
 
     @property
     def addon_crds_dir(self) -> Path:
-        """KEDA's and the Gateway API's CRDs, copied from their modules by the build."""
+        """The add-on APIs' CRDs (KEDA, Gateway API, Inference Extension, Knative Serving),
+        copied from their modules by the build."""
         return (self._binaries_dir or binaries.bin_dir()) / binaries.ADDON_CRDS_DIR
 
     def binary(self, name: str) -> str:

@@ -21,6 +21,7 @@ from ome.controllers.kinds import (
     HTTPROUTE,
     INFERENCEPOOL,
     INFERENCESERVICE,
+    KNATIVE_SERVICE,
     LEADERWORKERSET,
     SCALEDOBJECT,
 )
@@ -129,6 +130,16 @@ def _no_gateway_api() -> ServingError:
         f"inferenceservice-config enables the Gateway API (enableGatewayAPI), and the "
         f"cluster does not serve {HTTPROUTE.api_version} HTTPRoutes (or the operator started "
         "before it did): install the Gateway API CRDs and restart the operator",
+    )
+
+
+def _no_knative_serving() -> ServingError:
+    return ServingError(
+        Reason.KNATIVE_SERVING_UNAVAILABLE,
+        f"a Serverless component (minReplicas 0, or ome.io/deploymentMode: Serverless) runs "
+        f"as a Knative Service, and the cluster does not serve {KNATIVE_SERVICE.api_version} "
+        "Services (or the operator started before it did): install Knative Serving with a "
+        "networking layer and restart the operator, or set minReplicas to 1 or more",
     )
 
 
@@ -265,7 +276,7 @@ class InferenceServiceReconciler:
         rollouts = {
             w.component: plan_rollout(w, observed[w.object_ref.name])
             for w in plan.workloads
-            if not w.multi_node
+            if not w.multi_node and not w.serverless  # Knative keeps a Serverless one's
         }
         objects = render_objects(plan, available, rollouts)
         taken = self._taken(raw, objects)
@@ -278,7 +289,7 @@ class InferenceServiceReconciler:
         # events of those writes do not wake this service again (see OwnWrites).
         found = {name: obj for name, obj in observed.items() if obj is not None}
         found |= self._canaries(request.namespace, plan, rollouts)
-        workloads = (DEPLOYMENT, LEADERWORKERSET)
+        workloads = (DEPLOYMENT, LEADERWORKERSET, KNATIVE_SERVICE)
         found |= {name: obj for (gvk, name), obj in applied.items() if gvk in workloads}
         routes = {name: obj for (gvk, name), obj in applied.items() if gvk == HTTPROUTE}
         status = compute_status(plan, found, pods, rfc3339_now(), routes, rollouts=rollouts)
@@ -319,6 +330,8 @@ class InferenceServiceReconciler:
             return _no_leaderworkersets()
         if any(w.autoscaler == KEDA for w in plan.workloads) and SCALEDOBJECT not in self.informers:
             return _no_keda()
+        if any(w.serverless for w in plan.workloads) and KNATIVE_SERVICE not in self.informers:
+            return _no_knative_serving()
         if uses_gateway_api(plan.ingress) and HTTPROUTE not in self.informers:
             return _no_gateway_api()
         pooled = endpoint_picker(plan.service.metadata.annotations) is not None

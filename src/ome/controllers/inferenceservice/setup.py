@@ -24,6 +24,7 @@ from ome.controllers.kinds import (
     INFERENCEPOOL,
     INFERENCESERVICE,
     INGRESS,
+    KNATIVE_SERVICE,
     LEADERWORKERSET,
     POD,
     SCALEDOBJECT,
@@ -77,6 +78,7 @@ def setup(
     watch_scaledobjects: bool = True,
     watch_httproutes: bool = True,
     watch_inferencepools: bool = True,
+    watch_knativeservices: bool = True,
 ) -> Controller:
     """Register the InferenceService controller on ``manager``. The operator's config is
     read from ``inferenceservice-config`` in ``config_namespace`` (default: the manager's
@@ -85,15 +87,16 @@ def setup(
     tracker = Tracker()
     services = manager.informer(INFERENCESERVICE)
     services.add_indexers({MODEL_INDEX: model_index, FINE_TUNED_INDEX: fine_tuned_index})
-    # a cluster without the LeaderWorkerSet API (or the Ingress, KEDA, Gateway API or its
-    # Inference Extension) cannot
-    # be watched for them: multi-node services then report LeaderWorkerSetUnavailable
+    # a cluster without the LeaderWorkerSet API (or the Ingress, KEDA, Gateway API, its
+    # Inference Extension or Knative Serving) cannot be watched for them: multi-node
+    # services then report LeaderWorkerSetUnavailable
     unwatched = {
         INGRESS: not watch_ingresses,
         LEADERWORKERSET: not watch_leaderworkersets,
         SCALEDOBJECT: not watch_scaledobjects,
         HTTPROUTE: not watch_httproutes,
         INFERENCEPOOL: not watch_inferencepools,
+        KNATIVE_SERVICE: not watch_knativeservices,
     }
     children = [k for k in CHILD_KINDS if not unwatched.get(k)]
     informers: dict[GVK, SharedInformer] = {INFERENCESERVICE: services}
