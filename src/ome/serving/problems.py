@@ -48,6 +48,8 @@ class Reason(StrEnum):
     GATEWAY_API_UNAVAILABLE = "GatewayAPIUnavailable"
     INVALID_ENDPOINT_PICKER = "InvalidEndpointPicker"
     INFERENCE_POOL_UNAVAILABLE = "InferencePoolUnavailable"
+    DEDICATED_AI_CLUSTER_NOT_FOUND = "DedicatedAIClusterNotFound"
+    DEDICATED_AI_CLUSTER_FULL = "DedicatedAIClusterFull"
 
 
 CLUSTER_REASONS = frozenset(
