@@ -49,6 +49,8 @@ class Reason(StrEnum):
     INVALID_ENDPOINT_PICKER = "InvalidEndpointPicker"
     INFERENCE_POOL_UNAVAILABLE = "InferencePoolUnavailable"
     KNATIVE_SERVING_UNAVAILABLE = "KnativeServingUnavailable"
+    DEDICATED_AI_CLUSTER_NOT_FOUND = "DedicatedAIClusterNotFound"
+    DEDICATED_AI_CLUSTER_FULL = "DedicatedAIClusterFull"
 
 
 CLUSTER_REASONS = frozenset(

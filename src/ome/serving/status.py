@@ -20,6 +20,8 @@ nothing about it changes):
   becomes the service's).
 - ``Ready`` = IngressReady ∧ EngineReady; when False it carries the reason of EngineReady,
   else of IngressReady. Decoder and router readiness count only through the ingress.
+  While the service's DedicatedAICluster cannot hold its pods, a Ready that is not True
+  is False with reason ``DedicatedAIClusterFull`` and the numbers.
 
 ``observedGeneration`` is the service's generation (upstream copies the Deployment's).
 ``modelStatus`` comes from the engine's and decoder's pods (all pods of their groups):
@@ -81,6 +83,7 @@ def compute_status(
     routes: Mapping[str, Spec] | None = None,
     *,
     rollouts: Mapping[Component, Rollout] | None = None,
+    waiting: ServingError | None = None,
 ) -> Spec:
     """The status to write.
 
@@ -91,7 +94,9 @@ def compute_status(
     groups included. ``now``: an RFC 3339 time for conditions that change. ``routes``: the
     service's HTTPRoutes as read, by name (with the Gateway API). ``rollouts``: each
     RawDeployment component's revisions (:mod:`ome.serving.revisions`), whose canary
-    Deployments ``workloads`` then holds too."""
+    Deployments ``workloads`` then holds too. ``waiting``: why the pods cannot be placed
+    though the service is applied (its DedicatedAICluster is full): ``Ready``, unless
+    True, is False with that reason."""
     rollouts = rollouts or {}
     service = plan.service
     status = _previous(service)
@@ -124,7 +129,10 @@ def compute_status(
     # upstream's Ready waits for the engine alone; a service whose decoder or router does
     # not serve answers no request, so Ready waits for every component it runs
     dependents = [_COMPONENT_CONDITIONS[w.component] for w in plan.workloads]
-    conditions.set(READY, *conditions.conjunction([*dependents, INGRESS_READY]))
+    ready = conditions.conjunction([*dependents, INGRESS_READY])
+    if waiting is not None and ready[0] != "True":
+        ready = ("False", str(waiting.reason), waiting.message)
+    conditions.set(READY, *ready)
     status["conditions"] = conditions.listed()
     status["modelStatus"] = _model_status(
         status.get("modelStatus", {}), _model_pods(plan, pods), conditions.is_true(READY)

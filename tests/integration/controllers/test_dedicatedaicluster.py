@@ -9,8 +9,11 @@ once on the reserved capacity; more units than the cluster holds fail with
 NotEnoughResources and recover when a node is added; a training Job and a pod annotated
 with the DAC run there too (placed by the pod webhook); a count below the allocation is refused
 with the numbers; a profile change rolls the placeholders; deletion leaves the workloads
-running. Bad input gets its own reason and no hot loop. ``ome run`` as a real process,
-SIGKILLed in the middle of a change and again before a deletion, converges once restarted."""
+running. A service naming a DAC that does not exist waits unapplied
+(DedicatedAIClusterNotFound) and proceeds once the DAC is created; one whose DAC is full is
+applied, says so (DedicatedAIClusterFull) and becomes ready once the unit frees. Bad input
+gets its own reason and no hot loop. ``ome run`` as a real process, SIGKILLed in the
+middle of a change and again before a deletion, converges once restarted."""
 
 from __future__ import annotations
 
@@ -32,15 +35,18 @@ from ome.controllers import dedicatedaicluster, inferenceservice
 from ome.controllers.dedicatedaicluster.reconciler import FINALIZER
 from ome.controllers.dedicatedaicluster.setup import CONTROLLER_NAME
 from ome.controllers.kinds import (
+    CONFIGMAP,
     DEDICATEDAICLUSTER,
     DEDICATEDAICLUSTERPROFILE,
     DEPLOYMENT,
     INFERENCESERVICE,
     NODE,
     POD,
+    SERVICE,
 )
 from ome.runtime import Manager, ManagerOptions
 from ome.serving.dedicated import (
+    DAC_ANNOTATION,
     DAC_LABEL,
     PLACEHOLDER_LABEL,
     WORKLOAD_CLASS,
@@ -415,6 +421,148 @@ async def test_a_dac_reserves_capacity_that_only_its_workloads_take(
     notes = [e["note"] for e in await events_of(client, "ReservationReleased")]
     assert any(engine["metadata"]["name"] in n and "holder" in n for n in notes), notes
     objects.made = [(k, n) for k, n in objects.made if k != DEDICATEDAICLUSTER]
+
+
+def joining_service(catalogue: dict[str, Any], name: str, namespace: str, dac: str) -> Any:
+    service = dict(catalogue["sample"])
+    meta = {"name": name, "namespace": namespace, "annotations": {DAC_ANNOTATION: dac}}
+    return {**service, "metadata": meta}
+
+
+async def ready_condition(client: Client, name: str, namespace: str) -> dict[str, Any]:
+    current = await (await client.resource(INFERENCESERVICE)).get(name, namespace)
+    conditions = (current.get("status") or {}).get("conditions") or []
+    return next((c for c in conditions if c["type"] == "Ready"), {})
+
+
+async def until_ready(client: Client, name: str, namespace: str, **wanted: str) -> dict[str, Any]:
+    """The service's Ready condition once it has the ``wanted`` fields."""
+
+    async def reached() -> bool:
+        condition = await ready_condition(client, name, namespace)
+        return all(condition.get(k) == v for k, v in wanted.items())
+
+    try:
+        await eventually(reached, timeout=90)
+    except AssertionError:
+        raise AssertionError(
+            f"{name} Ready not {wanted}: {await ready_condition(client, name, namespace)}"
+        ) from None
+    return await ready_condition(client, name, namespace)
+
+
+async def warning(client: Client, namespace: str, reason: str) -> dict[str, Any]:
+    """The Warning Event ``reason`` of the namespace's objects, once there is one."""
+
+    async def found() -> list[dict[str, Any]]:
+        listed = await (await client.resource(EVENT)).list(namespace)
+        return [e for e in listed if e.get("reason") == reason]
+
+    async def recorded() -> bool:
+        return bool(await found())
+
+    await eventually(recorded, timeout=30)
+    (event, *_) = await found()
+    assert event["type"] == "Warning"
+    return event
+
+
+async def engine_pods(client: Client, name: str, namespace: str) -> list[dict[str, Any]]:
+    selector = f"ome.io/inferenceservice={name},component=engine"
+    listed: list[dict[str, Any]] = await (await client.resource(POD)).list(
+        namespace, label_selector=selector
+    )
+    return listed
+
+
+@pytest.mark.usefixtures("manager")
+async def test_a_service_naming_a_missing_dac_waits_unapplied_until_it_exists(
+    client: Client,
+    namespace: str,
+    nodes: Nodes,
+    catalogue: dict[str, Any],
+    objects: Objects,
+) -> None:
+    profile, dac = f"one-h100-{namespace}", f"late-{namespace}"
+    await nodes.add(1)
+    unit = {"count": 1, "resources": UNIT, "affinity": {}, "nodeSelector": {"pool": namespace}}
+    await objects.make(DEDICATEDAICLUSTERPROFILE, profile, unit)
+    services = await client.resource(INFERENCESERVICE)
+    await services.create(joining_service(catalogue, "early", namespace, dac))
+
+    ready = await until_ready(
+        client, "early", namespace, status="False", reason="DedicatedAIClusterNotFound"
+    )
+    assert (
+        f"DedicatedAICluster {dac} (annotation {DAC_ANNOTATION}) does not exist"
+        in (ready["message"])
+    )
+    event = await warning(client, namespace, "DedicatedAIClusterNotFound")
+    assert event["regarding"]["name"] == "early"
+    assert dac in event["note"]
+    # nothing of the service is applied
+    children = "ome.io/inferenceservice=early"
+    for kind in (DEPLOYMENT, SERVICE, CONFIGMAP):
+        assert not await (await client.resource(kind)).list(namespace, label_selector=children)
+    with pytest.raises(NotFound):
+        await (await client.resource(CONFIGMAP)).get("modelconfig-early", namespace)
+    before = await services.get("early", namespace)
+
+    # the DAC appears: the service proceeds by itself onto its reservation
+    await objects.make(DEDICATEDAICLUSTER, dac, {"profile": profile, "count": 1})
+    active = await until_state(client, dac, "ACTIVE", availableGpu=8)
+    await until_ready(client, "early", namespace, status="True")
+    (engine,) = await engine_pods(client, "early", namespace)
+    assert engine["spec"]["nodeName"] in active["nodes"]
+    after = await services.get("early", namespace)
+    for field in ("generation", "annotations", "labels"):
+        assert after["metadata"].get(field) == before["metadata"].get(field)
+    assert after["spec"] == before["spec"]
+
+
+@pytest.mark.usefixtures("manager")
+async def test_a_service_on_a_full_dac_is_applied_and_says_so_until_capacity_frees(
+    client: Client,
+    namespace: str,
+    nodes: Nodes,
+    catalogue: dict[str, Any],
+    objects: Objects,
+) -> None:
+    profile, dac = f"one-h100-{namespace}", f"busy-{namespace}"
+    await nodes.add(1)
+    unit = {"count": 1, "resources": UNIT, "affinity": {}, "nodeSelector": {"pool": namespace}}
+    await objects.make(DEDICATEDAICLUSTERPROFILE, profile, unit)
+    await objects.make(DEDICATEDAICLUSTER, dac, {"profile": profile, "count": 1})
+    await until_state(client, dac, "ACTIVE", availableGpu=8)
+    # a pod of the DAC holds its only unit
+    pods = await client.resource(POD)
+    holder = gpu_pod("holder", namespace, namespace, labels={LABEL: namespace})
+    del holder["spec"]["nodeSelector"]
+    holder["metadata"]["annotations"] = {DAC_ANNOTATION: dac}
+    await pods.create(holder)
+    await until_state(client, dac, "ACTIVE", availableGpu=0, allocatedGpu=8)
+
+    services = await client.resource(INFERENCESERVICE)
+    await services.create(joining_service(catalogue, "crowded", namespace, dac))
+    ready = await until_ready(
+        client, "crowded", namespace, status="False", reason="DedicatedAIClusterFull"
+    )
+    assert ready["message"].startswith(
+        f"the service needs 1 GPUs; DedicatedAICluster {dac} (ACTIVE) has 0 available"
+    )
+    event = await warning(client, namespace, "DedicatedAIClusterFull")
+    assert event["regarding"]["name"] == "crowded"
+    # applied all the same: its engine pod waits for the reservation
+    await (await client.resource(DEPLOYMENT)).get("crowded-engine", namespace)
+    (engine,) = await engine_pods(client, "crowded", namespace)
+    assert not engine["spec"].get("nodeName")
+
+    # the unit freed: the service is placed on it and ready, by itself
+    await pods.delete("holder", namespace)
+    await until_ready(client, "crowded", namespace, status="True")
+    (engine,) = await engine_pods(client, "crowded", namespace)
+    assert engine["spec"]["nodeName"] in nodes.names
+    await until_state(client, dac, "ACTIVE", allocatedGpu=1)
 
 
 def reconciles(manager: Manager) -> float:

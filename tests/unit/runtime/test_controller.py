@@ -12,7 +12,9 @@ from typing import Any
 import pydantic
 import pytest
 from prometheus_client import CollectorRegistry
+from structlog.testing import capture_logs
 
+from ome.client import AlreadyExists, Conflict
 from ome.runtime import Controller, Request, Result, TerminalError
 from ome.runtime.handlers import EnqueueRequestForObject
 from ome.runtime.metrics import RuntimeMetrics
@@ -166,3 +168,32 @@ def test_invalid_options_are_refused() -> None:
         Controller("", reconcile)
     with pytest.raises(ValueError, match="reconcile_timeout must be > 0"):
         Controller("c", reconcile, reconcile_timeout=-1)
+
+
+async def test_a_stale_write_is_retried_quietly_and_already_exists_is_an_error() -> None:
+    calls: Counter[str] = Counter()
+    errors = {
+        "stale": Conflict(409, "Conflict", "the object has been modified"),
+        "exists": AlreadyExists(409, "AlreadyExists", 'pods "exists" already exists'),
+    }
+
+    async def reconcile(request: Request) -> None:
+        calls[request.name] += 1
+        if calls[request.name] == 1:
+            raise errors[request.name]
+
+    with capture_logs() as logs:
+        controller, source, metrics = await run_controller(reconcile)
+        try:
+            for name in errors:
+                source.handlers["add"](obj(name))
+            await until(lambda: calls["stale"] == 2 and calls["exists"] == 2)
+            assert count(metrics, "error") == 2
+        finally:
+            await controller.stop()
+    (quiet,) = [e for e in logs if e["log_level"] == "debug" and "will retry" in e["event"]]
+    assert "has been modified" in quiet["error"]
+    assert "exc_info" not in quiet
+    (loud,) = [e for e in logs if e["log_level"] == "error"]
+    assert loud["exc_info"]
+    assert loud["event"] == "reconcile failed; will retry"

@@ -6,6 +6,9 @@ reconcile_id bound into the log context, and decide what happens next from the o
     Result() or None        forget the key's failures; done
     Result(requeue_after=t) forget the failures; run again in t seconds
     TerminalError           log it; do not retry
+    409 Conflict            retry later with backoff, logged at debug level: an update
+                            over a stale resourceVersion, which the next run (over a
+                            fresher cache) resolves; AlreadyExists stays an error
     any other exception     retry later with per-key exponential backoff
     anything else returned  a programming error: logged, retried like an exception
 
@@ -24,7 +27,7 @@ from typing import Protocol
 import pydantic
 import structlog
 
-from ome.client import KubeObject
+from ome.client import Conflict, KubeObject
 from ome.informers import DeletedFinalStateUnknown
 from ome.runtime.handlers import EventHandler
 from ome.runtime.metrics import RuntimeMetrics
@@ -37,6 +40,8 @@ Reconciler = Callable[[Request], Awaitable[Result | None]]
 # Events from the initial list and periodic resyncs must not delay real changes.
 LOW_PRIORITY = -100
 CACHE_SYNC_TIMEOUT = 120.0
+STALE = "Conflict"
+"""The Status reason of a write over a stale resourceVersion (optimistic concurrency)."""
 log = structlog.get_logger("ome.controller")
 
 
@@ -60,6 +65,12 @@ class Source(Protocol):
         on_update: Callable[[KubeObject, KubeObject], None] | None = None,
         on_delete: Callable[[KubeObject | DeletedFinalStateUnknown], None] | None = None,
     ) -> Registration: ...
+
+
+def _stale(err: Exception) -> bool:
+    """A write over a stale resourceVersion: expected under optimistic concurrency, not
+    worth a traceback (a create of an existing object, AlreadyExists, is a real error)."""
+    return isinstance(err, Conflict) and err.reason == STALE
 
 
 def _object_of(event_object: KubeObject | DeletedFinalStateUnknown) -> KubeObject:
@@ -223,8 +234,11 @@ class Controller:
             return "error"
         except asyncio.CancelledError:
             raise
-        except Exception:
-            log.exception("reconcile failed; will retry")
+        except Exception as err:
+            if _stale(err):
+                log.debug("object changed meanwhile; will retry", error=str(err))
+            else:
+                log.exception("reconcile failed; will retry")
             self.queue.add_rate_limited(request)
             return "error"
         if result is None or (isinstance(result, Result) and result.requeue_after <= 0):

@@ -51,6 +51,7 @@ from ome.serving import (
 from ome.serving.components import Component
 from ome.serving.config import CONFIGMAP_NAME as CONFIG_NAME
 from ome.serving.config import uses_gateway_api
+from ome.serving.dedicated_fit import dedicated_cluster_fit, held_gpus, joined_cluster, needed_gpus
 from ome.serving.endpointpicker import ENDPOINT_PICKER_ANNOTATION, endpoint_picker
 from ome.serving.metadata import COMPONENT_LABEL, INFERENCESERVICE_LABEL
 from ome.serving.plan import KEDA, ServingPlan
@@ -177,6 +178,7 @@ class InferenceServiceReconciler:
         client: Client,
         informers: Mapping[GVK, Any],
         pods: Any,
+        dacs: Any,
         catalog: StoreCatalog,
         recorder: EventRecorder,
         tracker: Tracker,
@@ -184,10 +186,11 @@ class InferenceServiceReconciler:
         config_namespace: str,
     ) -> None:
         """``config`` is the informer of ``inferenceservice-config`` in
-        ``config_namespace``."""
+        ``config_namespace``; ``dacs`` the DedicatedAIClusters'."""
         self.client = client
         self.informers = informers
         self.pods = pods
+        self.dacs = dacs
         self.catalog = catalog
         self.recorder = recorder
         self.tracker = tracker
@@ -266,8 +269,13 @@ class InferenceServiceReconciler:
         if missing_api is not None:
             await self._failed(key, raw, service, missing_api)
             return
-        observed = {w.object_ref.name: self._observed(request.namespace, w) for w in plan.workloads}
         pods = self.pods.store.by_index(SERVICE_INDEX, key)
+        try:
+            crowded = self._dedicated_cluster_fit(plan, pods)
+        except ServingError as error:
+            await self._failed(key, raw, service, error)
+            return
+        observed = {w.object_ref.name: self._observed(request.namespace, w) for w in plan.workloads}
         available = {
             w.component
             for w in plan.workloads
@@ -292,10 +300,22 @@ class InferenceServiceReconciler:
         workloads = (DEPLOYMENT, LEADERWORKERSET, KNATIVE_SERVICE)
         found |= {name: obj for (gvk, name), obj in applied.items() if gvk in workloads}
         routes = {name: obj for (gvk, name), obj in applied.items() if gvk == HTTPROUTE}
-        status = compute_status(plan, found, pods, rfc3339_now(), routes, rollouts=rollouts)
+        status = compute_status(
+            plan, found, pods, rfc3339_now(), routes, rollouts=rollouts, waiting=crowded
+        )
         await self._write_status(raw, status)
+        self._announce_applied(key, raw, status, crowded)
+
+    def _announce_applied(
+        self, key: str, raw: Obj, status: Obj, crowded: ServingError | None
+    ) -> None:
+        """The Events of an applied service: a Warning while its DedicatedAICluster cannot
+        hold its pods, a Normal one when it becomes ready."""
         if not is_ready(status):
-            self._announced.pop(key, None)
+            if crowded is not None:
+                self._announce(key, raw, crowded)
+            else:
+                self._announced.pop(key, None)
         elif not is_ready(raw.get("status")) and self._announced.get(key) != READY_REASON:
             # the memory covers a cache that has not yet seen the status just written
             self._announced[key] = READY_REASON
@@ -323,6 +343,15 @@ class InferenceServiceReconciler:
                 if obj is not None:
                     found[name] = obj
         return found
+
+    def _dedicated_cluster_fit(self, plan: ServingPlan, pods: list[Obj]) -> ServingError | None:
+        """What keeps the DedicatedAICluster the service joins from taking its pods;
+        raises when the DAC does not exist (see :func:`dedicated_cluster_fit`)."""
+        name = joined_cluster(plan)
+        if name is None:
+            return None
+        dac = self.dacs.store.get(name)
+        return dedicated_cluster_fit(name, dac, needed_gpus(plan), held_gpus(name, pods))
 
     def _missing_api(self, plan: ServingPlan) -> ServingError | None:
         """What the plan needs of an optional API this operator does not watch."""
@@ -369,21 +398,27 @@ class InferenceServiceReconciler:
     ) -> None:
         """Ready=False with the reason, a Warning Event, no children (existing ones are
         left as they are: a runtime briefly missing must not take a service down). No
-        retry: a change to the service, a model, a runtime or the config wakes it, and
-        so does any change to the children in ``blocked_by``."""
+        retry: a change to the service, a model, a runtime, the config or the
+        DedicatedAICluster it names wakes it, and so does any change to the children in
+        ``blocked_by``."""
         if blocked_by:
             self.tracker.blocked(key, str(error.reason), blocked_by)
         else:
             self.tracker.failing(key, str(error.reason))
-        previous = _ready_condition(raw.get("status"))
         status = failed_status(service, error, rfc3339_now())
         await self._write_status(raw, status)
+        self._announce(key, raw, error)
+        log.info("inferenceservice not servable", reason=str(error.reason), message=error.message)
+
+    def _announce(self, key: str, raw: Obj, error: ServingError) -> None:
+        """A Warning Event with the error, unless the status already showed it (or this
+        reconciler announced it over a cache that has not seen the status yet)."""
+        previous = _ready_condition(raw.get("status"))
         announced = f"{error.reason}: {error.message}"
         changed = previous.get("reason") != error.reason or previous.get("message") != error.message
         if changed and self._announced.get(key) != announced:
             self._announced[key] = announced
             self.recorder.event(raw, WARNING, str(error.reason), error.message)
-        log.info("inferenceservice not servable", reason=str(error.reason), message=error.message)
 
     async def _report_refusal(
         self, key: str, raw: Obj, service: InferenceService, obj: Obj, err: ApiError

@@ -19,6 +19,7 @@ from ome.controllers.kinds import (
     CLUSTERBASEMODEL,
     CLUSTERSERVINGRUNTIME,
     CONFIGMAP,
+    DEDICATEDAICLUSTER,
     FINETUNEDWEIGHT,
     HTTPROUTE,
     INFERENCEPOOL,
@@ -35,6 +36,7 @@ from ome.runtime import Controller, Manager, Request, controller_managed_by
 from ome.runtime.handlers import MapFunc
 from ome.runtime.predicates import generation_changed
 from ome.serving.config import CONFIGMAP_NAME as CONFIG_NAME
+from ome.serving.dedicated import DAC_ANNOTATION
 from ome.serving.metadata import INFERENCESERVICE_LABEL
 
 CONTROLLER_NAME = "inferenceservice-controller"
@@ -43,6 +45,8 @@ MODEL_INDEX = "model"
 """Index of InferenceServices by ``spec.model.name``."""
 FINE_TUNED_INDEX = "fine-tuned-weight"
 """Index of InferenceServices by the names in ``spec.model.fineTunedWeights``."""
+DAC_INDEX = "dedicated-ai-cluster"
+"""Index of InferenceServices by the DedicatedAICluster their annotation names."""
 
 
 def model_index(obj: KubeObject) -> list[str]:
@@ -53,6 +57,11 @@ def model_index(obj: KubeObject) -> list[str]:
 def fine_tuned_index(obj: KubeObject) -> list[str]:
     names = ((obj.get("spec") or {}).get("model") or {}).get("fineTunedWeights") or []
     return [name for name in names if isinstance(name, str) and name]
+
+
+def dac_index(obj: KubeObject) -> list[str]:
+    name = ((obj.get("metadata") or {}).get("annotations") or {}).get(DAC_ANNOTATION)
+    return [name] if name else []
 
 
 def _identity(obj: KubeObject) -> tuple[str | None, str]:
@@ -86,7 +95,9 @@ def setup(
     namespace = config_namespace or manager.options.namespace or DEFAULT_CONFIG_NAMESPACE
     tracker = Tracker()
     services = manager.informer(INFERENCESERVICE)
-    services.add_indexers({MODEL_INDEX: model_index, FINE_TUNED_INDEX: fine_tuned_index})
+    services.add_indexers(
+        {MODEL_INDEX: model_index, FINE_TUNED_INDEX: fine_tuned_index, DAC_INDEX: dac_index}
+    )
     # a cluster without the LeaderWorkerSet API (or the Ingress, KEDA, Gateway API, its
     # Inference Extension or Knative Serving) cannot be watched for them: multi-node
     # services then report LeaderWorkerSetUnavailable
@@ -114,10 +125,12 @@ def setup(
         accelerator_classes=manager.informer(ACCELERATORCLASS).store,
     )
     config = config_informer(manager, namespace)
+    dacs = manager.informer(DEDICATEDAICLUSTER)
     reconciler = InferenceServiceReconciler(
         client=manager.client,
         informers=informers,
         pods=pods,
+        dacs=dacs,
         catalog=catalog,
         recorder=manager.event_recorder(CONTROLLER_NAME),
         tracker=tracker,
@@ -146,6 +159,10 @@ def setup(
         users = {Request.for_object(s) for s in services.store.by_index(FINE_TUNED_INDEX, name)}
         return users | set(tracker.failed(None))
 
+    def dac_members(obj: KubeObject) -> Iterable[Request]:
+        _, name = _identity(obj)
+        return [Request.for_object(s) for s in services.store.by_index(DAC_INDEX, name)]
+
     def pod_owner(obj: KubeObject) -> Iterable[Request]:
         meta = obj.get("metadata", {})
         name = (meta.get("labels") or {}).get(INFERENCESERVICE_LABEL)
@@ -173,6 +190,8 @@ def setup(
         .watches(BASEMODEL, model_users)
         .watches(CLUSTERBASEMODEL, model_users)
         .watches(FINETUNEDWEIGHT, weight_users)
+        # a DAC that appears, frees capacity or goes: the services that name it
+        .watches(dacs, dac_members)
         # a class's spec (not its ever-changing counts) may change any service's pods
         .watches(ACCELERATORCLASS, lambda _: all_services(), generation_changed())
         # Only the pods of services are cached: a label-selected informer of their own.
