@@ -510,10 +510,11 @@ async def test_a_service_naming_a_missing_dac_waits_unapplied_until_it_exists(
 
     # the DAC appears: the service proceeds by itself onto its reservation
     await objects.make(DEDICATEDAICLUSTER, dac, {"profile": profile, "count": 1})
-    active = await until_state(client, dac, "ACTIVE", availableGpu=8)
     await until_ready(client, "early", namespace, status="True")
     (engine,) = await engine_pods(client, "early", namespace)
-    assert engine["spec"]["nodeName"] in active["nodes"]
+    # its engine took the unit's placeholder's place
+    active = await until_state(client, dac, "ACTIVE", availableGpu=0, allocatedGpu=1)
+    assert active["nodes"] == [engine["spec"]["nodeName"]]
     after = await services.get("early", namespace)
     for field in ("generation", "annotations", "labels"):
         assert after["metadata"].get(field) == before["metadata"].get(field)
@@ -554,6 +555,11 @@ async def test_a_service_on_a_full_dac_is_applied_and_says_so_until_capacity_fre
     assert event["regarding"]["name"] == "crowded"
     # applied all the same: its engine pod waits for the reservation
     await (await client.resource(DEPLOYMENT)).get("crowded-engine", namespace)
+
+    async def engine_created() -> bool:
+        return bool(await engine_pods(client, "crowded", namespace))
+
+    await eventually(engine_created, timeout=30)
     (engine,) = await engine_pods(client, "crowded", namespace)
     assert not engine["spec"].get("nodeName")
 
