@@ -6,6 +6,7 @@ from collections.abc import Iterable
 
 from ome.client import GVK, KubeObject
 from ome.controllers.inferenceservice.catalog import StoreCatalog
+from ome.controllers.inferenceservice.readiness import ReadinessCollector
 from ome.controllers.inferenceservice.reconciler import (
     SERVICE_INDEX,
     InferenceServiceReconciler,
@@ -85,6 +86,7 @@ def setup(
     tracker = Tracker()
     services = manager.informer(INFERENCESERVICE)
     services.add_indexers({MODEL_INDEX: model_index, FINE_TUNED_INDEX: fine_tuned_index})
+    manager.registry.register(ReadinessCollector(services.store.list))
     # a cluster without the LeaderWorkerSet API (or the Ingress, KEDA, Gateway API or its
     # Inference Extension) cannot
     # be watched for them: multi-node services then report LeaderWorkerSetUnavailable
