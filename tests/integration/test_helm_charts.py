@@ -126,6 +126,15 @@ async def test_values_change_what_they_say(helm: Path, tmp_path: Path) -> None:
     dashboards = [o for o in objects_of(objects, "ConfigMap") if "ome-dashboard.json" in o["data"]]
     assert json.loads(dashboards[0]["data"]["ome-dashboard.json"])["uid"] == "ome-operator"
 
+    outside = await template(helm, "ome", "--set", "webhook.url=https://10.0.0.1:9443/")
+    (outside_deployment,) = objects_of(outside, "Deployment")
+    args = outside_deployment["spec"]["template"]["spec"]["containers"][0]["args"]
+    assert "--webhook-url=https://10.0.0.1:9443/" in args
+    for configuration in objects_of(outside, "ValidatingWebhookConfiguration"):
+        for webhook in configuration["webhooks"]:
+            assert webhook["clientConfig"]["url"].startswith("https://10.0.0.1:9443/validate-")
+            assert "service" not in webhook["clientConfig"]
+
     without_agent = await template(helm, "ome", "--set", "modelAgent.enabled=false")
     assert not objects_of(without_agent, "DaemonSet")
     code, _, err = await run(

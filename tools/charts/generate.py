@@ -39,23 +39,43 @@ OPERATOR_NAMESPACE = "ome"
 """The namespace manifests/ names, which the chart replaces by the release's."""
 
 
+Lines = Callable[[str, str], list[str]]
+"""The template lines standing for ``key:`` and its value, given the key's indent."""
+
+
+def with_value(value: str) -> Lines:
+    """``key:`` and the value's YAML, left out when the value is empty."""
+
+    def lines(indent: str, key: str) -> list[str]:
+        if value.endswith("pullPolicy"):  # a scalar
+            return [f"{{{{- with {value} }}}}", f"{indent}{key}: {{{{ . }}}}", "{{- end }}"]
+        return [
+            f"{{{{- with {value} }}}}",
+            f"{indent}{key}:",
+            f"{indent}  {{{{- toYaml . | nindent {len(indent) + 2} }}}}",
+            "{{- end }}",
+        ]
+
+    return lines
+
+
 @dataclass
 class Template:
     """An object being turned into a template: markers stand where values go."""
 
     inline: dict[str, str] = field(default_factory=dict)
     """marker -> the expression replacing it within a line"""
-    blocks: dict[str, str] = field(default_factory=dict)
-    """marker -> the value whose YAML replaces a ``key: marker`` line, when not empty"""
+    blocks: dict[str, Lines] = field(default_factory=dict)
+    """marker -> the lines replacing a ``key: marker`` line"""
 
     def expression(self, text: str) -> str:
         marker = f"__INLINE_{len(self.inline)}__"
         self.inline[marker] = text
         return marker
 
-    def block(self, value: str) -> str:
+    def block(self, value: str | Lines) -> str:
         marker = f"__BLOCK_{len(self.blocks)}__"
-        self.blocks[marker] = value
+        self.blocks[marker] = with_value(value) if isinstance(value, str) else value
         return marker
 
 
@@ -91,6 +111,16 @@ def deployment(template: Template, obj: dict[str, Any]) -> None:
         else arg
         for arg in manager["args"]
     ]
+    manager["args"].append(template.block(webhook_url_argument))
+
+
+def webhook_url_argument(indent: str, key: str) -> list[str]:
+    """The manager is told the URL the webhook configurations name, for its certificate."""
+    return [
+        "{{- with .Values.webhook.url }}",
+        f"{indent}- --webhook-url={{{{ . }}}}",
+        "{{- end }}",
+    ]
 
 
 def daemonset(template: Template, obj: dict[str, Any]) -> None:
@@ -100,9 +130,38 @@ def daemonset(template: Template, obj: dict[str, Any]) -> None:
     agent["resources"] = template.block(".Values.modelAgent.resources")
 
 
+def webhooks(template: Template, obj: dict[str, Any]) -> None:
+    """Each webhook calls the Service, or ``webhook.url`` (a manager outside the cluster)
+    with the webhook's path."""
+    for webhook in obj["webhooks"]:
+        service = webhook["clientConfig"]["service"]
+        webhook["clientConfig"] = template.block(client_config(service))
+
+
+def client_config(service: dict[str, Any]) -> Lines:
+    def lines(indent: str, key: str) -> list[str]:
+        url = f'printf "%s{service["path"]}" (trimSuffix "/" .Values.webhook.url) | quote'
+        return [
+            f"{indent}{key}:",
+            "{{- if .Values.webhook.url }}",
+            f"{indent}  url: {{{{ {url} }}}}",
+            "{{- else }}",
+            f"{indent}  service:",
+            f"{indent}    name: {service['name']}",
+            f"{indent}    namespace: {{{{ .Release.Namespace }}}}",
+            f"{indent}    port: {service['port']}",
+            f"{indent}    path: {service['path']}",
+            "{{- end }}",
+        ]
+
+    return lines
+
+
 KIND_SETTINGS: dict[str, Callable[[Template, dict[str, Any]], None]] = {
     "Deployment": deployment,
     "DaemonSet": daemonset,
+    "MutatingWebhookConfiguration": webhooks,
+    "ValidatingWebhookConfiguration": webhooks,
 }
 CONDITIONS = {"DaemonSet": ".Values.modelAgent.enabled"}
 """Objects the chart leaves out when the value is false."""
@@ -137,7 +196,7 @@ def _text(dumper: yaml.SafeDumper, value: str) -> yaml.ScalarNode:
 
 _Dumper.add_representer(str, _text)
 _DELIMITERS = re.compile(r"\{\{|\}\}")
-_BLOCK_LINE = re.compile(r"^(?P<indent> *)(?P<key>[\w-]+): (?P<marker>__BLOCK_\d+__)$")
+_BLOCK_LINE = re.compile(r"^(?P<indent> *)(?:(?P<key>[\w-]+): |- )(?P<marker>__BLOCK_\d+__)$")
 
 
 def render(obj: dict[str, Any]) -> str:
@@ -154,15 +213,7 @@ def render(obj: dict[str, Any]) -> str:
     for line in text.splitlines():
         match = _BLOCK_LINE.match(line)
         if match:
-            indent, key = match["indent"], match["key"]
-            value = template.blocks[match["marker"]]
-            lines += [
-                f"{{{{- with {value} }}}}",
-                f"{indent}{key}:" + (" {{ . }}" if value.endswith("pullPolicy") else ""),
-            ]
-            if not value.endswith("pullPolicy"):
-                lines.append(f"{indent}  {{{{- toYaml . | nindent {len(indent) + 2} }}}}")
-            lines.append("{{- end }}")
+            lines += template.blocks[match["marker"]](match["indent"], match["key"])
             continue
         for marker, expression in template.inline.items():
             line = line.replace(marker, expression)  # noqa: PLW2901 - the line, completed
