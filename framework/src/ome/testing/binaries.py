@@ -10,8 +10,9 @@ its Inference Extension).
 A stamp file records a digest of each module's files, so changing one module rebuilds only
 its binaries, a missing binary is built alone, and running the build twice does nothing.
 ``OME_CONTROLPLANE_BIN`` names a ready directory of binaries and disables building.
-Tools only some tests use (helm, for the charts) come from modules of their own beside
-those, and are built into the same directory only when asked for (:func:`ensure_tool`).
+Tools only some tests use (helm for the charts, promtool for the alert rules) come from
+modules of their own beside those, and are built into the same directory only when asked
+for (:func:`ensure_tool`).
 """
 
 from __future__ import annotations
@@ -72,7 +73,10 @@ TARGETS = (
     Target("lws-controller", "sigs.k8s.io/lws/cmd", "lws"),
 )
 BINARY_NAMES = tuple(t.name for t in TARGETS)
-TOOLS = (Target("helm", "helm.sh/helm/v3/cmd/helm", "helm"),)
+TOOLS = (
+    Target("helm", "helm.sh/helm/v3/cmd/helm", "helm"),
+    Target("promtool", "github.com/prometheus/prometheus/cmd/promtool", "promtool"),
+)
 """Binaries only some tests use: built on first request (:func:`ensure_tool`), into the
 same directory, each stamped with its module's digest; never with the control plane."""
 
