@@ -9,7 +9,7 @@ INSTALLED := $(VENV)/.installed
 PYTEST_ARGS ?=
 RUN_ARGS ?=
 
-.PHONY: run test lint typecheck contracts unit controlplane local-down dist framework-check clean
+.PHONY: run test lint typecheck contracts unit controlplane local-down dist framework-check clean charts
 
 # Both distributions, editable: the framework (framework/) and the operator with its
 # storage backends.
@@ -27,6 +27,10 @@ controlplane: $(INSTALLED)
 # The operator on an embedded control plane with fake GPU nodes; Ctrl-C stops it all.
 run: controlplane
 	$(BIN)/ome run --local $(RUN_ARGS)
+
+# The Helm charts' templates, from manifests/ and deploy/monitoring/ (after changing those).
+charts: $(INSTALLED)
+	$(BIN)/python tools/charts/generate.py
 
 local-down: $(INSTALLED)
 	$(BIN)/ome local down

@@ -146,3 +146,41 @@ def test_a_ready_binary_directory_missing_files_is_named(
     monkeypatch.setenv(binaries.BIN_ENV, str(tmp_path))
     with pytest.raises(BuildError, match="lacks etcd, kube-apiserver"):
         binaries.ensure_binaries()
+
+
+def test_a_tool_is_built_once_and_again_when_its_module_changes(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """helm is built on request, with the Go toolchain (here a stand-in that records its
+    calls and writes the binary ``-o`` names), and stamped with its module's digest."""
+    module = write_module(tmp_path / "module")
+    (module / "helm").mkdir()
+    (module / "helm" / "go.mod").write_text("module example.com/cp/helm\n")
+    calls = tmp_path / "calls"
+    go = tmp_path / "go"
+    go.write_text(
+        f'#!/bin/sh\necho "$@" >> {calls}\n'
+        "while [ $# -gt 0 ]; do\n"
+        '  if [ "$1" = -o ]; then echo bin > "$2"; chmod +x "$2"; fi; shift\n'
+        "done\n"
+    )
+    go.chmod(0o755)
+    monkeypatch.setenv(binaries.GO_ENV, str(go))
+    monkeypatch.delenv(binaries.BIN_ENV, raising=False)
+    monkeypatch.setenv(binaries.CACHE_ENV, str(tmp_path / "cache"))
+    helm = binaries.ensure_tool("helm", module, log=lambda _: None)
+    assert helm == tmp_path / "cache" / "v1.37.2" / "helm"
+    assert helm.read_text() == "bin\n"
+    assert calls.read_text().splitlines()[-1].endswith("helm.sh/helm/v3/cmd/helm")
+    built = len(calls.read_text().splitlines())
+    assert binaries.ensure_tool("helm", module, log=lambda _: None) == helm
+    assert len(calls.read_text().splitlines()) == built  # cached
+    (module / "helm" / "go.mod").write_text("module example.com/cp/helm\n\ngo 1.26.1\n")
+    binaries.ensure_tool("helm", module, log=lambda _: None)
+    assert len(calls.read_text().splitlines()) > built  # its module changed: rebuilt
+    assert not binaries.is_up_to_date(helm.parent, module)  # the control plane is apart
+    with pytest.raises(BuildError, match="no tool 'kubectl'"):
+        binaries.ensure_tool("kubectl", module)
+    monkeypatch.setenv(binaries.BIN_ENV, str(tmp_path / "ready"))
+    with pytest.raises(BuildError, match="lacks helm"):
+        binaries.ensure_tool("helm", module)

@@ -6,6 +6,7 @@ import argparse
 import sys
 from collections.abc import Sequence
 from importlib.metadata import version
+from typing import Any
 
 from ome.cli import (
     agent,
@@ -35,13 +36,19 @@ def build_parser() -> argparse.ArgumentParser:
     agent.register(commands)
     validate.register(commands)
     manifests.register(commands)
+    register_inspection(commands)
+    return parser
+
+
+def register_inspection(commands: Any) -> None:
+    """The commands that read objects and explain them, shared with ``kubectl ome``:
+    ``explain``, ``render`` and ``status KIND``."""
     explain.register(commands)
     render.register(commands)
     kinds = status.register(commands)
     status_model.register(kinds)
     status_ftw.register(kinds)
     status_dac.register(kinds)
-    return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -52,6 +52,10 @@ class OperatorOptions:
     handle_signals: bool = True
     webhook_address: str | None = ":9443"
     """Where the admission webhooks listen; None: no webhooks."""
+    webhook_url: str | None = None
+    """The URL the API server calls the webhooks at when it is not the Service (a manager
+    outside the cluster): the webhook configurations name it (the Helm chart's
+    ``webhook.url``), and the serving certificate is made for its host."""
     leaderworkersets: bool = True
     """Whether the cluster serves the LeaderWorkerSet API that multi-node components need
     (see :func:`served_apis`): without it they report LeaderWorkerSetUnavailable."""
@@ -174,11 +178,16 @@ def _setup_webhooks(manager: Manager, options: OperatorOptions, address: str) ->
             namespace_selector=_watched(options.namespace),
         )
         return
+    where: dict[str, Any] = (
+        {"url": options.webhook_url}
+        if options.webhook_url
+        else {"service": (options.operator_namespace, WEBHOOK_SERVICE)}
+    )
     webhooks.setup(
         manager,
         address=f"{host or '0.0.0.0'}:{port}",
-        service=(options.operator_namespace, WEBHOOK_SERVICE),
         config_namespace=options.operator_namespace,
+        **where,
     )
 
 

@@ -107,6 +107,13 @@ def register(commands: Any) -> None:
         help="admission webhooks (HTTPS) listen here (default :9443, 127.0.0.1:9443 with --local)",
     )
     runtime.add_argument(
+        "--webhook-url",
+        default=None,
+        metavar="URL",
+        help="the URL the webhook configurations call (https://HOST:PORT), for a manager "
+        "outside the cluster; default: the Service ome-webhook-server-service",
+    )
+    runtime.add_argument(
         "--webhooks",
         action=argparse.BooleanOptionalAction,
         default=True,
@@ -132,6 +139,7 @@ def options_from(args: argparse.Namespace) -> OperatorOptions:
             model_workers=args.model_workers,
             handle_signals=not args.local,
             webhook_address=_webhook_address(args),
+            webhook_url=args.webhook_url,
             local=args.local,
         )
     except ValueError as err:

@@ -1,4 +1,5 @@
-"""``ome status isvc NAME [-n NAMESPACE] [--kubeconfig PATH]``: one InferenceService as the
+"""``ome status isvc NAME [-n NAMESPACE] [--kubeconfig PATH] [--context NAME] [-o json|yaml]``:
+one InferenceService as the
 cluster holds it: its conditions, URL, model, the runtime and why it was chosen, each
 component's replicas, its pods and their recent Events.
 
@@ -11,6 +12,8 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import dataclasses
+import json
 import logging
 import sys
 from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
@@ -20,6 +23,7 @@ from typing import Any
 
 import aiohttp
 import pydantic
+import yaml
 from kubernetes_asyncio.config import ConfigException, list_kube_config_contexts
 
 from ome.api.meta import ApiObject
@@ -66,6 +70,7 @@ PODS_WITH_EVENTS = 20
 """The Events of at most this many pods are read (a large service has many)."""
 TIMEOUT = 10.0
 DEFAULT_NAMESPACE = "default"
+OUTPUTS = ("json", "yaml")
 
 
 class Unavailable(Exception):
@@ -99,14 +104,24 @@ def register(commands: Any) -> Any:
 def kind_command(
     kinds: Any, name: str, aliases: list[str], summary: str, doc: str | None
 ) -> argparse.ArgumentParser:
-    """``ome status KIND NAME [--kubeconfig PATH]``, for the caller to add its options to
-    and set its handler on."""
+    """``ome status KIND NAME [--kubeconfig PATH] [--context NAME] [-o json|yaml]``, for the
+    caller to add its options to and set its handler on. The flags are kubectl's, so that
+    ``kubectl ome status`` reads as any kubectl command does."""
     parser: argparse.ArgumentParser = kinds.add_parser(
         name, aliases=aliases, help=summary, description=doc.split("\n\n")[0] if doc else None
     )
     parser.add_argument("name", metavar="NAME")
     parser.add_argument(
         "--kubeconfig", metavar="PATH", help="kubeconfig file (default: $KUBECONFIG or ~/.kube)"
+    )
+    parser.add_argument(
+        "--context", metavar="NAME", help="kubeconfig context (default: its current-context)"
+    )
+    parser.add_argument(
+        "-o",
+        "--output",
+        choices=OUTPUTS,
+        help="print what was read from the cluster as JSON or YAML instead of the report",
     )
     return parser
 
@@ -125,49 +140,73 @@ async def get_named(client: Client, kind: GVK, name: str) -> KubeObject:
 
 
 def run(args: argparse.Namespace) -> int:
-    namespace = args.namespace or _context_namespace(args.kubeconfig)
-    return run_report(args.kubeconfig, lambda client: observe(client, namespace, args.name), report)
+    namespace = args.namespace or _context_namespace(args.kubeconfig, args.context)
+    return run_report(args, lambda client: observe(client, namespace, args.name), report)
 
 
 def run_report(
-    kubeconfig: str | None,
+    args: argparse.Namespace,
     observe: Callable[[Client], Awaitable[KubeObject]],
     report: Callable[[KubeObject, datetime], str],
 ) -> int:
     """What every ``ome status KIND`` does: read what ``observe`` gathers from the cluster
-    and print its ``report``; exit 1 with the reason when it cannot."""
+    (through ``args.kubeconfig`` and ``args.context``) and print its ``report``, or the
+    data itself in the ``args.output`` format; exit 1 with the reason when it cannot."""
     # its "Config not found" warning says less than the error reported here
     logging.getLogger("kubernetes_asyncio.config.kube_config").setLevel(logging.ERROR)
+    kubeconfig: str | None = args.kubeconfig
     if kubeconfig and not Path(kubeconfig).is_file():
         print(f"error: {kubeconfig}: no such kubeconfig file", file=sys.stderr)
         return 1
     try:
-        observed = asyncio.run(_observe_with_client(kubeconfig, observe))
+        observed = asyncio.run(_observe_with_client(kubeconfig, args.context, observe))
     except Unavailable as err:
         print(f"error: {err}", file=sys.stderr)
         return 1
-    print(report(observed, datetime.now(UTC)), end="")
+    if args.output:
+        print(formatted(observed, args.output), end="")
+    else:
+        print(report(observed, datetime.now(UTC)), end="")
     return 0
+
+
+def formatted(observed: Mapping[str, Any], output: str) -> str:
+    """What was read, as ``kubectl get -o json|yaml`` would print it."""
+    text = json.dumps(observed, indent=2, sort_keys=True, default=_plain)
+    if output == "json":
+        return text + "\n"
+    return yaml.safe_dump(json.loads(text), sort_keys=True)
+
+
+def _plain(value: object) -> object:
+    """A value JSON has no type for: a record (e.g. a node's report) as its fields."""
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return dataclasses.asdict(value)
+    return str(value)
 
 
 # -- gathering (I/O) ---------------------------------------------------------------------
 
 
-def _context_namespace(kubeconfig: str | None) -> str:
-    """The current context's namespace, as kubectl defaults it."""
+def _context_namespace(kubeconfig: str | None, context: str | None = None) -> str:
+    """The namespace of the given context, else of the current one, as kubectl defaults it."""
     try:
-        _, active = list_kube_config_contexts(kubeconfig)
+        contexts, active = list_kube_config_contexts(kubeconfig)
     except (ConfigException, OSError, ValueError, TypeError):
         return DEFAULT_NAMESPACE
+    if context is not None:
+        active = next((c for c in contexts or [] if c.get("name") == context), None)
     namespace = ((active or {}).get("context") or {}).get("namespace")
     return namespace if isinstance(namespace, str) and namespace else DEFAULT_NAMESPACE
 
 
 async def _observe_with_client(
-    kubeconfig: str | None, observe: Callable[[Client], Awaitable[KubeObject]]
+    kubeconfig: str | None,
+    context: str | None,
+    observe: Callable[[Client], Awaitable[KubeObject]],
 ) -> KubeObject:
     try:
-        configuration = await load_configuration(kubeconfig)
+        configuration = await load_configuration(kubeconfig, context)
     except (ConfigException, OSError) as err:
         raise Unavailable(f"no cluster to talk to: {_one_line(err)}") from err
     async with Client(configuration, timeout=TIMEOUT) as client:

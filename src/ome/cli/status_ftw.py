@@ -36,7 +36,7 @@ def register(kinds: Any) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    return run_report(args.kubeconfig, lambda client: observe(client, args.name), report)
+    return run_report(args, lambda client: observe(client, args.name), report)
 
 
 async def observe(client: Client, name: str) -> KubeObject:

@@ -48,9 +48,9 @@ def register(kinds: Any) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    namespace = args.namespace or _context_namespace(args.kubeconfig)
+    namespace = args.namespace or _context_namespace(args.kubeconfig, args.context)
     return run_report(
-        args.kubeconfig,
+        args,
         lambda client: observe(client, namespace, args.name, args.operator_namespace),
         report,
     )

@@ -15,11 +15,13 @@ from pathlib import Path
 
 import structlog
 from aiohttp import web
+from prometheus_client import CollectorRegistry
 
 from ome.runtime.http import parse_address
 from ome.webhooks.admission import Admission
 from ome.webhooks.certificates import TLS_CERT, TLS_KEY
 from ome.webhooks.configuration import HOOKS
+from ome.webhooks.metrics import WebhookMetrics
 from ome.webhooks.review import BadReview, Verdict, parse, respond
 
 log = structlog.get_logger("ome.webhooks")
@@ -35,13 +37,20 @@ class WebhookServer:
     """Serves :class:`Admission` over TLS on ``address`` (``host:port``, port 0 picks a
     free one: read :attr:`port` once started)."""
 
-    def __init__(self, admission: Admission, address: str, cert_dir: Path) -> None:
+    def __init__(
+        self,
+        admission: Admission,
+        address: str,
+        cert_dir: Path,
+        registry: CollectorRegistry | None = None,
+    ) -> None:
         bind = parse_address(address)
         if bind is None:
             raise ValueError(f"the webhook server needs an address, not {address!r}")
         self.bind = bind
         self.admission = admission
         self.cert_dir = cert_dir
+        self.metrics = WebhookMetrics(registry or CollectorRegistry(), (h.path for h in HOOKS))
         self.port = 0
         self.app = web.Application(client_max_size=MAX_BODY)
         for hook in HOOKS:
@@ -100,6 +109,18 @@ class WebhookServer:
         return True
 
     async def _serve(self, request: web.Request) -> web.Response:
+        path = request.path
+        self.metrics.in_flight.labels(path).inc()
+        started = time.monotonic()
+        try:
+            response = await self._answer(request)
+        finally:
+            self.metrics.in_flight.labels(path).dec()
+            self.metrics.latency.labels(path).observe(time.monotonic() - started)
+        self.metrics.requests.labels(path, str(response.status)).inc()
+        return response
+
+    async def _answer(self, request: web.Request) -> web.Response:
         handler = self.admission.handler(request.path)
         if handler is None:  # only registered paths are routed here
             return web.Response(status=404, text=f"no webhook at {request.path}\n")
@@ -123,6 +144,7 @@ class WebhookServer:
             log.exception("webhook failed", path=request.path, uid=review.uid)
             verdict = Verdict.error(500, f"internal error: {type(err).__name__}: {err}")
         if not verdict.allowed:
+            self.metrics.denied.labels(request.path, str(verdict.code)).inc()
             log.info(
                 "admission denied",
                 path=request.path,

@@ -256,7 +256,7 @@ def setup(
     admission = _admission(manager, config_namespace or namespace, check_accelerator_classes)
     directory = Path(cert_dir) if cert_dir is not None else None
     own_dir = directory or Path(tempfile.mkdtemp(prefix="ome-webhook-certs-"))
-    server = WebhookServer(admission, address, own_dir)
+    server = WebhookServer(admission, address, own_dir, manager.registry)
     secret = None
     if secret_name is not None:
         secret = (secret_namespace or (service.namespace if service else namespace), secret_name)

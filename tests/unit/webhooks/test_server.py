@@ -123,3 +123,22 @@ async def test_a_missing_model_is_refused_after_the_grace(
     status, answer = await post(server, VALIDATE, review_body(service(engine={"runner": RUNNER})))
     assert status == 200
     assert "spec.model.name" in answer["response"]["status"]["message"]
+
+
+async def test_requests_latency_and_refusals_are_counted(server: WebhookServer) -> None:
+    registry = server.metrics.registry
+    await post(server, MUTATE, review_body(service()))
+    await post(server, VALIDATE, review_body(service(engine=None, decoder={})))
+    await post(server, VALIDATE, b"{")
+
+    def value(name: str, **labels: str) -> float | None:
+        sample: float | None = registry.get_sample_value(name, labels)
+        return sample
+
+    assert value("controller_runtime_webhook_requests_total", webhook=MUTATE, code="200") == 1
+    assert value("controller_runtime_webhook_requests_total", webhook=VALIDATE, code="200") == 1
+    assert value("controller_runtime_webhook_requests_total", webhook=VALIDATE, code="400") == 1
+    assert value("controller_runtime_webhook_latency_seconds_count", webhook=VALIDATE) == 2
+    assert value("controller_runtime_webhook_requests_in_flight", webhook=VALIDATE) == 0
+    assert value("ome_webhook_denied_total", webhook=VALIDATE, code="403") == 1
+    assert value("ome_webhook_denied_total", webhook=MUTATE, code="403") is None

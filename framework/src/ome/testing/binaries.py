@@ -10,6 +10,9 @@ Inference Extension and Knative Serving).
 A stamp file records a digest of each module's files, so changing one module rebuilds only
 its binaries, a missing binary is built alone, and running the build twice does nothing.
 ``OME_CONTROLPLANE_BIN`` names a ready directory of binaries and disables building.
+Tools only some tests use (helm for the charts, promtool for the alert rules) come from
+modules of their own beside those, and are built into the same directory only when asked
+for (:func:`ensure_tool`).
 """
 
 from __future__ import annotations
@@ -71,6 +74,12 @@ TARGETS = (
     Target("lws-controller", "sigs.k8s.io/lws/cmd", "lws"),
 )
 BINARY_NAMES = tuple(t.name for t in TARGETS)
+TOOLS = (
+    Target("helm", "helm.sh/helm/v3/cmd/helm", "helm"),
+    Target("promtool", "github.com/prometheus/prometheus/cmd/promtool", "promtool"),
+)
+"""Binaries only some tests use: built on first request (:func:`ensure_tool`), into the
+same directory, each stamped with its module's digest; never with the control plane."""
 
 # The kwok stages that make fake nodes Ready (with leases) and fake pods Running, completed
 # and finally deleted.
@@ -338,6 +347,76 @@ def _copy_module_data(
         partial.replace(target)  # atomic, like the binaries
 
 
+def _build_target(
+    go: str,
+    module_dir: Path,
+    env: dict[str, str],
+    out: Path,
+    target: Target,
+    *,
+    ldflags: str,
+    log: Callable[[str], None],
+) -> None:
+    t0 = time.monotonic()
+    log(f"  {target.name}: building {target.package} ...")
+    with tempfile.TemporaryDirectory(dir=out) as scratch:
+        binary = Path(scratch) / target.name
+        _run_go(
+            go,
+            ["build", "-ldflags", ldflags, "-o", str(binary), target.package],
+            module_dir / target.module,
+            env,
+            f"building {target.name}",
+        )
+        binary.replace(out / target.name)  # atomic: never a half-written binary
+    log(f"  {target.name}: done in {time.monotonic() - t0:.0f}s")
+
+
+def tool_stamp(directory: Path, name: str) -> Path:
+    return directory / f".{name}.{STAMP}"
+
+
+def _tool_is_current(directory: Path, target: Target, module_dir: Path) -> bool:
+    if not os.access(directory / target.name, os.X_OK):
+        return False
+    try:
+        stamp = json.loads(tool_stamp(directory, target.name).read_text())
+    except (OSError, ValueError):
+        return False
+    return isinstance(stamp, dict) and stamp.get("digest") == module_digest(
+        module_dir, target.module
+    )
+
+
+def ensure_tool(
+    name: str, module_dir: Path | None = None, log: Callable[[str], None] = print
+) -> Path:
+    """The path of one of :data:`TOOLS`, built into the binary directory first when it
+    is missing or was built from other module files."""
+    target = next((t for t in TOOLS if t.name == name), None)
+    if target is None:
+        raise BuildError(f"no tool {name!r}: one of {', '.join(t.name for t in TOOLS)}")
+    module_dir = module_dir or source_dir()
+    directory = bin_dir(module_dir)
+    if os.environ.get(BIN_ENV):
+        if not os.access(directory / name, os.X_OK):
+            raise BuildError(f"{BIN_ENV}={directory} lacks {name}")
+        return directory / name
+    if _tool_is_current(directory, target, module_dir):
+        return directory / name
+    go = find_go()
+    env = _go_env()
+    directory.mkdir(parents=True, exist_ok=True)
+    module = module_dir / target.module
+    _run_go(go, ["mod", "download"], module, env, f"downloading the Go modules of {module}")
+    _build_target(go, module_dir, env, directory, target, ldflags="-s -w", log=log)
+    partial = directory / f".{name}.partial-stamp"
+    stamp = {"digest": module_digest(module_dir, target.module), "built": time.time()}
+    partial.write_text(json.dumps(stamp) + "\n")
+    partial.replace(tool_stamp(directory, name))
+    return directory / name
+
+
 def build(
     module_dir: Path | None = None,
     out: Path | None = None,
@@ -371,20 +450,8 @@ def build(
         )
     ldflags = _kubernetes_ldflags(version)
     for target in targets:
-        t0 = time.monotonic()
-        log(f"  {target.name}: building {target.package} ...")
-        with tempfile.TemporaryDirectory(dir=out) as scratch:
-            flags = ldflags if target.kubernetes_ldflags else "-s -w"
-            binary = Path(scratch) / target.name
-            _run_go(
-                go,
-                ["build", "-ldflags", flags, "-o", str(binary), target.package],
-                module_dir / target.module,
-                env,
-                f"building {target.name}",
-            )
-            binary.replace(out / target.name)  # atomic: never a half-written binary
-        log(f"  {target.name}: done in {time.monotonic() - t0:.0f}s")
+        flags = ldflags if target.kubernetes_ldflags else "-s -w"
+        _build_target(go, module_dir, env, out, target, ldflags=flags, log=log)
     for data in MODULE_DATA:
         if data.module in modules:
             _copy_module_data(go, module_dir, env, out, data)

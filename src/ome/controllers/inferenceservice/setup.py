@@ -6,6 +6,7 @@ from collections.abc import Iterable
 
 from ome.client import GVK, KubeObject
 from ome.controllers.inferenceservice.catalog import StoreCatalog
+from ome.controllers.inferenceservice.readiness import ReadinessCollector
 from ome.controllers.inferenceservice.reconciler import (
     SERVICE_INDEX,
     InferenceServiceReconciler,
@@ -98,6 +99,7 @@ def setup(
     services.add_indexers(
         {MODEL_INDEX: model_index, FINE_TUNED_INDEX: fine_tuned_index, DAC_INDEX: dac_index}
     )
+    manager.registry.register(ReadinessCollector(services.store.list))
     # a cluster without the LeaderWorkerSet API (or the Ingress, KEDA, Gateway API, its
     # Inference Extension or Knative Serving) cannot be watched for them: multi-node
     # services then report LeaderWorkerSetUnavailable
