@@ -149,6 +149,19 @@ def is_placed(pod: Obj) -> bool:
     return bool((pod.get("spec") or {}).get("nodeName"))
 
 
+def held_node(pod: Obj) -> str | None:
+    """The node a pod holds capacity on: the one it is bound to until it has finished
+    (terminating included: it runs there until it is gone), else the one the scheduler
+    nominated it to (its victims are being evicted for it there)."""
+    if is_placed(pod):
+        finished = (pod.get("status") or {}).get("phase") in ("Succeeded", "Failed")
+        return None if finished else str(pod["spec"]["nodeName"])
+    if not is_live(pod):
+        return None
+    nominated = (pod.get("status") or {}).get("nominatedNodeName")
+    return str(nominated) if nominated else None
+
+
 def is_placeholder(pod: Obj) -> bool:
     return ((pod.get("metadata") or {}).get("labels") or {}).get(PLACEHOLDER_LABEL) == "true"
 
@@ -354,15 +367,15 @@ class Reservation:
 
     @property
     def nodes(self) -> list[str]:
-        """Nodes of placed placeholders and workloads (of GPU workloads, for a GPU unit:
-        a CPU-only router beside them holds no reservation)."""
+        """Nodes the reservation holds: those of its placeholders and workloads (GPU
+        workloads, for a GPU unit: a CPU-only router beside them holds no reservation),
+        including a placeholder still terminating and the node a workload is nominated
+        to. A workload preempting a placeholder is nominated to the node before it is
+        bound there; unlabelled meanwhile, the node no longer matches the workload's node
+        selector, and the scheduler preempts another placeholder elsewhere."""
         gpu_unit = self.unit.gpus_per_pod > 0
-        workloads = [
-            p
-            for p in self.workloads
-            if is_live(p) and is_placed(p) and (pod_gpus(p) > 0 or not gpu_unit)
-        ]
-        return sorted({p["spec"]["nodeName"] for p in [*self.placed, *workloads]})
+        workloads = [p for p in self.workloads if pod_gpus(p) > 0 or not gpu_unit]
+        return sorted({node for p in [*self.placeholders, *workloads] if (node := held_node(p))})
 
 
 def unschedulable_since(pods: Iterable[Obj]) -> tuple[datetime, str] | None:

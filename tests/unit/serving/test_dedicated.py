@@ -146,6 +146,27 @@ def test_active_creating_and_failed_after_the_threshold() -> None:
     assert kept["status"] == "False"
 
 
+def test_the_reservation_keeps_the_nodes_a_preemption_is_under_way_on() -> None:
+    """A workload preempting a placeholder is nominated to its node before it is bound
+    there: that node stays the DAC's (labelled), or the workload, no longer matching it,
+    would preempt a second placeholder elsewhere."""
+    units, unit = resolve(dac(), profile())
+    victim = pod(node="n1")
+    victim["metadata"]["deletionTimestamp"] = "2026-01-01T00:00:00Z"
+    preemptor = pod(node=None, unschedulable_at=NOW)
+    preemptor["status"]["nominatedNodeName"] = "n1"
+    finished = pod(node="n3")
+    finished["status"]["phase"] = "Succeeded"
+    reservation = Reservation(units, unit, 2, [victim, pod(node="n2")], [preemptor, finished])
+    assert reservation.nodes == ["n1", "n2"]
+    assert len(reservation.placed) == 1  # the terminating placeholder holds nothing free
+    assert reservation.allocated_gpu == 0  # nor does the workload until it is bound
+
+    preemptor["status"]["nominatedNodeName"] = None
+    gone = Reservation(units, unit, 2, [pod(node="n2")], [preemptor])
+    assert gone.nodes == ["n2"]
+
+
 def test_a_problem_keeps_the_last_counts() -> None:
     problem = DacProblem("ProfileNotFound", "DedicatedAIClusterProfile p does not exist")
     status = dac_status(dac(status={"availableGpu": 8}), problem, now=NOW).status
