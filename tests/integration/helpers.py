@@ -41,13 +41,22 @@ async def delete_for_good(resource: Any, name: str, namespace: str | None = None
             return True
         return False
 
-    await eventually(gone, timeout=60)
+    try:
+        await eventually(gone, timeout=60)
+    except AssertionError:
+        left = await resource.get(name, namespace)
+        raise AssertionError(f"{name} still there after 60 s: {left['metadata']}") from None
 
 
 @contextlib.asynccontextmanager
 async def applied(cluster: Cluster, objects: Iterable[dict[str, Any]]) -> AsyncIterator[None]:
-    """Server-side apply cluster-wide fixtures as new objects; remove them for good after."""
-    documents = list(objects)
+    """Server-side apply cluster-wide fixtures as new objects; remove them for good after.
+
+    Of documents naming the same object (upstream's catalogue has four runtimes twice)
+    the last wins, as with ``kubectl apply`` of them all: settled at once, one copy's
+    wait for the old object to go would see the other copy applied and never end."""
+    last = {(o["apiVersion"], o["kind"], o["metadata"]["name"]): o for o in objects}
+    documents = list(last.values())
     limit = asyncio.Semaphore(8)
 
     async def settle(admin: Client, obj: dict[str, Any], apply: bool) -> None:

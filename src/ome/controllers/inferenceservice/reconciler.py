@@ -251,9 +251,11 @@ class InferenceServiceReconciler:
             return
         if raw["metadata"].get("deletionTimestamp"):
             if has_finalizer(raw, FINALIZER):
-                await self._set_finalizers(
-                    raw, [f for f in raw["metadata"]["finalizers"] if f != FINALIZER]
-                )
+                # gone meanwhile (someone else dropped the finalizers): nothing to release
+                with contextlib.suppress(NotFound):
+                    await self._set_finalizers(
+                        raw, [f for f in raw["metadata"]["finalizers"] if f != FINALIZER]
+                    )
             return  # the children go with their owner (garbage collection)
         if not has_finalizer(raw, FINALIZER):
             finalizers = [*(raw["metadata"].get("finalizers") or []), FINALIZER]
