@@ -161,8 +161,13 @@ async def test_a_serverless_engine_behind_a_router_becomes_ready_with_knative(
         stored["spec"]["template"]["metadata"]["annotations"]["autoscaling.knative.dev/min-scale"]
         == "0"
     )
-    # the router is a Deployment as ever; the engine has none
-    assert await get_or_none(deployments, f"{name}-router", namespace) is not None
+
+    # the router is a Deployment as ever (applied after the engine's Knative Service, so
+    # maybe not yet); the engine has none
+    async def router_deployed() -> bool:
+        return await get_or_none(deployments, f"{name}-router", namespace) is not None
+
+    await eventually(router_deployed)
     assert await get_or_none(deployments, engine, namespace) is None
 
     async def waiting_for_knative() -> bool:
