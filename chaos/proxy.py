@@ -101,6 +101,7 @@ class FaultyProxy:
                     await asyncio.sleep(self.latency)
                 sink.write(data)
                 await sink.drain()
+            await self._flowing.wait()  # an end of stream crosses a partition once healed
         except (OSError, asyncio.IncompleteReadError):
             pass
         finally:
