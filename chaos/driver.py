@@ -119,7 +119,12 @@ class Driver:
                 created = await _retrying(lambda: resource.create(service_body(desired)))
                 break
             except AlreadyExists:
-                existing = await _retrying(lambda: resource.get(desired.name, desired.namespace))
+                try:
+                    existing = await _retrying(
+                        lambda: resource.get(desired.name, desired.namespace)
+                    )
+                except NotFound:
+                    continue  # the previous incarnation has just gone
                 if not existing["metadata"].get("deletionTimestamp"):
                     # an earlier attempt landed and its answer was lost: it is ours
                     created = existing

@@ -14,7 +14,7 @@ from chaos.report import markdown
 from chaos.runner import Options, run
 
 ON_DEMAND = "OME_CHAOS"
-SHORT = {"services": 20, "duration": 30.0, "rate": 2.0}
+SERVICES = 20
 
 pytestmark = [
     pytest.mark.chaos,
@@ -24,7 +24,8 @@ pytestmark = [
 
 @pytest.mark.timeout(1800)
 async def test_short_profile_violates_no_invariant(tmp_path: Path) -> None:
-    results = await run(Options(workdir=tmp_path / "chaos", **SHORT))  # type: ignore[arg-type]
-    report = markdown(results, services=20, replicas=3)
+    options = Options(workdir=tmp_path / "chaos", services=SERVICES, duration=30.0)
+    results = await run(options)
+    report = markdown(results, services=SERVICES, replicas=options.replicas)
     print(report)
     assert not [v for r in results for v in r.violations], report
