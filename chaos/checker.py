@@ -145,6 +145,8 @@ class Checker:
         configmaps = await self.system.client.resource(CONFIGMAP)
         for namespace in self.namespaces:
             body = {
+                "apiVersion": "v1",
+                "kind": "ConfigMap",
                 "metadata": {
                     "name": "user-notes",
                     "namespace": namespace,

@@ -85,7 +85,7 @@ class Driver:
         try:
             await self._step()
         except ApiError as err:
-            self.refused.append(f"{err.status}: {err}")
+            self.refused.append(str(err))
 
     async def _step(self) -> None:
         namespace, name = self.rng.choice(self.slots)

@@ -45,7 +45,8 @@ async def run(options: Options) -> list[ScenarioResult]:
         await system.start()
         await system.until_ready()
         for namespace in NAMESPACES:
-            await system.client.create("/api/v1/namespaces", {"metadata": {"name": namespace}})
+            body = {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": namespace}}
+            await system.client.create("/api/v1/namespaces", body)
         driver = Driver(
             system.client,
             NAMESPACES,
