@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import shutil
+import sys
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -58,8 +59,10 @@ async def run(options: Options) -> list[ScenarioResult]:
         checker = Checker(system, driver, NAMESPACES)
         await checker.make_user_objects()
         results = [await _setup(driver, checker, options)]
+        _progress(results[-1])
         for name in options.scenarios:
             results.append(await _scenario(name, system, driver, checker, options))
+            _progress(results[-1])
         results.append(
             ScenarioResult(
                 "whole run",
@@ -71,6 +74,17 @@ async def run(options: Options) -> list[ScenarioResult]:
         return results
     finally:
         await system.stop()
+
+
+def _progress(result: ScenarioResult) -> None:
+    settle = "never" if result.settle_seconds is None else f"{result.settle_seconds:.1f} s"
+    faults = "; ".join(result.faults) or "no fault"
+    print(
+        f"{result.name}: {faults}; {result.writes} writes; settled in {settle}; "
+        f"{len(result.violations)} violations",
+        file=sys.stderr,
+        flush=True,
+    )
 
 
 async def _setup(driver: Driver, checker: Checker, options: Options) -> ScenarioResult:
