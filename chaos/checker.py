@@ -35,6 +35,8 @@ class Checker:
         self.problems: dict[str, list[str]] = {}
         """The last observation: key -> why it has not converged (absent: converged)."""
         self.latencies: list[float] = []
+        self.slowest: tuple[float, str] | None = None
+        """The longest of ``latencies`` and its service, to know where to look."""
         self.fault_end = 0.0
         """Monotonic time the last fault ended: latencies count from then at the earliest."""
         self._counted: dict[str, float] = {}
@@ -78,7 +80,9 @@ class Checker:
                 problems[key] = found
             elif written < started and self._counted.get(key) != written:
                 self._counted[key] = written
-                self.latencies.append(now - max(written, self.fault_end))
+                latency = now - max(written, self.fault_end)
+                self.latencies.append(latency)
+                self.slowest = max(self.slowest or (latency, key), (latency, key))
         self.problems = problems
 
     async def watch(self, interval: float = 2.0) -> None:

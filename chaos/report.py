@@ -21,6 +21,8 @@ class ScenarioResult:
     """From the end of the churn until every service had converged (None: never)."""
     violations: list[str] = field(default_factory=list)
     peak_rss_bytes: int = 0
+    slowest: str | None = None
+    """The service that took longest to converge, and how long (for the progress log)."""
 
 
 def percentile(values: Sequence[float], fraction: float) -> float | None:

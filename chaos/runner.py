@@ -81,7 +81,7 @@ def _progress(result: ScenarioResult) -> None:
     faults = "; ".join(result.faults) or "no fault"
     print(
         f"{result.name}: {faults}; {result.writes} writes; settled in {settle}; "
-        f"{len(result.violations)} violations",
+        f"{len(result.violations)} violations; slowest to converge: {result.slowest or '-'}",
         file=sys.stderr,
         flush=True,
     )
@@ -100,6 +100,7 @@ async def _scenario(
 ) -> ScenarioResult:
     result = ScenarioResult(name)
     checker.latencies = []
+    checker.slowest = None
     checker.fault_end = 0.0
     checker.peak_rss = 0
     before = driver.writes
@@ -136,6 +137,8 @@ async def _finish(result: ScenarioResult, checker: Checker, options: Options) ->
         )
         result.violations += ["; ".join(problems) for _, problems in stuck[:SHOWN]]
     result.converge_seconds = list(checker.latencies)
+    if checker.slowest is not None:
+        result.slowest = f"{checker.slowest[1]} in {checker.slowest[0]:.1f} s"
     result.violations += await checker.end_state_problems()
     samples = await checker.sample_processes()
     result.peak_rss_bytes = max([checker.peak_rss, *(s.rss_bytes for s in samples)])
