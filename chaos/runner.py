@@ -91,7 +91,7 @@ async def _setup(driver: Driver, checker: Checker, options: Options) -> Scenario
     result = ScenarioResult("create all")
     await driver.create_all()
     result.writes = driver.writes
-    await _finish(result, checker, options)
+    await _finish(result, checker, options, since=time.monotonic())
     return result
 
 
@@ -114,23 +114,28 @@ async def _scenario(
             result.violations.append(f"fault: {err}")
         checker.fault_end = time.monotonic()
         await churn
+        churn_end = time.monotonic()
+        result.writes = driver.writes - before
+        # A replica restarted after the fault may still be starting: services converge
+        # meanwhile, and the checker keeps timing them.
+        try:
+            await system.until_ready()
+        except RuntimeError as err:
+            result.violations.append(str(err).splitlines()[0])
     finally:
         watcher.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await watcher
-    result.writes = driver.writes - before
-    try:
-        await system.until_ready()
-    except RuntimeError as err:
-        result.violations.append(str(err).splitlines()[0])
-    await _finish(result, checker, options)
+    await _finish(result, checker, options, since=churn_end)
     return result
 
 
-async def _finish(result: ScenarioResult, checker: Checker, options: Options) -> None:
-    """Settle, then the end-state invariants and a sample of the processes."""
-    result.settle_seconds = await checker.settle(options.settle_timeout)
-    if result.settle_seconds is None:
+async def _finish(result: ScenarioResult, checker: Checker, options: Options, since: float) -> None:
+    """Settle (timed from ``since``, the end of the churn), then the end-state invariants
+    and a sample of the processes."""
+    if await checker.settle(options.settle_timeout) is not None:
+        result.settle_seconds = time.monotonic() - since
+    else:
         stuck = sorted(checker.problems.items())
         result.violations.append(
             f"{len(stuck)} services not converged within {options.settle_timeout:.0f} s"
