@@ -8,8 +8,9 @@ BIN := $(VENV)/bin
 INSTALLED := $(VENV)/.installed
 PYTEST_ARGS ?=
 RUN_ARGS ?=
+CHAOS_ARGS ?=
 
-.PHONY: run test lint typecheck contracts unit controlplane local-down dist framework-check clean charts
+.PHONY: run chaos test lint typecheck contracts unit controlplane local-down dist framework-check clean charts
 
 # Both distributions, editable: the framework (framework/) and the operator with its
 # storage backends.
@@ -27,6 +28,11 @@ controlplane: $(INSTALLED)
 # The operator on an embedded control plane with fake GPU nodes; Ctrl-C stops it all.
 run: controlplane
 	$(BIN)/ome run --local $(RUN_ARGS)
+
+# The chaos suite: the operator in 3 replicas under faults while services churn; writes
+# .ome/chaos/report.md (docs/chaos.md). E.g. CHAOS_ARGS="--duration 600 --services 200".
+chaos: controlplane
+	$(BIN)/python -m chaos $(CHAOS_ARGS)
 
 # The Helm charts' templates, from manifests/ and deploy/monitoring/ (after changing those).
 charts: $(INSTALLED)

@@ -12,7 +12,7 @@ import pytest
 from ome.client import Client
 from ome.runtime.leaderelection import LeaderElectionConfig, LeaderElectionLost, LeaderElector
 from ome.testing.pytest_plugin import Cluster
-from tests.integration.helpers import StallableClient, eventually
+from tests.integration.helpers import StallableClient
 
 pytestmark = pytest.mark.integration
 
@@ -92,10 +92,11 @@ async def test_a_leader_that_cannot_renew_stops_leading(cluster: Cluster, namesp
         assert elector.health() is None
         api.stalled = True
         stalled_at = time.monotonic()
-        await eventually(lambda: _true(elector.health() is not None), timeout=10)
-        assert not elector.is_leading()
+        # It gives up the moment its last renewal is older than the renew deadline, when
+        # is_leading() turns False (and /healthz would fail, were the process to go on).
         with pytest.raises(LeaderElectionLost):
             await asyncio.wait_for(task, timeout=10)
+        assert not elector.is_leading()
         lost_after = time.monotonic() - stalled_at
         print(f"leadership dropped {lost_after:.2f}s after the API stalled")
         assert lost_after < FAST["lease_duration"]  # before anyone else may take over
@@ -103,6 +104,33 @@ async def test_a_leader_that_cannot_renew_stops_leading(cluster: Cluster, namesp
         task.cancel()
         await asyncio.gather(task, return_exceptions=True)
         api.stalled = False
+        await api.close()
+
+
+async def test_a_leader_paused_past_its_renew_deadline_gives_up_on_resuming(
+    cluster: Cluster, namespace: str
+) -> None:
+    """As after SIGSTOP/SIGCONT: the local clock jumps past the renew deadline. The
+    process is fenced at once (is_leading is False), so it must not go on as leader, even
+    where its lease could still be renewed; it used to try for another whole deadline
+    while its controllers failed every write."""
+    api = await cluster.client()
+    paused = [0.0]
+    elector = LeaderElector(
+        api, settings(namespace, "sleeper"), clock=lambda: time.monotonic() + paused[0]
+    )
+    started = asyncio.Event()
+    task = asyncio.create_task(elector.run(lambda: lead_forever(started)))
+    try:
+        await asyncio.wait_for(started.wait(), timeout=10)
+        assert elector.is_leading()
+        paused[0] = FAST["renew_deadline"] + 0.5  # still within the lease duration
+        assert not elector.is_leading()
+        with pytest.raises(LeaderElectionLost):
+            await asyncio.wait_for(task, timeout=10)
+    finally:
+        task.cancel()
+        await asyncio.gather(task, return_exceptions=True)
         await api.close()
 
 
@@ -128,7 +156,3 @@ async def test_a_follower_takes_an_expired_lease(cluster: Cluster, namespace: st
         await asyncio.gather(task, return_exceptions=True)
     finally:
         await api.close()
-
-
-async def _true(value: bool) -> bool:
-    return value

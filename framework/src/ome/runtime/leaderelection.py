@@ -211,15 +211,25 @@ class LeaderElector:
             await asyncio.sleep(self.config.retry_period)
 
     async def _renew_until_lost(self) -> None:
+        """Renew every retry period; lost once the last renewal is older than the renew
+        deadline, the moment :meth:`is_leading` turns False and writes are fenced. Counted
+        from the last renewal, not from the attempt: a process paused past the deadline
+        (SIGSTOP, a frozen VM) gives up as soon as it runs again, instead of trying for
+        another whole deadline while its controllers fail every write."""
         while True:
             await asyncio.sleep(self.config.retry_period)
-            deadline = self._clock() + self.config.renew_deadline
-            while not await self._attempt(deadline - self._clock()):
-                remaining = deadline - self._clock()
+            while not await self._attempt(self._renewal_left()):
+                remaining = self._renewal_left()
                 if remaining <= 0:
                     log.error("failed to renew the lease", lease=self.config.name)
                     return
                 await asyncio.sleep(min(self.config.retry_period, remaining))
+
+    def _renewal_left(self) -> float:
+        """Seconds until the renew deadline, counted from the last successful renewal."""
+        if self._renewed_at is None:
+            return 0.0
+        return self._renewed_at + self.config.renew_deadline - self._clock()
 
     async def _attempt(self, budget: float) -> bool:
         """One try_acquire_or_renew, bounded by ``budget`` seconds; errors count as 'no'."""

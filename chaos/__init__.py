@@ -1,0 +1,1 @@
+"""A chaos suite for the whole operator: see docs/chaos.md."""

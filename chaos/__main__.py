@@ -1,0 +1,56 @@
+"""``python -m chaos``: the operator's chaos suite; see docs/chaos.md."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import sys
+from pathlib import Path
+
+from chaos.report import markdown
+from chaos.runner import Options, run
+from chaos.scenarios import SCENARIOS
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m chaos", description=__doc__)
+    parser.add_argument("--services", type=int, default=20, help="services churned (default 20)")
+    parser.add_argument(
+        "--duration", type=float, default=60.0, help="seconds of churn per scenario (default 60)"
+    )
+    parser.add_argument("--replicas", type=int, default=3, help="operator replicas (default 3)")
+    parser.add_argument("--rate", type=float, default=2.0, help="service writes per second")
+    parser.add_argument(
+        "--scenarios",
+        default=",".join(SCENARIOS),
+        help=f"comma-separated, in order (default all: {','.join(SCENARIOS)})",
+    )
+    parser.add_argument("--settle-timeout", type=float, default=240.0)
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument(
+        "--workdir", type=Path, default=Path(".ome/chaos"), help="logs, audit log and report"
+    )
+    args = parser.parse_args(argv)
+    scenarios = [s for s in args.scenarios.split(",") if s]
+    unknown = [s for s in scenarios if s not in SCENARIOS]
+    if unknown:
+        parser.error(f"unknown scenarios: {', '.join(unknown)}")
+    options = Options(
+        workdir=args.workdir.absolute(),
+        services=args.services,
+        duration=args.duration,
+        replicas=args.replicas,
+        rate=args.rate,
+        scenarios=scenarios,
+        settle_timeout=args.settle_timeout,
+        seed=args.seed,
+    )
+    results = asyncio.run(run(options))
+    report = markdown(results, args.services, args.replicas)
+    (options.workdir / "report.md").write_text(report)
+    print(report)
+    return 1 if any(r.violations for r in results) else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
