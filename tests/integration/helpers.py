@@ -9,7 +9,10 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Iterat
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from ome.client import GVK, Client, NotFound
+from ome.testing.binaries import BuildError, ensure_tool
 from ome.testing.pytest_plugin import Cluster
 from ome.testing.serviceaccount import account_user
 
@@ -127,3 +130,12 @@ async def until_running_locally(
         return LOCAL_READY_LINE in log.read_text()
 
     await eventually(running, timeout=timeout)
+
+
+def built_tool(name: str) -> Path:
+    """A tool built from its Go module on first use (helm, promtool); the test is skipped,
+    naming why, where it cannot be built."""
+    try:
+        return ensure_tool(name)
+    except BuildError as err:
+        pytest.skip(f"{name} cannot be built here: {err}")

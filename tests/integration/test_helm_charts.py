@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 import yaml
 
-from ome.testing.binaries import BuildError, ensure_tool
+from tests.integration.helpers import built_tool
 from tests.integration.test_manifests import KUBECTL, MANIFESTS, kustomize
 
 pytestmark = pytest.mark.integration
@@ -25,10 +25,7 @@ KEEP = ("helm.sh/resource-policy", "keep")
 
 @pytest.fixture(scope="module")
 def helm() -> Path:
-    try:
-        return ensure_tool("helm")
-    except BuildError as err:
-        pytest.skip(f"helm cannot be built here: {err}")
+    return built_tool("helm")
 
 
 async def run(*command: str | Path) -> tuple[int, str, str]:

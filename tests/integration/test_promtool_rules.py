@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from ome.testing.binaries import BuildError, ensure_tool
+from tests.integration.helpers import built_tool
 from tests.monitoring import ALERTS, alert_expressions
 
 pytestmark = pytest.mark.integration
@@ -20,10 +20,7 @@ RULE_TESTS = ALERTS.with_name("ome-alerts_test.yaml")
 
 @pytest.fixture(scope="module")
 def promtool() -> Path:
-    try:
-        return ensure_tool("promtool")
-    except BuildError as err:
-        pytest.skip(f"promtool cannot be built here: {err}")
+    return built_tool("promtool")
 
 
 async def run(*command: str | Path) -> tuple[int, str]:

@@ -26,11 +26,10 @@ import yaml
 
 from ome.client import GVK, Client, NotFound, load_configuration
 from ome.controllers.kinds import DEPLOYMENT, INFERENCESERVICE
-from ome.testing.binaries import BuildError, ensure_tool
 from ome.testing.controlplane import ControlPlane
 from ome.testing.nodes import gpu_nodes
 from ome.testing.serviceaccount import request_token, token_configuration, write_kubeconfig
-from tests.integration.helpers import eventually
+from tests.integration.helpers import built_tool, eventually
 from tests.integration.operator.support import (
     ROOT,
     catalogue,
@@ -51,10 +50,7 @@ CRD = GVK("apiextensions.k8s.io", "v1", "CustomResourceDefinition")
 
 @pytest.fixture(scope="module")
 def helm() -> Path:
-    try:
-        return ensure_tool("helm")
-    except BuildError as err:
-        pytest.skip(f"helm cannot be built here: {err}")
+    return built_tool("helm")
 
 
 @pytest_asyncio.fixture(loop_scope="session", scope="module")
