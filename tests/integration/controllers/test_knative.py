@@ -136,6 +136,16 @@ def ready_fields(name: str, namespace: str) -> dict[str, Any]:
     }
 
 
+async def made(resource: Any, name: str, namespace: str) -> dict[str, Any]:
+    """The object once the operator has made it."""
+
+    async def exists() -> bool:
+        return await get_or_none(resource, name, namespace) is not None
+
+    await eventually(exists)
+    return dict(await resource.get(name, namespace))
+
+
 async def test_a_serverless_engine_behind_a_router_becomes_ready_with_knative(
     client: Client, namespace: str, catalogue: list[dict[str, Any]], manager: Manager
 ) -> None:
@@ -147,11 +157,7 @@ async def test_a_serverless_engine_behind_a_router_becomes_ready_with_knative(
     engine = f"{name}-engine"
     await services.create(service)
 
-    async def created() -> bool:
-        return await get_or_none(ksvcs, engine, namespace) is not None
-
-    await eventually(created)
-    stored = await ksvcs.get(engine, namespace)
+    stored = await made(ksvcs, engine, namespace)
     owner = stored["metadata"]["ownerReferences"][0]
     assert (owner["kind"], owner["name"], owner["controller"]) == ("InferenceService", name, True)
     # accepted as rendered: Knative's schema kept every field of the revision template
@@ -212,11 +218,7 @@ async def test_a_serverless_engine_alone_is_reached_through_knative(
     engine = f"{name}-engine"
     await services.create(service)
 
-    async def created() -> bool:
-        return await get_or_none(ksvcs, engine, namespace) is not None
-
-    await eventually(created)
-    stored = await ksvcs.get(engine, namespace)
+    stored = await made(ksvcs, engine, namespace)
     fields = ready_fields(engine, namespace)
     await report(client, stored, ("True", "", ""), **fields)
 
