@@ -44,10 +44,6 @@ class WriteFenced(RuntimeError):
     (a manager that is not, or no longer, the leader)."""
 
 
-def _total(seconds: float) -> aiohttp.ClientTimeout:
-    return aiohttp.ClientTimeout(total=seconds)
-
-
 def _query_pairs(query: Query | None) -> list[tuple[str, str]]:
     items = query.items() if isinstance(query, Mapping) else (query or ())
     return [(k, str(v).lower() if isinstance(v, bool) else str(v)) for k, v in items]
@@ -145,7 +141,9 @@ class RESTClient:
             url,
             data=None if body is None else json.dumps(body),
             headers=headers,
-            timeout=timeout if isinstance(timeout, aiohttp.ClientTimeout) else _total(timeout),
+            timeout=timeout
+            if isinstance(timeout, aiohttp.ClientTimeout)
+            else aiohttp.ClientTimeout(total=timeout),
             proxy=rest.proxy or None,
             proxy_headers=rest.proxy_headers or None,
             server_hostname=rest.server_hostname or None,
