@@ -187,9 +187,12 @@ AGENT_MAY = [
     Ask("create", "configmaps", "", OPERATOR_NAMESPACE),
     Ask("delete", "configmaps", "", OPERATOR_NAMESPACE, "gpu-node-1"),
     Ask("create", "events", "events.k8s.io", USERS),
+    Ask("get", "pods", "", OPERATOR_NAMESPACE, "ome-model-agent-daemonset-x"),
 ]
 AGENT_MAY_NOT = [
     Ask("list", "secrets"),
+    Ask("list", "pods", "", OPERATOR_NAMESPACE),
+    Ask("get", "pods", "", USERS, "chat-engine-x"),
     Ask("update", "nodes", "", "", "gpu-node-1"),
     Ask("delete", "nodes", "", "", "gpu-node-1"),
     Ask("create", "configmaps", "", USERS),

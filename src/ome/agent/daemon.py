@@ -104,7 +104,9 @@ def setup(
             {"hf": hf_downloader(hf), "s3": s3_downloader(s3), "local": LocalDownloader()}
         ),
         metrics=AgentMetrics(manager.registry),
-        publisher=NodeStatusPublisher(manager.client, settings.node_name, settings.namespace),
+        publisher=NodeStatusPublisher(
+            manager.client, settings.node_name, settings.namespace, settings.pod_name
+        ),
         metadata_sources=MetadataSources(hub_endpoint(hf), s3, settings.model_metadata),
         progress_display=progress_display,
     )

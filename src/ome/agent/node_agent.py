@@ -81,6 +81,8 @@ class AgentSettings:
     models_root: Path
     namespace: str = "ome"
     """Where the node status ConfigMaps are, and ClusterBaseModels' Secrets."""
+    pod_name: str | None = None
+    """The agent's own pod, in ``namespace``: its DaemonSet owns the status ConfigMap."""
     pvc_root: Path | None = None
     """Where this node has claims mounted (``{pvc_root}/{namespace}/{claim}``); None:
     ``pvc://`` models are not for this agent."""

@@ -10,9 +10,11 @@ from __future__ import annotations
 
 import asyncio
 import time
+from typing import Any
 
 import structlog
 
+from ome.agent.owner import find_owner
 from ome.agent.progress import Progress, ProgressDisplay
 from ome.agent.status import (
     ModelEntry,
@@ -31,10 +33,16 @@ log = structlog.get_logger("ome.agent")
 
 
 class NodeStatusPublisher:
-    def __init__(self, client: Client, node_name: str, namespace: str) -> None:
+    def __init__(
+        self, client: Client, node_name: str, namespace: str, pod_name: str | None = None
+    ) -> None:
         self.client = client
         self.node_name = node_name
         self.namespace = namespace
+        self.pod_name = pod_name
+        """This agent's pod, whose DaemonSet owns the ConfigMap (:mod:`ome.agent.owner`)."""
+        self._owner: dict[str, Any] | None = None
+        self._owner_looked_up = pod_name is None  # nothing to own it by outside a pod
         self._entries: dict[str, str] = {}
         self._labels: dict[str, str] = {}
         self._lock = asyncio.Lock()
@@ -72,8 +80,12 @@ class NodeStatusPublisher:
 
     async def _write_entries(self, data: dict[str, str | None]) -> None:
         configmaps = await self.client.resource(CONFIGMAP)
+        patch: dict[str, Any] = {"data": data}
+        owner = await self._owner_reference()
+        if owner is not None:  # also on a ConfigMap an earlier agent made without one
+            patch["metadata"] = {"ownerReferences": [owner]}
         try:
-            await configmaps.patch(self.node_name, {"data": data}, self.namespace)
+            await configmaps.patch(self.node_name, patch, self.namespace)
             return
         except NotFound:
             pass
@@ -81,10 +93,20 @@ class NodeStatusPublisher:
             return
         body = status_configmap(self.node_name, self.namespace)
         body["data"] = {k: v for k, v in data.items() if v is not None}
+        if owner is not None:
+            body["metadata"]["ownerReferences"] = [owner]
         try:
             await configmaps.create(body)
         except AlreadyExists:
-            await configmaps.patch(self.node_name, {"data": data}, self.namespace)
+            await configmaps.patch(self.node_name, patch, self.namespace)
+
+    async def _owner_reference(self) -> dict[str, Any] | None:
+        """Looked up once per process: the pod's controller does not change."""
+        if not self._owner_looked_up:
+            self._owner_looked_up = True
+            assert self.pod_name is not None
+            self._owner = await find_owner(self.client, self.pod_name, self.namespace)
+        return self._owner
 
     async def _write_labels(self, labels: dict[str, str | None]) -> None:
         nodes = await self.client.resource(NODE)

@@ -42,6 +42,12 @@ def register(commands: Any) -> None:
         default=os.environ.get("POD_NAMESPACE", "ome"),
         help="namespace of the node status ConfigMaps (default $POD_NAMESPACE or ome)",
     )
+    parser.add_argument(
+        "--pod-name",
+        default=os.environ.get("POD_NAME"),
+        help="this agent's pod, whose DaemonSet then owns the node status ConfigMap "
+        "(default $POD_NAME; unset outside a pod)",
+    )
     parser.add_argument("--concurrency", type=int, default=4, help="downloads at once")
     parser.add_argument(
         "--retry-interval",
@@ -88,6 +94,7 @@ def settings_from(args: argparse.Namespace) -> AgentSettings:
             node_name=args.node_name,
             models_root=args.models_root.absolute(),
             namespace=args.namespace,
+            pod_name=args.pod_name or None,
             pvc_root=args.pvc_root.absolute() if args.pvc_root else None,
             concurrency=args.concurrency,
             simulate=args.simulate,

@@ -101,8 +101,10 @@ async def shared_certificate(
             if current is None:
                 await secrets.create(body)
             else:
-                body["metadata"]["resourceVersion"] = current["metadata"]["resourceVersion"]
-                await secrets.update(body)
+                # The install's own Secret ships empty and Opaque: keep its type (immutable)
+                # and its metadata, so it stays the install's and goes with it.
+                kept = current.get("type") or body["type"]
+                await secrets.update({**current, "type": kept, "data": body["data"]})
         except (AlreadyExists, Conflict):
             continue  # another replica wrote one first: use theirs
         log.info("webhook certificate generated", secret=f"{namespace}/{name}", hosts=list(hosts))

@@ -36,7 +36,13 @@ from ome.testing.pytest_plugin import Cluster
 from ome.webhooks import CERT_MANAGER_ANNOTATION, SECRET_NAME, Webhooks, setup
 from ome.webhooks.certificates import generate
 from ome.webhooks.configuration import webhook_configurations
-from ome.webhooks.provision import MUTATING, SECRET, VALIDATING, write_files
+from ome.webhooks.provision import (
+    MUTATING,
+    SECRET,
+    VALIDATING,
+    shared_certificate,
+    write_files,
+)
 from tests.compat.malformed import API_VERSION, VALID, VARIANTS
 from tests.compat.rdma import with_upstream_rdma
 from tests.compat.reference import CONFIG, needs_reference
@@ -281,6 +287,22 @@ async def test_the_certificate_is_shared_through_the_secret_and_injected(
         assert {w["clientConfig"]["caBundle"] for w in configuration["webhooks"]} == {ca}
     served, _ = webhooks
     assert base64.b64decode(secret["data"]["tls.crt"]) == served.server.cert_file.read_bytes()
+
+
+async def test_the_installs_empty_secret_is_filled_and_stays_the_installs(
+    client: Client, namespace: str
+) -> None:
+    shipped = yaml.safe_load((ROOT / "manifests" / "webhook" / "certificate.yaml").read_text())
+    shipped["metadata"] |= {"namespace": namespace, "name": "shipped-cert"}
+    shipped["metadata"]["annotations"] = {"meta.helm.sh/release-name": "ome"}
+    secrets = await client.resource(SECRET)
+    await secrets.create(shipped)
+    bundle = await shared_certificate(client, namespace, "shipped-cert", ["127.0.0.1"])
+    filled = await secrets.get("shipped-cert", namespace)
+    assert filled["type"] == "Opaque"  # immutable: an update changing it would fail
+    assert filled["metadata"]["labels"] == shipped["metadata"]["labels"]
+    assert filled["metadata"]["annotations"] == shipped["metadata"]["annotations"]
+    assert base64.b64decode(filled["data"]["tls.crt"]) == bundle.cert
 
 
 async def test_a_second_replica_serves_the_same_certificate(
