@@ -14,7 +14,6 @@ import argparse
 import asyncio
 import dataclasses
 import json
-import logging
 import sys
 from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from datetime import UTC, datetime
@@ -24,7 +23,6 @@ from typing import Any
 import aiohttp
 import pydantic
 import yaml
-from kubernetes_asyncio.config import ConfigException, list_kube_config_contexts
 
 from ome.api.meta import ApiObject
 from ome.api.v1beta1 import (
@@ -37,7 +35,8 @@ from ome.api.v1beta1 import (
 )
 from ome.cli.explain import _candidates as candidate_lines
 from ome.cli.explain import _describe as describe_model
-from ome.client import GVK, ApiError, Client, KubeObject, NotFound, load_configuration
+from ome.client import GVK, ApiError, Client, ConfigError, KubeObject, NotFound, load_configuration
+from ome.client.config import contexts as kubeconfig_contexts
 from ome.controllers.kinds import DEPLOYMENT, INFERENCESERVICE, LEADERWORKERSET, POD
 from ome.serving import (
     MemoryCatalog,
@@ -152,8 +151,6 @@ def run_report(
     """What every ``ome status KIND`` does: read what ``observe`` gathers from the cluster
     (through ``args.kubeconfig`` and ``args.context``) and print its ``report``, or the
     data itself in the ``args.output`` format; exit 1 with the reason when it cannot."""
-    # its "Config not found" warning says less than the error reported here
-    logging.getLogger("kubernetes_asyncio.config.kube_config").setLevel(logging.ERROR)
     kubeconfig: str | None = args.kubeconfig
     if kubeconfig and not Path(kubeconfig).is_file():
         print(f"error: {kubeconfig}: no such kubeconfig file", file=sys.stderr)
@@ -191,8 +188,8 @@ def _plain(value: object) -> object:
 def _context_namespace(kubeconfig: str | None, context: str | None = None) -> str:
     """The namespace of the given context, else of the current one, as kubectl defaults it."""
     try:
-        contexts, active = list_kube_config_contexts(kubeconfig)
-    except (ConfigException, OSError, ValueError, TypeError):
+        contexts, active = kubeconfig_contexts(kubeconfig)
+    except (ConfigError, OSError):
         return DEFAULT_NAMESPACE
     if context is not None:
         active = next((c for c in contexts or [] if c.get("name") == context), None)
@@ -207,7 +204,7 @@ async def _observe_with_client(
 ) -> KubeObject:
     try:
         configuration = await load_configuration(kubeconfig, context)
-    except (ConfigException, OSError) as err:
+    except (ConfigError, OSError) as err:
         raise Unavailable(f"no cluster to talk to: {_one_line(err)}") from err
     async with Client(configuration, timeout=TIMEOUT) as client:
         try:

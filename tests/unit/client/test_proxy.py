@@ -5,9 +5,8 @@ from __future__ import annotations
 
 import pytest
 from aiohttp import web
-from kubernetes_asyncio.client import Configuration
 
-from ome.client import Client
+from ome.client import Client, Configuration
 
 UNREACHABLE = "http://192.0.2.1:6443"  # TEST-NET-1: nothing answers there
 
@@ -44,7 +43,7 @@ async def test_requests_go_through_the_proxy_the_environment_names(
         async with Client(Configuration(host=UNREACHABLE), timeout=10) as client:
             monkeypatch.delenv("HTTP_PROXY")  # read once: later changes do not count
             assert (await client.get("/api/v1/namespaces"))["items"] == []
-            assert not client._api.rest_client.pool_manager.trust_env
+            assert not client._session.trust_env
     finally:
         await runner.cleanup()
     assert seen == [f"{UNREACHABLE}/api/v1/namespaces"]

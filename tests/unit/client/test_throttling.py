@@ -6,9 +6,8 @@ import json
 
 import pytest
 from aiohttp import web
-from kubernetes_asyncio.client import Configuration
 
-from ome.client import Client, TooManyRequests
+from ome.client import Client, Configuration, TooManyRequests
 
 
 async def serve(handler: web.RequestHandler) -> tuple[web.AppRunner, str]:  # type: ignore[type-arg]

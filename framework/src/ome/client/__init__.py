@@ -3,7 +3,8 @@
 ``client`` composing them into the :class:`Client` most code uses."""
 
 from ome.client.client import Client
-from ome.client.config import load_configuration
+from ome.client.config import ConfigError, load_configuration
+from ome.client.configuration import Configuration
 from ome.client.discovery import ResourceInfo, RESTMapper
 from ome.client.errors import (
     AlreadyExists,
@@ -26,6 +27,8 @@ __all__ = [
     "AlreadyExists",
     "ApiError",
     "Client",
+    "ConfigError",
+    "Configuration",
     "Conflict",
     "Forbidden",
     "Gone",

@@ -12,8 +12,8 @@ from collections.abc import Callable
 from typing import TypeVar, overload
 
 import pydantic
-from kubernetes_asyncio.client import Configuration
 
+from ome.client.configuration import Configuration
 from ome.client.discovery import RESTMapper
 from ome.client.kinds import GVK, gvk_of
 from ome.client.objects import KubeObject

@@ -1,6 +1,6 @@
-"""The REST transport: JSON requests to any API path, over kubernetes-asyncio's
-connection handling (TLS, client certificates, token refresh and exec plugins come from
-there). Discovery and typed resources are built on top of it (:mod:`ome.client.client`)."""
+"""The REST transport: JSON requests to any API path over one aiohttp session, with the
+TLS settings and credentials of a :class:`~ome.client.configuration.Configuration`.
+Discovery and typed resources are built on top of it (:mod:`ome.client.client`)."""
 
 from __future__ import annotations
 
@@ -16,8 +16,8 @@ from typing import Self
 from urllib.parse import urlencode, urlsplit
 
 import aiohttp
-from kubernetes_asyncio.client import ApiClient, Configuration
 
+from ome.client.configuration import Configuration
 from ome.client.errors import TooManyRequests, error_from_response
 from ome.client.media import APPLY_PATCH, JSON
 from ome.client.objects import KubeObject
@@ -49,25 +49,6 @@ def _query_pairs(query: Query | None) -> list[tuple[str, str]]:
     return [(k, str(v).lower() if isinstance(v, bool) else str(v)) for k, v in items]
 
 
-def _environment_read_once(api: ApiClient, configuration: Configuration) -> None:
-    """Give ``api`` a session that does not consult the environment per request.
-
-    kubernetes-asyncio opens its session with ``trust_env``: every request then looks up
-    ~/.netrc and the proxy variables, each in a worker thread — two thread hops that
-    cost more client CPU than the request itself. client-go reads the proxy variables
-    once per process (``http.ProxyFromEnvironment``); so does this, and an API server
-    has no use for netrc."""
-    rest = api.rest_client
-    if not configuration.proxy and (proxy := _environment_proxy(configuration.host or "")):
-        rest.proxy = proxy
-    trusting: aiohttp.ClientSession = rest.pool_manager
-    connector = trusting.connector
-    trusting.detach()  # the new session takes over its connections
-    rest.pool_manager = aiohttp.ClientSession(
-        connector=connector, trust_env=False, read_bufsize=READ_BUFFER
-    )
-
-
 def _environment_proxy(host: str) -> str | None:
     """The proxy ``HTTPS_PROXY``/``HTTP_PROXY`` name for ``host``, unless ``NO_PROXY``
     exempts it."""
@@ -96,8 +77,19 @@ class RESTClient:
         self.timeout = timeout
         self.write_guard = write_guard
         self.write_observers: list[WriteObserver] = []
-        self._api = ApiClient(configuration=configuration)
-        _environment_read_once(self._api, configuration)
+        # The proxy variables are read once, as client-go reads them once per process;
+        # a session trusting the environment would look them (and ~/.netrc) up in a
+        # worker thread on every request, which costs more CPU than the request.
+        self._proxy = configuration.proxy or _environment_proxy(configuration.host)
+        https = configuration.host.startswith("https:")
+        self._session = aiohttp.ClientSession(
+            connector=aiohttp.TCPConnector(
+                limit=configuration.connection_pool_maxsize,
+                ssl=configuration.ssl_context() if https else False,
+            ),
+            trust_env=False,
+            read_bufsize=READ_BUFFER,
+        )
 
     async def __aenter__(self) -> Self:
         return self
@@ -111,7 +103,7 @@ class RESTClient:
         await self.close()
 
     async def close(self) -> None:
-        await self._api.close()
+        await self._session.close()
 
     async def _send(
         self,
@@ -126,17 +118,13 @@ class RESTClient:
     ) -> aiohttp.ClientResponse:
         if method not in READ_METHODS and self.write_guard is not None and not self.write_guard():
             raise WriteFenced(f"{method} {path} refused: this process is not the leader")
-        rest = self._api.rest_client
         headers = {"Accept": accept, "Content-Type": content_type, "User-Agent": USER_AGENT}
-        authorization = (await self.configuration.auth_settings()).get("BearerToken")
-        if authorization and authorization["value"]:
-            headers["Authorization"] = authorization["value"]
+        if authorization := await self.configuration.authorization():
+            headers["Authorization"] = authorization
         url = f"{self.configuration.host}{path}"
         if pairs := _query_pairs(query):
             url += "?" + urlencode(pairs)
-        # Straight to the session: kubernetes-asyncio's call_api would walk and copy
-        # every body (sanitize_for_serialization) before encoding it.
-        response = await rest.pool_manager.request(
+        response = await self._session.request(
             method,
             url,
             data=None if body is None else json.dumps(body),
@@ -144,9 +132,8 @@ class RESTClient:
             timeout=timeout
             if isinstance(timeout, aiohttp.ClientTimeout)
             else aiohttp.ClientTimeout(total=timeout),
-            proxy=rest.proxy or None,
-            proxy_headers=rest.proxy_headers or None,
-            server_hostname=rest.server_hostname or None,
+            proxy=self._proxy,
+            server_hostname=self.configuration.tls_server_name,
         )
         if not 200 <= response.status < 300:
             try:

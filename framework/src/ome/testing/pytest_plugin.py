@@ -36,7 +36,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from kubernetes_asyncio.client import Configuration
+
+from ome.client.configuration import Configuration
 
 try:
     import pytest_asyncio

@@ -20,9 +20,9 @@ from pathlib import Path
 from typing import Any
 
 import yaml
-from kubernetes_asyncio.client import Configuration
 
 from ome.client import GVK, AlreadyExists, Client
+from ome.client.configuration import Configuration
 
 OPERATOR_NAMESPACE = "ome"
 MANAGER_ACCOUNT = "ome-controller-manager"
@@ -106,12 +106,13 @@ async def request_token(
 def token_configuration(base: Configuration, token: str) -> Configuration:
     """The server and CA of ``base`` with ``token`` as the only credential. Nothing else
     is carried over: a client certificate would authenticate first, as its own user."""
-    configuration = Configuration(host=base.host)
-    configuration.ssl_ca_cert = base.ssl_ca_cert
-    configuration.verify_ssl = base.verify_ssl
-    configuration.tls_server_name = base.tls_server_name
-    configuration.api_key = {"BearerToken": f"Bearer {token}"}
-    return configuration
+    return Configuration(
+        host=base.host,
+        ssl_ca_cert=base.ssl_ca_cert,
+        verify_ssl=base.verify_ssl,
+        tls_server_name=base.tls_server_name,
+        api_key={"BearerToken": f"Bearer {token}"},
+    )
 
 
 async def service_account_configuration(
