@@ -1,16 +1,19 @@
 """End-to-end throughput: N Widgets, each reconcile applies a ConfigMap and writes a Ready
-condition. The same control plane serves three runs, each in its own namespace:
+condition. The same control plane serves every run, each in its own namespace:
 
     floor  raw_widget_floor.py: list once, do the writes at the same concurrency
     ome    examples/widget_operator.py on the ome framework
+    cr     the same operator on controller-runtime (Go; bench/peers.py builds it)
     kopf   kopf_widget_operator.py (kopf from PyPI)
 
 Each operator is a separate process started after its Widgets exist; its time runs from
 the start of the process until every Widget reports Ready. Prints one JSON object per run
-and a summary with the ratios the targets speak of (ome >= 0.8x the floor's throughput,
->= 5x kopf's) and each process's peak RSS.
+and, per round, the ratios the targets speak of (ome >= 0.8x the floor's throughput, >= 5x
+kopf's; against controller-runtime: throughput >= 1.0x, CPU seconds <= 1.3x, peak RSS
+<= 1.5x), then their medians over the rounds.
 
     .venv/bin/python bench/e2e_throughput.py [--objects 2000] [--workers 4]
+                                            [--variants floor,ome,cr,kopf] [--rounds 1]
 """
 
 from __future__ import annotations
@@ -19,11 +22,17 @@ import argparse
 import asyncio
 import json
 import os
+import signal
+import statistics
 import sys
 import tempfile
 import time
 from pathlib import Path
 from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from peers import peer
 
 from ome.client import GVK, Client
 from ome.testing import ControlPlane
@@ -36,6 +45,11 @@ LOGS = Path(tempfile.gettempdir()) / "ome-bench-e2e"
 
 def command(variant: str, namespace: str, workers: int) -> list[str]:
     python = sys.executable
+    if variant == "cr":
+        return [
+            str(peer("cr-widget")), "--namespace", namespace, "--workers", str(workers),
+            "--metrics-address", "0", "--probe-address", "0",
+        ]  # fmt: skip
     if variant == "floor":
         return [python, str(ROOT / "bench" / "raw_widget_floor.py"), namespace, str(workers)]
     if variant == "ome":
@@ -92,9 +106,17 @@ async def create_widgets(client: Client, namespace: str, count: int) -> None:
 
 
 async def run_variant(
-    plane: ControlPlane, client: Client, variant: str, *, count: int, workers: int, timeout: float
+    plane: ControlPlane,
+    client: Client,
+    variant: str,
+    *,
+    count: int,
+    workers: int,
+    timeout: float,
+    round_: int,
+    profile: Path | None = None,
 ) -> dict[str, Any]:
-    namespace = f"bench-{variant}"
+    namespace = f"bench-{variant}-{round_}"
     await create_widgets(client, namespace, count)
     widgets = await client.resource(WIDGET)
     env = {**os.environ, "KUBECONFIG": str(plane.kubeconfig), "WIDGET_WORKERS": str(workers)}
@@ -102,9 +124,24 @@ async def run_variant(
     server_cpu = sum(cpu_seconds(pid) for pid in server_pids)
     env["PYTHONPATH"] = os.pathsep.join([str(ROOT / "examples"), env.get("PYTHONPATH", "")])
     started = time.monotonic()
-    log = (LOGS / f"{variant}.log").open("wb")
+    log = (LOGS / f"{variant}-{round_}.log").open("wb")
+    argv = command(variant, namespace, workers)
+    if profile is not None and variant != "cr":  # py-spy samples Python processes
+        flame = profile / f"{variant}-{round_}.txt"
+        argv = [
+            str(Path(sys.executable).parent / "py-spy"),
+            "record",
+            "--rate",
+            "200",
+            "--format",
+            "raw",
+            "-o",
+            str(flame),
+            "--",
+            *argv,
+        ]
     process = await asyncio.create_subprocess_exec(
-        *command(variant, namespace, workers),
+        *argv,
         env=env,
         stdout=log,
         stderr=asyncio.subprocess.STDOUT,
@@ -123,12 +160,13 @@ async def run_variant(
             await asyncio.sleep(0.25)
     finally:
         if process.returncode is None:
-            process.terminate()
+            process.send_signal(signal.SIGINT if profile is not None else signal.SIGTERM)
         await process.wait()
         log.close()
     return {
         "case": "e2e_throughput",
         "variant": variant,
+        "round": round_,
         "objects": count,
         "workers": workers,
         "seconds": round(elapsed, 2),
@@ -141,39 +179,83 @@ async def run_variant(
     }
 
 
+def ratios(results: dict[str, dict[str, Any]]) -> dict[str, float]:
+    """One round's ratios, of the variants it ran."""
+    found: dict[str, float] = {}
+    rate = {name: r["objects_per_second"] for name, r in results.items()}
+    if "ome" in rate:
+        for other in ("floor", "kopf", "cr"):
+            if other in rate:
+                found[f"ome_vs_{other}_throughput"] = round(rate["ome"] / rate[other], 2)
+        if "cr" in results:
+            ome, cr = results["ome"], results["cr"]
+            found["ome_vs_cr_cpu"] = round(
+                ome["operator_cpu_seconds"] / cr["operator_cpu_seconds"], 2
+            )
+            found["ome_vs_cr_peak_rss"] = round(ome["peak_rss_mib"] / cr["peak_rss_mib"], 2)
+    return found
+
+
+TARGETS = {
+    "ome_vs_floor_throughput": ">= 0.8",
+    "ome_vs_kopf_throughput": ">= 5",
+    "ome_vs_cr_throughput": ">= 1.0",
+    "ome_vs_cr_cpu": "<= 1.3",
+    "ome_vs_cr_peak_rss": "<= 1.5",
+}
+
+
 async def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--objects", type=int, default=2000)
     parser.add_argument("--workers", type=int, default=4)
     parser.add_argument("--timeout", type=float, default=900)
-    parser.add_argument("--variants", default="floor,ome,kopf")
+    parser.add_argument("--variants", default="floor,ome,cr,kopf")
+    parser.add_argument("--rounds", type=int, default=1, help="each ratio is from one round")
+    parser.add_argument(
+        "--profile",
+        type=Path,
+        metavar="DIR",
+        help="sample the Python operators with py-spy (pip install py-spy) into "
+        "DIR/VARIANT-ROUND.txt, collapsed stacks for a flame graph (the run's CPU and "
+        "RSS figures are then py-spy's own)",
+    )
     args = parser.parse_args()
     LOGS.mkdir(exist_ok=True)
+    if args.profile is not None:
+        args.profile.mkdir(parents=True, exist_ok=True)
+    variants = args.variants.split(",")
+    if "cr" in variants:
+        peer("cr-widget")  # built before any clock starts
+    per_round: list[dict[str, float]] = []
     async with ControlPlane() as plane:
         await plane.install_crds([ROOT / "examples" / "widget-crd.yaml"])
-        results = {}
         async with await plane.client() as client:
-            for variant in args.variants.split(","):
-                result = await run_variant(
-                    plane,
-                    client,
-                    variant,
-                    count=args.objects,
-                    workers=args.workers,
-                    timeout=args.timeout,
-                )
-                results[variant] = result
-                print(json.dumps(result), flush=True)
-    if {"floor", "ome", "kopf"} <= results.keys():
-        rate = {name: r["objects_per_second"] for name, r in results.items()}
-        summary = {
-            "case": "e2e_throughput_summary",
-            "ome_vs_floor": round(rate["ome"] / rate["floor"], 2),
-            "ome_vs_kopf": round(rate["ome"] / rate["kopf"], 2),
-            "targets": {"ome_vs_floor": ">= 0.8", "ome_vs_kopf": ">= 5"},
-            "peak_rss_mib": {name: r["peak_rss_mib"] for name, r in results.items()},
-        }
-        print(json.dumps(summary), flush=True)
+            for round_ in range(args.rounds):
+                results = {}
+                for variant in variants:
+                    result = await run_variant(
+                        plane,
+                        client,
+                        variant,
+                        count=args.objects,
+                        workers=args.workers,
+                        timeout=args.timeout,
+                        round_=round_,
+                        profile=args.profile,
+                    )
+                    results[variant] = result
+                    print(json.dumps(result), flush=True)
+                per_round.append(ratios(results))
+                print(json.dumps({"case": "e2e_round", "round": round_, **per_round[-1]}))
+    names = per_round[0].keys() if per_round else []
+    summary = {
+        "case": "e2e_throughput_summary",
+        "rounds": args.rounds,
+        "median": {n: statistics.median(r[n] for r in per_round) for n in names},
+        "targets": {n: TARGETS[n] for n in names},
+    }
+    print(json.dumps(summary), flush=True)
 
 
 if __name__ == "__main__":
