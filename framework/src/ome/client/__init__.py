@@ -16,6 +16,7 @@ from ome.client.errors import (
     TooManyRequests,
     Unauthorized,
 )
+from ome.client.fencing import delete_preconditions, fenced
 from ome.client.kinds import GVK, Kind, NamedKind, gvk_of
 from ome.client.objects import KubeObject, MutableKubeObject
 from ome.client.resource import ResourceClient
@@ -44,6 +45,8 @@ __all__ = [
     "Unauthorized",
     "WriteFenced",
     "WriteObserver",
+    "delete_preconditions",
+    "fenced",
     "gvk_of",
     "load_configuration",
 ]

@@ -12,7 +12,16 @@ from typing import Any
 import structlog
 
 from ome.api.v1beta1 import InferenceService
-from ome.client import GVK, ApiError, Client, KubeObject, NotFound, ResourceClient
+from ome.client import (
+    GVK,
+    ApiError,
+    Client,
+    KubeObject,
+    NotFound,
+    ResourceClient,
+    delete_preconditions,
+    fenced,
+)
 from ome.controllers.inferenceservice.catalog import StoreCatalog
 from ome.controllers.inferenceservice.tracking import Child, Tracker
 from ome.controllers.kinds import (
@@ -466,7 +475,10 @@ class InferenceServiceReconciler:
         if last is not None and cached is not None and last == (digest, _marker(cached)):
             return cached
         resource = await self._resource(gvk)
-        applied = dict(await resource.apply(obj, field_manager=FIELD_MANAGER, force=True))
+        # an existing child is written over the version the cache showed: a stale write
+        # (a deposed leader's, delivered late) is refused with Conflict
+        body = fenced(obj, cached)
+        applied = dict(await resource.apply(body, field_manager=FIELD_MANAGER, force=True))
         self.own_writes.record(gvk, applied)
         self._applied[gvk, key] = (digest, _marker(applied))
         self._forget_deleted()
@@ -513,7 +525,7 @@ class InferenceServiceReconciler:
                     await resource.delete(
                         child_meta["name"],
                         child_meta["namespace"],
-                        preconditions={"uid": child_meta["uid"]},
+                        preconditions=delete_preconditions(child),
                         propagation_policy="Background",
                     )
                 self._applied.pop((gvk, f"{child_meta['namespace']}/{child_meta['name']}"), None)
@@ -529,7 +541,12 @@ class InferenceServiceReconciler:
         body = {
             "apiVersion": INFERENCESERVICE.api_version,
             "kind": INFERENCESERVICE.kind,
-            "metadata": {"name": meta["name"], "namespace": meta["namespace"]},
+            # over the version this reconcile read: refused with Conflict when stale
+            "metadata": {
+                "name": meta["name"],
+                "namespace": meta["namespace"],
+                "resourceVersion": meta["resourceVersion"],
+            },
             "status": status,
         }
         services = await self._resource(INFERENCESERVICE)
