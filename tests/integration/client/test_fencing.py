@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from ome.client import GVK, Client, Conflict, delete_preconditions, fenced
+from ome.client import GVK, Client, Conflict, delete_preconditions, fenced, version_of
 
 pytestmark = pytest.mark.integration
 
@@ -36,21 +36,29 @@ def deployment(name: str, namespace: str, replicas: int) -> dict[str, Any]:
 async def test_a_write_over_a_stale_version_is_refused(client: Client, namespace: str) -> None:
     deployments = await client.resource(DEPLOYMENT)
     read = await deployments.apply(deployment("d", namespace, 0), field_manager=MANAGER)
+    # a newer write (another writer's; the controller manager writes the status too)
     newer = await deployments.apply(
-        fenced(deployment("d", namespace, 1), read), field_manager=MANAGER, force=True
+        deployment("d", namespace, 1), field_manager="another", force=True
     )
     assert newer["spec"]["replicas"] == 1
 
     stale = [
         deployments.apply(
-            fenced(deployment("d", namespace, 2), read), field_manager=MANAGER, force=True
-        ),
-        deployments.apply_status(
-            fenced({**deployment("d", namespace, 0), "status": {"observedGeneration": 9}}, read),
+            fenced(deployment("d", namespace, 2), version_of(read)),
             field_manager=MANAGER,
             force=True,
         ),
-        deployments.patch("d", fenced({"metadata": {"labels": {"late": "yes"}}}, read), namespace),
+        deployments.apply_status(
+            fenced(
+                {**deployment("d", namespace, 0), "status": {"observedGeneration": 9}},
+                version_of(read),
+            ),
+            field_manager=MANAGER,
+            force=True,
+        ),
+        deployments.patch(
+            "d", fenced({"metadata": {"labels": {"late": "yes"}}}, version_of(read)), namespace
+        ),
         deployments.delete("d", namespace, preconditions=delete_preconditions(read)),
     ]
     for write in stale:

@@ -16,7 +16,7 @@ from ome.client.errors import (
     TooManyRequests,
     Unauthorized,
 )
-from ome.client.fencing import delete_preconditions, fenced
+from ome.client.fencing import delete_preconditions, fenced, newest_seen, version_of
 from ome.client.kinds import GVK, Kind, NamedKind, gvk_of
 from ome.client.objects import KubeObject, MutableKubeObject
 from ome.client.resource import ResourceClient
@@ -49,4 +49,6 @@ __all__ = [
     "fenced",
     "gvk_of",
     "load_configuration",
+    "newest_seen",
+    "version_of",
 ]

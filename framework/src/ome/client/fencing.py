@@ -19,14 +19,29 @@ from typing import Any
 from ome.client.objects import KubeObject, MutableKubeObject
 
 
-def fenced(body: KubeObject, read: KubeObject | None) -> MutableKubeObject:
-    """``body`` with ``metadata.resourceVersion`` set to that of ``read``, the object as
-    the writer last read it; ``body`` unchanged (a copy) when there is none (a create)."""
-    version = ((read or {}).get("metadata") or {}).get("resourceVersion")
+def version_of(read: KubeObject | None) -> str | None:
+    """The resourceVersion of ``read`` (None: no object read, a create)."""
+    return ((read or {}).get("metadata") or {}).get("resourceVersion") or None
+
+
+def fenced(body: KubeObject, version: str | None) -> MutableKubeObject:
+    """``body`` (a copy) with ``metadata.resourceVersion`` set to ``version``, that of
+    the object as the writer last saw it; unchanged when there is none (a create)."""
     out: dict[str, Any] = dict(body)
     if version:
         out["metadata"] = {**(body.get("metadata") or {}), "resourceVersion": version}
     return out
+
+
+def newest_seen(cached: str | None, last_write: tuple[str | None, str] | None) -> str | None:
+    """The version to write over, given the cache's (``cached``) and this writer's last
+    write to the object (``last_write``: the version it was made over, the version it
+    produced). A cache still showing the version the last write was made over has not
+    seen that write yet: its answer is the newest version known, and writing over the
+    cache's would be refused as stale for no reason."""
+    if last_write is not None and cached is not None and cached == last_write[0]:
+        return last_write[1]
+    return cached
 
 
 def delete_preconditions(read: KubeObject) -> dict[str, str]:

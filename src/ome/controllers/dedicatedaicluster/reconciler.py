@@ -11,7 +11,15 @@ from typing import Any
 
 import structlog
 
-from ome.client import Client, Conflict, KubeObject, NotFound, delete_preconditions, fenced
+from ome.client import (
+    Client,
+    Conflict,
+    KubeObject,
+    NotFound,
+    delete_preconditions,
+    fenced,
+    version_of,
+)
 from ome.controllers.kinds import DEDICATEDAICLUSTER, DEPLOYMENT, NODE, PRIORITYCLASS
 from ome.informers import SharedInformer
 from ome.runtime import NORMAL, WARNING, EventRecorder, Request, Result, has_finalizer
@@ -96,7 +104,7 @@ class DedicatedAIClusterReconciler:
             if needs_apply(desired, live):
                 resource = await self.client.resource(DEPLOYMENT)
                 # over the version the cache showed: a deposed leader's late write is refused
-                body = fenced(desired, live)
+                body = fenced(desired, version_of(live))
                 await resource.apply(body, field_manager=FIELD_MANAGER, force=True)
             reservation = Reservation(units, unit, wanted, placeholders, workloads)
             await self._label_nodes(name, reservation.nodes)
@@ -126,7 +134,7 @@ class DedicatedAIClusterReconciler:
             with contextlib.suppress(NotFound):
                 # over the version the cache shows, as every write to an existing object
                 patch = {"metadata": {"labels": {DAC_LABEL: value}}}
-                await resource.patch(node, fenced(patch, self.nodes.store.get(node)))
+                await resource.patch(node, fenced(patch, version_of(self.nodes.store.get(node))))
 
     async def _write_status(self, dac: KubeObject, status: dict[str, Any]) -> None:
         current = dac.get("status") or {}
@@ -134,7 +142,9 @@ class DedicatedAIClusterReconciler:
             return
         with contextlib.suppress(NotFound, Conflict):
             resource = await self.client.resource(DEDICATEDAICLUSTER)
-            await resource.patch_status(dac["metadata"]["name"], fenced({"status": status}, dac))
+            await resource.patch_status(
+                dac["metadata"]["name"], fenced({"status": status}, version_of(dac))
+            )
         self._announce(dac, current, status)
 
     def _announce(self, dac: KubeObject, current: KubeObject, status: KubeObject) -> None:
@@ -161,7 +171,8 @@ class DedicatedAIClusterReconciler:
             with contextlib.suppress(NotFound, Conflict):
                 resource = await self.client.resource(DEDICATEDAICLUSTER)
                 await resource.patch_status(
-                    name, fenced({"status": deleting_status(dac, datetime.now(UTC))}, dac)
+                    name,
+                    fenced({"status": deleting_status(dac, datetime.now(UTC))}, version_of(dac)),
                 )
         with contextlib.suppress(NotFound):
             deployments = await self.client.resource(DEPLOYMENT)
