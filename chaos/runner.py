@@ -11,6 +11,7 @@ import sys
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from chaos.checker import Checker
@@ -22,6 +23,9 @@ from chaos.system import MODELS, RUNTIMES, System
 
 NAMESPACES = ["chaos-0", "chaos-1"]
 SHOWN = 10  # unconverged services listed per scenario
+AFTERMATH = timedelta(seconds=15)
+"""After a fault, how long reconcile errors are still expected: the API server's caches,
+the replicas' watches and the Lease coming back."""
 
 
 @dataclass(frozen=True)
@@ -108,11 +112,14 @@ async def _scenario(
     try:
         churn = asyncio.create_task(driver.run(options.rate, time.monotonic() + options.duration))
         await asyncio.sleep(options.duration / 3)
+        fault_start = datetime.now(UTC)
         try:
             result.faults = await SCENARIOS[name](system)
         except RuntimeError as err:
             result.violations.append(f"fault: {err}")
         checker.fault_end = time.monotonic()
+        if result.faults:
+            checker.quiet.append((fault_start, datetime.now(UTC) + AFTERMATH))
         await churn
         churn_end = time.monotonic()
         result.writes = driver.writes - before

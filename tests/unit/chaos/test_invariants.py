@@ -124,6 +124,18 @@ def write(user: str, at: str, resource: str = "deployments", code: int = 201) ->
     }
 
 
+def late(verb: str, body: Any, code: int = 200) -> dict[str, Any]:
+    """A write by the deposed leader ``a``, received after ``b`` took the lease."""
+    event = {**write("a", t(21), code=code), "verb": verb}
+    if body is not None:
+        event["requestObject"] = body
+    return event
+
+
+def deposed(event: dict[str, Any]) -> list[str]:
+    return leader_writes_problems([lease("a", t(0)), lease("b", t(20)), event], "lease")
+
+
 def t(second: int) -> str:
     return f"2026-01-01T00:00:{second:02d}.000000Z"
 
@@ -157,6 +169,39 @@ def test_a_followers_write_and_a_write_past_expiry_are_found() -> None:
         [lease("a", t(0)), lease("a", t(1), ""), write("a", t(2))], "lease"
     )
     assert "while nobody held" in released[0]
+
+
+def test_a_deposed_leaders_fenced_write_is_allowed() -> None:
+    """The API server checked it against the object as it then was: nothing newer was
+    overwritten."""
+    over = {"metadata": {"name": "svc-engine", "resourceVersion": "41"}}
+    owned = {"metadata": {"ownerReferences": [{"kind": "InferenceService", "uid": UID}]}}
+    assert deposed(late("patch", over)) == []  # an apply, or a merge patch
+    assert deposed(late("update", over)) == []
+    assert deposed(late("delete", {"preconditions": {"uid": UID, "resourceVersion": "41"}})) == []
+    assert deposed(late("create", owned, code=201)) == []
+    assert deposed(late("patch", owned, code=201)) == []  # an apply that created
+
+
+def test_a_deposed_leaders_unfenced_write_is_found() -> None:
+    bare = {"metadata": {"name": "svc-engine"}}
+    owned = {"metadata": {"ownerReferences": [{"kind": "InferenceService", "uid": UID}]}}
+    for event in (
+        late("patch", bare),
+        late("update", bare),
+        late("patch", owned),  # applied over an existing object: the owner proves nothing
+        late("delete", {"preconditions": {"uid": UID}}),  # the same object, maybe changed
+        late("create", bare, code=201),
+        late("patch", [{"op": "replace", "path": "/spec"}]),
+        late("patch", None),  # logged without its body
+    ):
+        assert len(deposed(event)) == 1, event
+
+
+def test_a_fenced_write_by_a_replica_that_never_led_is_found() -> None:
+    fenced = late("patch", {"metadata": {"resourceVersion": "41"}})
+    found = leader_writes_problems([lease("b", t(20)), fenced], "lease")
+    assert "by a while b held the lease" in found[0]
 
 
 def test_user_objects_must_stay_as_made() -> None:
