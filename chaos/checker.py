@@ -224,7 +224,9 @@ class Checker:
                 continue
             tasks = await replica.metric("python_asyncio_tasks")
             taken.append(
-                ProcessSample(replica.name, replica.pid, replica.rss_bytes(), int(tasks or 0))
+                ProcessSample(
+                    replica.name, replica.pid, replica.rss_bytes(), int(tasks or 0), replica.fds()
+                )
             )
         self.samples += taken
         return taken

@@ -296,18 +296,21 @@ class ProcessSample:
     pid: int
     rss_bytes: int
     tasks: int
+    fds: int
 
 
 RSS_GROWTH = 1.5
 RSS_SLACK = 32 * 1024 * 1024
 TASK_GROWTH = 1.5
 TASK_SLACK = 20
+FD_GROWTH = 1.5
+FD_SLACK = 20
 
 
 def leak_problems(samples: Sequence[ProcessSample]) -> list[str]:
-    """Memory and asyncio tasks flat: a process sampled at two or more quiet moments may
-    not end with more than 1.5x (plus some slack for caches warming) of what it had at
-    the first of them."""
+    """Memory, asyncio tasks and open file descriptors flat: a process sampled at two or
+    more quiet moments may not end with more than 1.5x (plus some slack for caches and
+    connections warming) of what it had at the first of them."""
     problems = []
     by_process: dict[tuple[str, int], list[ProcessSample]] = {}
     for sample in samples:
@@ -324,6 +327,10 @@ def leak_problems(samples: Sequence[ProcessSample]) -> list[str]:
         if last.tasks > first.tasks * TASK_GROWTH + TASK_SLACK:
             problems.append(
                 f"{replica} (pid {pid}): asyncio tasks grew from {first.tasks} to {last.tasks}"
+            )
+        if last.fds > first.fds * FD_GROWTH + FD_SLACK:
+            problems.append(
+                f"{replica} (pid {pid}): open file descriptors grew from {first.fds} to {last.fds}"
             )
     return problems
 

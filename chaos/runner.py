@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import itertools
 import shutil
 import sys
 import time
@@ -14,6 +15,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+from chaos import soak
 from chaos.checker import Checker
 from chaos.driver import Driver
 from chaos.invariants import leak_problems
@@ -40,9 +42,18 @@ class Options:
     scenarios: Sequence[str] = tuple(SCENARIOS)
     settle_timeout: float = 240.0
     seed: int = 0
+    soak: float = 0.0
+    """Seconds of soak (0: none): the scenarios in a cycle, the processes sampled."""
 
 
-async def run(options: Options) -> list[ScenarioResult]:
+SOAK_CSV = "soak.csv"
+
+
+async def run(
+    options: Options, soaked: list[soak.SoakSample] | None = None
+) -> list[ScenarioResult]:
+    """Every scenario once, or in a cycle for ``options.soak`` seconds while the replica
+    processes are sampled (into ``soak.csv`` in the workdir, and ``soaked``)."""
     shutil.rmtree(options.workdir, ignore_errors=True)
     options.workdir.mkdir(parents=True)
     system = System(options.workdir, options.replicas)
@@ -64,9 +75,25 @@ async def run(options: Options) -> list[ScenarioResult]:
         await checker.make_user_objects()
         results = [await _setup(driver, checker, options)]
         _progress(results[-1])
-        for name in options.scenarios:
-            results.append(await _scenario(name, system, driver, checker, options))
-            _progress(results[-1])
+        if options.soak:
+            sampler = asyncio.create_task(
+                soak.record(system, options.workdir / SOAK_CSV, [] if soaked is None else soaked)
+            )
+            end = time.monotonic() + options.soak
+            try:
+                for name in itertools.cycle(options.scenarios):
+                    if time.monotonic() >= end:
+                        break
+                    results.append(await _scenario(name, system, driver, checker, options))
+                    _progress(results[-1])
+            finally:
+                sampler.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await sampler
+        else:
+            for name in options.scenarios:
+                results.append(await _scenario(name, system, driver, checker, options))
+                _progress(results[-1])
         results.append(
             ScenarioResult(
                 "whole run",

@@ -146,18 +146,28 @@ class Replica:
                 return int(line.split()[1]) * 1024
         return 0
 
-    async def metric(self, name: str) -> float | None:
-        """One unlabelled sample of /metrics, or None when it does not answer."""
+    def fds(self) -> int:
+        """Open file descriptors (sockets included)."""
+        try:
+            return len(os.listdir(f"/proc/{self.pid}/fd"))
+        except OSError:
+            return 0
+
+    async def metrics_text(self) -> str | None:
+        """Its /metrics, or None when it does not answer."""
         try:
             timeout = aiohttp.ClientTimeout(total=3)
             async with (
                 aiohttp.ClientSession(timeout=timeout) as session,
                 session.get(f"http://127.0.0.1:{self.metrics_port}/metrics") as answer,
             ):
-                text = await answer.text()
+                return await answer.text()
         except (aiohttp.ClientError, OSError, TimeoutError):
             return None
-        for line in text.splitlines():
+
+    async def metric(self, name: str) -> float | None:
+        """One unlabelled sample of /metrics, or None when it does not answer."""
+        for line in (await self.metrics_text() or "").splitlines():
             if line.startswith(f"{name} "):
                 return float(line.split()[1])
         return None

@@ -216,15 +216,19 @@ def test_user_objects_must_stay_as_made() -> None:
     ]
 
 
-def test_memory_and_tasks_must_stay_flat_per_process() -> None:
+def test_memory_tasks_and_fds_must_stay_flat_per_process() -> None:
     mib = 1 << 20
-    flat = [ProcessSample("r0", 1, 100 * mib, 50), ProcessSample("r0", 1, 130 * mib, 60)]
+    flat = [ProcessSample("r0", 1, 100 * mib, 50, 30), ProcessSample("r0", 1, 130 * mib, 60, 60)]
     assert leak_problems(flat) == []
-    grown = [ProcessSample("r0", 1, 100 * mib, 50), ProcessSample("r0", 1, 200 * mib, 200)]
+    grown = [ProcessSample("r0", 1, 100 * mib, 50, 30), ProcessSample("r0", 1, 200 * mib, 200, 80)]
     assert leak_problems(grown) == [
         "r0 (pid 1): RSS grew from 100 MiB to 200 MiB",
         "r0 (pid 1): asyncio tasks grew from 50 to 200",
+        "r0 (pid 1): open file descriptors grew from 30 to 80",
     ]
     # a restarted process starts a series of its own
-    restarted = [ProcessSample("r0", 1, 100 * mib, 50), ProcessSample("r0", 2, 400 * mib, 500)]
+    restarted = [
+        ProcessSample("r0", 1, 100 * mib, 50, 30),
+        ProcessSample("r0", 2, 400 * mib, 500, 900),
+    ]
     assert leak_problems(restarted) == []
