@@ -76,20 +76,8 @@ async def run(
         results = [await _setup(driver, checker, options)]
         _progress(results[-1])
         if options.soak:
-            sampler = asyncio.create_task(
-                soak.record(system, options.workdir / SOAK_CSV, [] if soaked is None else soaked)
-            )
-            end = time.monotonic() + options.soak
-            try:
-                for name in itertools.cycle(options.scenarios):
-                    if time.monotonic() >= end:
-                        break
-                    results.append(await _scenario(name, system, driver, checker, options))
-                    _progress(results[-1])
-            finally:
-                sampler.cancel()
-                with contextlib.suppress(asyncio.CancelledError):
-                    await sampler
+            into = [] if soaked is None else soaked
+            results += await _soak(system, driver, checker, options, into)
         else:
             for name in options.scenarios:
                 results.append(await _scenario(name, system, driver, checker, options))
@@ -105,6 +93,31 @@ async def run(
         return results
     finally:
         await system.stop()
+
+
+async def _soak(
+    system: System,
+    driver: Driver,
+    checker: Checker,
+    options: Options,
+    soaked: list[soak.SoakSample],
+) -> list[ScenarioResult]:
+    """The scenarios in a cycle until ``options.soak`` seconds have passed (the one
+    under way then finishes), the processes sampled meanwhile."""
+    results = []
+    sampler = asyncio.create_task(soak.record(system, options.workdir / SOAK_CSV, soaked))
+    end = time.monotonic() + options.soak
+    try:
+        for name in itertools.cycle(options.scenarios):
+            if time.monotonic() >= end:
+                break
+            results.append(await _scenario(name, system, driver, checker, options))
+            _progress(results[-1])
+    finally:
+        sampler.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await sampler
+    return results
 
 
 def _progress(result: ScenarioResult) -> None:

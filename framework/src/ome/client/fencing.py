@@ -1,6 +1,6 @@
 """Optimistic-concurrency preconditions for writes to objects that already exist.
 
-A write carries the resourceVersion of the object as the writer last read it; the API
+A write carries the resourceVersion of the object as the writer last saw it; the API
 server refuses it with 409 Conflict when the object has changed since. Besides catching
 concurrent writers, this fences a deposed leader: a write it sent before losing its Lease
 and that reaches the API server late (held up in a partitioned network) finds the object
