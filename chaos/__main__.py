@@ -7,6 +7,7 @@ import asyncio
 import sys
 from pathlib import Path
 
+from chaos import soak
 from chaos.report import markdown
 from chaos.runner import Options, run
 from chaos.scenarios import SCENARIOS
@@ -28,6 +29,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--settle-timeout", type=float, default=240.0)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument(
+        "--soak",
+        type=float,
+        default=0.0,
+        metavar="SECONDS",
+        help="cycle through the scenarios for this long, sampling the replicas every "
+        f"{soak.INTERVAL:.0f} s into soak.csv",
+    )
+    parser.add_argument(
         "--workdir", type=Path, default=Path(".ome/chaos"), help="logs, audit log and report"
     )
     args = parser.parse_args(argv)
@@ -44,9 +53,13 @@ def main(argv: list[str] | None = None) -> int:
         scenarios=scenarios,
         settle_timeout=args.settle_timeout,
         seed=args.seed,
+        soak=args.soak,
     )
-    results = asyncio.run(run(options))
+    soaked: list[soak.SoakSample] = []
+    results = asyncio.run(run(options, soaked))
     report = markdown(results, args.services, args.replicas)
+    if args.soak:
+        report += "\n" + soak.markdown(soaked)
     (options.workdir / "report.md").write_text(report)
     print(report)
     return 1 if any(r.violations for r in results) else 0

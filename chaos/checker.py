@@ -9,6 +9,7 @@ import contextlib
 import json
 import time
 from collections.abc import Mapping
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -20,9 +21,11 @@ from chaos.invariants import ProcessSample
 from chaos.system import CATALOGUE, System
 from ome.cli.operator import LEASE_NAME
 from ome.client import GVK, ApiError
+from ome.controllers.inferenceservice import CONTROLLER_NAME
 from ome.controllers.kinds import CHILD_KINDS, DEPLOYMENT, SERVICE
 
 CONFIGMAP = GVK("", "v1", "ConfigMap")
+EVENT = GVK("events.k8s.io", "v1", "Event")
 USER_LABEL = "chaos.ome.io/user-owned"
 READ_ERRORS = (ApiError, aiohttp.ClientError, OSError, TimeoutError)
 
@@ -44,6 +47,11 @@ class Checker:
         self.user_objects: dict[str, tuple[str, Mapping[str, Any]]] = {}
         self._leader_problems: set[str] = set()
         self.peak_rss = 0
+        self.quiet: list[tuple[datetime, datetime]] = []
+        """Wall-clock windows of faults: reconcile errors within them are expected."""
+        self.shown: dict[str, datetime] = {}
+        """Per service, the last time it was seen telling why it is not ready."""
+        self._log_read: dict[str, int] = {}
 
     async def observe(self) -> None:
         """One look at every service and its children; a service converged since its last
@@ -65,6 +73,10 @@ class Checker:
                     owner = obj["metadata"]["labels"][invariants.SERVICE_LABEL]
                     into.setdefault(f"{namespace}/{owner}", []).append({**obj, "kind": kind.kind})
         now = time.monotonic()
+        wall = datetime.now(UTC)
+        for key, service in services.items():
+            if invariants.shows_failure(service):
+                self.shown[key] = wall
         problems = {}
         for key, desired in self.driver.desired.items():
             found = invariants.convergence_problems(
@@ -134,7 +146,39 @@ class Checker:
         problems += [f"write refused: {r}" for r in self.driver.refused]
         self.driver.refused.clear()
         problems += self.new_leader_problems()
+        problems += await self.invisible_errors(live)
         return problems
+
+    async def invisible_errors(self, live: Mapping[str, Any]) -> list[str]:
+        """Reconcile errors logged since the last check, outside the faults, of services
+        that never showed them (a Ready=False reason or a Warning Event)."""
+        errors = []
+        for replica in self.system.replicas:
+            errors += invariants.reconcile_errors(
+                self._new_lines(replica.log), CONTROLLER_NAME, self.quiet
+            )
+        if not errors:
+            return []
+        shown = dict(self.shown)
+        events = await self.system.client.resource(EVENT)
+        for namespace in self.namespaces:
+            warned = invariants.warning_events_shown(
+                await events.list(namespace), "InferenceService"
+            )
+            for key, at in warned.items():
+                shown[key] = max(shown.get(key, at), at)
+        return invariants.invisible_error_problems(errors, live, shown)
+
+    def _new_lines(self, log: Path) -> list[str]:
+        """The lines of ``log`` written since the last call (it is only appended to)."""
+        if not log.exists():
+            return []
+        with log.open("rb") as stream:
+            stream.seek(self._log_read.get(str(log), 0))
+            data = stream.read()
+        complete = data[: data.rfind(b"\n") + 1]  # a line being written waits
+        self._log_read[str(log)] = self._log_read.get(str(log), 0) + len(complete)
+        return complete.decode(errors="replace").splitlines()
 
     def new_leader_problems(self) -> list[str]:
         """Writes by a replica not holding the lease, not reported before."""
@@ -180,7 +224,9 @@ class Checker:
                 continue
             tasks = await replica.metric("python_asyncio_tasks")
             taken.append(
-                ProcessSample(replica.name, replica.pid, replica.rss_bytes(), int(tasks or 0))
+                ProcessSample(
+                    replica.name, replica.pid, replica.rss_bytes(), int(tasks or 0), replica.fds()
+                )
             )
         self.samples += taken
         return taken

@@ -8,7 +8,7 @@ import json
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 SERVICE_LABEL = "ome.io/inferenceservice"
@@ -178,8 +178,11 @@ def leader_writes_problems(events: Iterable[Mapping[str, Any]], lease: str) -> l
     """Writes a replica's user made while it did not hold the lease: from the audit log,
     the successful writes of the Lease ``lease`` (their request bodies name the holder)
     give who led when, and every other successful write must come from the holder of the
-    moment, received no later than its last renewal plus the lease duration. A write the
-    server received after another replica had taken the lease is a deposed leader's."""
+    moment, received no later than its last renewal plus the lease duration.
+
+    A write the server received after the writer's tenure ended (a deposed leader's,
+    delivered late) is allowed when it was fenced (see :func:`is_fenced`): the API server
+    checked it against the object as it then was, so it overwrote nothing newer."""
     ordered = sorted(
         (e for e in events if _succeeded(e) and e.get("verb") in WRITE_VERBS),
         key=lambda e: e["stageTimestamp"],
@@ -208,12 +211,42 @@ def leader_writes_problems(events: Iterable[Mapping[str, Any]], lease: str) -> l
         received = _time(event["requestReceivedTimestamp"])
         user = (event.get("user") or {}).get("username", "")
         current = _holder_at(tenures, received)
+        if is_fenced(event) and _held_before(tenures, user, received):
+            continue
         if current is None or current.user != user:
             who = current.user if current else "nobody"
             problems.append(f"{_describe(event)} by {user} while {who} held the lease")
         elif (received - current.renewed).total_seconds() > current.lease_seconds:
             problems.append(f"{_describe(event)} by {user} after its lease expired")
     return problems
+
+
+def is_fenced(event: Mapping[str, Any]) -> bool:
+    """A write the API server accepted only because nothing newer was there: an update,
+    patch or apply naming the resourceVersion it was made over, a delete with a
+    resourceVersion precondition, or a create (including an apply that created: answered
+    201) of an object whose owner reference names its owner's UID, which the garbage
+    collector deletes if that owner is gone."""
+    body = event.get("requestObject") or {}
+    if not isinstance(body, Mapping):
+        return False  # a JSON patch: a list of operations
+    verb = event.get("verb")
+    code = int((event.get("responseStatus") or {}).get("code", 0))
+    meta = body.get("metadata") or {}
+    if verb == "create" or (verb == "patch" and code == 201):
+        return any(owner.get("uid") for owner in meta.get("ownerReferences") or [])
+    if verb in ("update", "patch"):
+        return bool(meta.get("resourceVersion"))
+    if verb == "delete":
+        return bool((body.get("preconditions") or {}).get("resourceVersion"))
+    return False
+
+
+def _held_before(
+    tenures: Sequence[tuple[datetime, Tenure | None]], user: str, when: datetime
+) -> bool:
+    """Whether ``user`` held the lease at some point before ``when``."""
+    return any(t is not None and t.user == user for stamp, t in tenures if stamp <= when)
 
 
 def _holder_at(tenures: Sequence[tuple[datetime, Tenure | None]], when: datetime) -> Tenure | None:
@@ -263,18 +296,21 @@ class ProcessSample:
     pid: int
     rss_bytes: int
     tasks: int
+    fds: int
 
 
 RSS_GROWTH = 1.5
 RSS_SLACK = 32 * 1024 * 1024
 TASK_GROWTH = 1.5
 TASK_SLACK = 20
+FD_GROWTH = 1.5
+FD_SLACK = 20
 
 
 def leak_problems(samples: Sequence[ProcessSample]) -> list[str]:
-    """Memory and asyncio tasks flat: a process sampled at two or more quiet moments may
-    not end with more than 1.5x (plus some slack for caches warming) of what it had at
-    the first of them."""
+    """Memory, asyncio tasks and open file descriptors flat: a process sampled at two or
+    more quiet moments may not end with more than 1.5x (plus some slack for caches and
+    connections warming) of what it had at the first of them."""
     problems = []
     by_process: dict[tuple[str, int], list[ProcessSample]] = {}
     for sample in samples:
@@ -292,4 +328,105 @@ def leak_problems(samples: Sequence[ProcessSample]) -> list[str]:
             problems.append(
                 f"{replica} (pid {pid}): asyncio tasks grew from {first.tasks} to {last.tasks}"
             )
+        if last.fds > first.fds * FD_GROWTH + FD_SLACK:
+            problems.append(
+                f"{replica} (pid {pid}): open file descriptors grew from {first.fds} to {last.fds}"
+            )
     return problems
+
+
+RECONCILE_FAILURES = frozenset(
+    {"reconcile failed; will retry", "reconcile timed out", "reconcile failed for good"}
+)
+"""The framework's log events of a failed reconcile (a quiet 409 is logged at debug)."""
+
+
+SHOWN_SLACK = timedelta(seconds=1)
+"""Event times have a precision of a second at worst (``lastTimestamp``)."""
+
+
+@dataclass(frozen=True)
+class ReconcileError:
+    at: datetime
+    key: str
+    """namespace/name of the object reconciled."""
+    error: str
+
+
+def reconcile_errors(
+    lines: Iterable[str], controller: str, quiet: Sequence[tuple[datetime, datetime]]
+) -> list[ReconcileError]:
+    """The reconcile errors of ``controller`` in a replica's JSON log lines, but those
+    logged within a ``quiet`` window (a fault on, the API server away or the replica
+    deposed: errors are expected then, and nothing can show them). Lines that are not
+    JSON (a traceback printed before logging was set up) are skipped."""
+    found = []
+    for line in lines:
+        try:
+            entry = json.loads(line)
+        except ValueError:
+            continue
+        if not isinstance(entry, dict) or entry.get("event") not in RECONCILE_FAILURES:
+            continue
+        if entry.get("controller") != controller or "timestamp" not in entry:
+            continue
+        at = _time(entry["timestamp"])
+        if any(start <= at <= end for start, end in quiet):
+            continue
+        last = (entry.get("exception") or entry.get("error") or "").strip().splitlines()
+        key = f"{entry.get('namespace')}/{entry.get('name')}"
+        found.append(ReconcileError(at, key, last[-1] if last else str(entry["event"])))
+    return found
+
+
+def invisible_error_problems(
+    errors: Iterable[ReconcileError],
+    live: Iterable[str],
+    shown: Mapping[str, datetime],
+) -> list[str]:
+    """Every reconcile error of a service still there must have been visible to its
+    owner: ``shown`` gives, per service, the last time it was seen with a Ready=False
+    condition with a reason or named by a Warning Event; it must be no earlier than the
+    service's first error since the last check. A service deleted since shows nothing."""
+    first: dict[str, ReconcileError] = {}
+    for error in errors:
+        if error.key not in first or error.at < first[error.key].at:
+            first[error.key] = error
+    alive = set(live)
+    problems = []
+    for key, error in sorted(first.items()):
+        seen = shown.get(key)
+        if key in alive and (seen is None or seen < error.at - SHOWN_SLACK):
+            stamp = error.at.isoformat()
+            problems.append(f"{key}: reconcile error at {stamp} never shown: {error.error}")
+    return problems
+
+
+def warning_events_shown(events: Iterable[Mapping[str, Any]], kind: str) -> dict[str, datetime]:
+    """Per object of ``kind`` (namespace/name), the last time a Warning Event named it."""
+    shown: dict[str, datetime] = {}
+    for event in events:
+        involved = event.get("involvedObject") or event.get("regarding") or {}
+        if event.get("type") != "Warning" or involved.get("kind") != kind:
+            continue
+        stamp = (
+            (event.get("series") or {}).get("lastObservedTime")
+            or event.get("lastTimestamp")
+            or event.get("eventTime")
+            or (event.get("metadata") or {}).get("creationTimestamp")
+        )
+        if not stamp:
+            continue
+        key = f"{involved.get('namespace')}/{involved.get('name')}"
+        at = _time(stamp)
+        shown[key] = max(shown.get(key, at), at)
+    return shown
+
+
+def shows_failure(obj: Mapping[str, Any]) -> bool:
+    """A Ready=False condition with a reason: the service tells why it is not ready."""
+    conditions = (obj.get("status") or {}).get("conditions") or []
+    return any(
+        c.get("type") == "Ready" and c.get("status") == "False" and c.get("reason")
+        for c in conditions
+    )

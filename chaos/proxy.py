@@ -2,7 +2,8 @@
 webhook servers. TLS passes through untouched.
 
 :class:`FaultyProxy` is one replica's network: it can cut every connection (``cut``),
-refuse new ones (``hold``), delay every chunk (``delay``) and black-hole traffic
+refuse new ones (``hold``), drop some (``drop``), delay every chunk (``delay``) and
+black-hole traffic
 (``blackhole``: connections stay open and silent, new ones are accepted and never
 answered; whatever was sent meanwhile is delivered when the partition heals, as TCP
 retransmission would). :class:`Balancer` spreads the API server's webhook calls over
@@ -14,6 +15,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import itertools
+import random
 from collections.abc import Callable, Iterable
 
 CHUNK = 65536
@@ -51,6 +53,14 @@ class FaultyProxy:
     def cut(self) -> None:
         """Reset every open connection (watch streams included)."""
         for pump, sink in list(self._pumps.items()):
+            sink.transport.abort()
+            pump.cancel()
+
+    def drop(self, share: float, rng: random.Random) -> None:
+        """Reset about a ``share`` of the open connections, chosen at random."""
+        pumps = list(self._pumps.items())
+        for pump, sink in rng.sample(pumps, round(len(pumps) * share)):
+            # one direction's end aborted ends the other's read, and with it the connection
             sink.transport.abort()
             pump.cancel()
 

@@ -6,13 +6,16 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import itertools
 import shutil
 import sys
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+from chaos import soak
 from chaos.checker import Checker
 from chaos.driver import Driver
 from chaos.invariants import leak_problems
@@ -22,6 +25,9 @@ from chaos.system import MODELS, RUNTIMES, System
 
 NAMESPACES = ["chaos-0", "chaos-1"]
 SHOWN = 10  # unconverged services listed per scenario
+AFTERMATH = timedelta(seconds=15)
+"""After a fault, how long reconcile errors are still expected: the API server's caches,
+the replicas' watches and the Lease coming back."""
 
 
 @dataclass(frozen=True)
@@ -36,9 +42,18 @@ class Options:
     scenarios: Sequence[str] = tuple(SCENARIOS)
     settle_timeout: float = 240.0
     seed: int = 0
+    soak: float = 0.0
+    """Seconds of soak (0: none): the scenarios in a cycle, the processes sampled."""
 
 
-async def run(options: Options) -> list[ScenarioResult]:
+SOAK_CSV = "soak.csv"
+
+
+async def run(
+    options: Options, soaked: list[soak.SoakSample] | None = None
+) -> list[ScenarioResult]:
+    """Every scenario once, or in a cycle for ``options.soak`` seconds while the replica
+    processes are sampled (into ``soak.csv`` in the workdir, and ``soaked``)."""
     shutil.rmtree(options.workdir, ignore_errors=True)
     options.workdir.mkdir(parents=True)
     system = System(options.workdir, options.replicas)
@@ -60,9 +75,13 @@ async def run(options: Options) -> list[ScenarioResult]:
         await checker.make_user_objects()
         results = [await _setup(driver, checker, options)]
         _progress(results[-1])
-        for name in options.scenarios:
-            results.append(await _scenario(name, system, driver, checker, options))
-            _progress(results[-1])
+        if options.soak:
+            into = [] if soaked is None else soaked
+            results += await _soak(system, driver, checker, options, into)
+        else:
+            for name in options.scenarios:
+                results.append(await _scenario(name, system, driver, checker, options))
+                _progress(results[-1])
         results.append(
             ScenarioResult(
                 "whole run",
@@ -74,6 +93,31 @@ async def run(options: Options) -> list[ScenarioResult]:
         return results
     finally:
         await system.stop()
+
+
+async def _soak(
+    system: System,
+    driver: Driver,
+    checker: Checker,
+    options: Options,
+    soaked: list[soak.SoakSample],
+) -> list[ScenarioResult]:
+    """The scenarios in a cycle until ``options.soak`` seconds have passed (the one
+    under way then finishes), the processes sampled meanwhile."""
+    results = []
+    sampler = asyncio.create_task(soak.record(system, options.workdir / SOAK_CSV, soaked))
+    end = time.monotonic() + options.soak
+    try:
+        for name in itertools.cycle(options.scenarios):
+            if time.monotonic() >= end:
+                break
+            results.append(await _scenario(name, system, driver, checker, options))
+            _progress(results[-1])
+    finally:
+        sampler.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await sampler
+    return results
 
 
 def _progress(result: ScenarioResult) -> None:
@@ -108,11 +152,14 @@ async def _scenario(
     try:
         churn = asyncio.create_task(driver.run(options.rate, time.monotonic() + options.duration))
         await asyncio.sleep(options.duration / 3)
+        fault_start = datetime.now(UTC)
         try:
             result.faults = await SCENARIOS[name](system)
         except RuntimeError as err:
             result.violations.append(f"fault: {err}")
         checker.fault_end = time.monotonic()
+        if result.faults:
+            checker.quiet.append((fault_start, datetime.now(UTC) + AFTERMATH))
         await churn
         churn_end = time.monotonic()
         result.writes = driver.writes - before

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import random
 import signal
 import time
 from collections.abc import Awaitable, Callable
@@ -84,6 +85,32 @@ async def leader_partitioned(system: System) -> list[str]:
     return [f"partition of {leader.name} for {lasted:.0f} s; taken over in {taken:.1f} s"]
 
 
+SLOW_LATENCY = 1.5
+"""Seconds each chunk of the leader's traffic is held, each way: a request's round trip
+takes 3 s or more, a TLS handshake more still, well within the renew deadline."""
+SLOW_SECONDS = 20.0
+SLOW_DROPS = 4
+SLOW_SHARE = 0.3
+
+
+async def network_slow(system: System) -> list[str]:
+    """The leader's network slow and lossy, short of a partition: every chunk delayed,
+    and a share of its connections (watches, requests in flight) reset now and then."""
+    leader = await _leader(system)
+    rng = random.Random(0)
+    leader.proxy.delay(SLOW_LATENCY)
+    try:
+        for _ in range(SLOW_DROPS):
+            await asyncio.sleep(SLOW_SECONDS / SLOW_DROPS)
+            leader.proxy.drop(SLOW_SHARE, rng)
+    finally:
+        leader.proxy.heal()
+    return [
+        f"{leader.name}'s traffic delayed {SLOW_LATENCY:.1f} s a chunk for {SLOW_SECONDS:.0f} s, "
+        f"{SLOW_SHARE:.0%} of its connections reset {SLOW_DROPS} times"
+    ]
+
+
 async def apiserver_restarted(system: System) -> list[str]:
     started = time.monotonic()
     await system.plane.restart_component("kube-apiserver")
@@ -130,6 +157,7 @@ SCENARIOS: dict[str, Scenario] = {
     "leader-killed": leader_killed,
     "leader-stopped": leader_stopped,
     "leader-partitioned": leader_partitioned,
+    "network-slow": network_slow,
     "apiserver-restarted": apiserver_restarted,
     "etcd-restarted": etcd_restarted,
     "watches-cut": watches_cut,

@@ -46,18 +46,20 @@ FORMAT = {"name": "safetensors", "version": "1.0.0"}
 FRAMEWORK = {"name": "transformers", "version": "4.37.0"}
 ARCHITECTURE = "Qwen2ForCausalLM"
 FIELD_MANAGER = "ome-chaos"
-# The replicas' requests, by user: every write, and the Lease's request bodies (they
-# name the holder), so that the log says who led when and who wrote what.
+# The replicas' writes, by user, with their request bodies: the Lease's name the holder,
+# so that the log says who led when; the others show which carried a precondition
+# (a resourceVersion, or an owner's UID). Events only by metadata: they are many, and
+# any replica may write them.
 AUDIT_POLICY = f"""\
 apiVersion: audit.k8s.io/v1
 kind: Policy
 omitStages: [RequestReceived]
 rules:
-  - level: Request
-    userGroups: ["{REPLICA_GROUP}"]
-    verbs: [create, update, patch]
-    resources: [{{group: coordination.k8s.io, resources: [leases]}}]
   - level: Metadata
+    userGroups: ["{REPLICA_GROUP}"]
+    verbs: [create, update, patch, delete, deletecollection]
+    resources: [{{group: "", resources: [events]}}, {{group: events.k8s.io, resources: [events]}}]
+  - level: Request
     userGroups: ["{REPLICA_GROUP}"]
     verbs: [create, update, patch, delete, deletecollection]
   - level: None
@@ -93,7 +95,7 @@ class Replica:
             "--probe-address", f"127.0.0.1:{self.probe_port}",
             "--webhook-address", f"127.0.0.1:{self.webhook_port}",
             "--webhook-url", webhook_url,
-            "--log-format", "console",
+            "--log-format", "json",
             "--leader-elect",
         ]  # fmt: skip
         self.process: subprocess.Popen[bytes] | None = None
@@ -144,18 +146,28 @@ class Replica:
                 return int(line.split()[1]) * 1024
         return 0
 
-    async def metric(self, name: str) -> float | None:
-        """One unlabelled sample of /metrics, or None when it does not answer."""
+    def fds(self) -> int:
+        """Open file descriptors (sockets included)."""
+        try:
+            return len(os.listdir(f"/proc/{self.pid}/fd"))
+        except OSError:
+            return 0
+
+    async def metrics_text(self) -> str | None:
+        """Its /metrics, or None when it does not answer."""
         try:
             timeout = aiohttp.ClientTimeout(total=3)
             async with (
                 aiohttp.ClientSession(timeout=timeout) as session,
                 session.get(f"http://127.0.0.1:{self.metrics_port}/metrics") as answer,
             ):
-                text = await answer.text()
+                return await answer.text()
         except (aiohttp.ClientError, OSError, TimeoutError):
             return None
-        for line in text.splitlines():
+
+    async def metric(self, name: str) -> float | None:
+        """One unlabelled sample of /metrics, or None when it does not answer."""
+        for line in (await self.metrics_text() or "").splitlines():
             if line.startswith(f"{name} "):
                 return float(line.split()[1])
         return None

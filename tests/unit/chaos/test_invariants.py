@@ -124,6 +124,18 @@ def write(user: str, at: str, resource: str = "deployments", code: int = 201) ->
     }
 
 
+def late(verb: str, body: Any, code: int = 200) -> dict[str, Any]:
+    """A write by the deposed leader ``a``, received after ``b`` took the lease."""
+    event = {**write("a", t(21), code=code), "verb": verb}
+    if body is not None:
+        event["requestObject"] = body
+    return event
+
+
+def deposed(event: dict[str, Any]) -> list[str]:
+    return leader_writes_problems([lease("a", t(0)), lease("b", t(20)), event], "lease")
+
+
 def t(second: int) -> str:
     return f"2026-01-01T00:00:{second:02d}.000000Z"
 
@@ -159,6 +171,39 @@ def test_a_followers_write_and_a_write_past_expiry_are_found() -> None:
     assert "while nobody held" in released[0]
 
 
+def test_a_deposed_leaders_fenced_write_is_allowed() -> None:
+    """The API server checked it against the object as it then was: nothing newer was
+    overwritten."""
+    over = {"metadata": {"name": "svc-engine", "resourceVersion": "41"}}
+    owned = {"metadata": {"ownerReferences": [{"kind": "InferenceService", "uid": UID}]}}
+    assert deposed(late("patch", over)) == []  # an apply, or a merge patch
+    assert deposed(late("update", over)) == []
+    assert deposed(late("delete", {"preconditions": {"uid": UID, "resourceVersion": "41"}})) == []
+    assert deposed(late("create", owned, code=201)) == []
+    assert deposed(late("patch", owned, code=201)) == []  # an apply that created
+
+
+def test_a_deposed_leaders_unfenced_write_is_found() -> None:
+    bare = {"metadata": {"name": "svc-engine"}}
+    owned = {"metadata": {"ownerReferences": [{"kind": "InferenceService", "uid": UID}]}}
+    for event in (
+        late("patch", bare),
+        late("update", bare),
+        late("patch", owned),  # applied over an existing object: the owner proves nothing
+        late("delete", {"preconditions": {"uid": UID}}),  # the same object, maybe changed
+        late("create", bare, code=201),
+        late("patch", [{"op": "replace", "path": "/spec"}]),
+        late("patch", None),  # logged without its body
+    ):
+        assert len(deposed(event)) == 1, event
+
+
+def test_a_fenced_write_by_a_replica_that_never_led_is_found() -> None:
+    fenced = late("patch", {"metadata": {"resourceVersion": "41"}})
+    found = leader_writes_problems([lease("b", t(20)), fenced], "lease")
+    assert "by a while b held the lease" in found[0]
+
+
 def test_user_objects_must_stay_as_made() -> None:
     expected = {"ConfigMap ns/notes": ("u1", {"k": "v"})}
     assert user_object_problems(expected, {"ConfigMap ns/notes": ("u1", {"k": "v"})}) == []
@@ -171,15 +216,19 @@ def test_user_objects_must_stay_as_made() -> None:
     ]
 
 
-def test_memory_and_tasks_must_stay_flat_per_process() -> None:
+def test_memory_tasks_and_fds_must_stay_flat_per_process() -> None:
     mib = 1 << 20
-    flat = [ProcessSample("r0", 1, 100 * mib, 50), ProcessSample("r0", 1, 130 * mib, 60)]
+    flat = [ProcessSample("r0", 1, 100 * mib, 50, 30), ProcessSample("r0", 1, 130 * mib, 60, 60)]
     assert leak_problems(flat) == []
-    grown = [ProcessSample("r0", 1, 100 * mib, 50), ProcessSample("r0", 1, 200 * mib, 200)]
+    grown = [ProcessSample("r0", 1, 100 * mib, 50, 30), ProcessSample("r0", 1, 200 * mib, 200, 80)]
     assert leak_problems(grown) == [
         "r0 (pid 1): RSS grew from 100 MiB to 200 MiB",
         "r0 (pid 1): asyncio tasks grew from 50 to 200",
+        "r0 (pid 1): open file descriptors grew from 30 to 80",
     ]
     # a restarted process starts a series of its own
-    restarted = [ProcessSample("r0", 1, 100 * mib, 50), ProcessSample("r0", 2, 400 * mib, 500)]
+    restarted = [
+        ProcessSample("r0", 1, 100 * mib, 50, 30),
+        ProcessSample("r0", 2, 400 * mib, 500, 900),
+    ]
     assert leak_problems(restarted) == []

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import random
 from collections.abc import AsyncIterator
 
 import pytest
@@ -57,6 +58,20 @@ async def test_cut_resets_open_connections(proxy: FaultyProxy) -> None:
     proxy.cut()
     assert await asyncio.wait_for(reader.read(), 2) == b""
     writer.close()
+    assert await roundtrip(proxy.port) == b"ping"  # new connections work
+
+
+async def test_drop_resets_a_share_of_the_connections(proxy: FaultyProxy) -> None:
+    opened = [await asyncio.open_connection("127.0.0.1", proxy.port) for _ in range(4)]
+    for reader, writer in opened:
+        writer.write(b"x")
+        assert await reader.readexactly(1) == b"x"
+    proxy.drop(0.0, random.Random(0))
+    assert proxy.connections == 4
+    proxy.drop(1.0, random.Random(0))
+    for reader, writer in opened:
+        assert await asyncio.wait_for(reader.read(), 2) == b""
+        writer.close()
     assert await roundtrip(proxy.port) == b"ping"  # new connections work
 
 

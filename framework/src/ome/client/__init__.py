@@ -17,6 +17,7 @@ from ome.client.errors import (
     TooManyRequests,
     Unauthorized,
 )
+from ome.client.fencing import delete_preconditions, fenced, newest_seen, version_of
 from ome.client.kinds import GVK, Kind, NamedKind, gvk_of
 from ome.client.objects import KubeObject, MutableKubeObject
 from ome.client.resource import ResourceClient
@@ -47,6 +48,10 @@ __all__ = [
     "Unauthorized",
     "WriteFenced",
     "WriteObserver",
+    "delete_preconditions",
+    "fenced",
     "gvk_of",
     "load_configuration",
+    "newest_seen",
+    "version_of",
 ]

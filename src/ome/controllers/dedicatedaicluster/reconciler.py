@@ -11,7 +11,15 @@ from typing import Any
 
 import structlog
 
-from ome.client import Client, Conflict, KubeObject, NotFound
+from ome.client import (
+    Client,
+    Conflict,
+    KubeObject,
+    NotFound,
+    delete_preconditions,
+    fenced,
+    version_of,
+)
 from ome.controllers.kinds import DEDICATEDAICLUSTER, DEPLOYMENT, NODE, PRIORITYCLASS
 from ome.informers import SharedInformer
 from ome.runtime import NORMAL, WARNING, EventRecorder, Request, Result, has_finalizer
@@ -95,7 +103,9 @@ class DedicatedAIClusterReconciler:
             live = self.deployments.store.get(f"{self.namespace}/{placeholder_name(name)}")
             if needs_apply(desired, live):
                 resource = await self.client.resource(DEPLOYMENT)
-                await resource.apply(desired, field_manager=FIELD_MANAGER, force=True)
+                # over the version the cache showed: a deposed leader's late write is refused
+                body = fenced(desired, version_of(live))
+                await resource.apply(body, field_manager=FIELD_MANAGER, force=True)
             reservation = Reservation(units, unit, wanted, placeholders, workloads)
             await self._label_nodes(name, reservation.nodes)
             outcome = dac_status(dac, reservation, now=datetime.now(UTC), threshold=self.threshold)
@@ -119,12 +129,12 @@ class DedicatedAIClusterReconciler:
         if not (add or remove):
             return
         resource = await self.client.resource(NODE)
-        for node in add:
+        changes = [(node, label_value(name)) for node in add] + [(node, None) for node in remove]
+        for node, value in changes:
             with contextlib.suppress(NotFound):
-                await resource.patch(node, {"metadata": {"labels": {DAC_LABEL: label_value(name)}}})
-        for node in remove:
-            with contextlib.suppress(NotFound):
-                await resource.patch(node, {"metadata": {"labels": {DAC_LABEL: None}}})
+                # over the version the cache shows, as every write to an existing object
+                patch = {"metadata": {"labels": {DAC_LABEL: value}}}
+                await resource.patch(node, fenced(patch, version_of(self.nodes.store.get(node))))
 
     async def _write_status(self, dac: KubeObject, status: dict[str, Any]) -> None:
         current = dac.get("status") or {}
@@ -132,7 +142,9 @@ class DedicatedAIClusterReconciler:
             return
         with contextlib.suppress(NotFound, Conflict):
             resource = await self.client.resource(DEDICATEDAICLUSTER)
-            await resource.patch_status(dac["metadata"]["name"], {"status": status})
+            await resource.patch_status(
+                dac["metadata"]["name"], fenced({"status": status}, version_of(dac))
+            )
         self._announce(dac, current, status)
 
     def _announce(self, dac: KubeObject, current: KubeObject, status: KubeObject) -> None:
@@ -159,12 +171,17 @@ class DedicatedAIClusterReconciler:
             with contextlib.suppress(NotFound, Conflict):
                 resource = await self.client.resource(DEDICATEDAICLUSTER)
                 await resource.patch_status(
-                    name, {"status": deleting_status(dac, datetime.now(UTC))}
+                    name,
+                    fenced({"status": deleting_status(dac, datetime.now(UTC))}, version_of(dac)),
                 )
         with contextlib.suppress(NotFound):
             deployments = await self.client.resource(DEPLOYMENT)
+            live = self.deployments.store.get(f"{self.namespace}/{placeholder_name(name)}")
             await deployments.delete(
-                placeholder_name(name), self.namespace, propagation_policy="Background"
+                placeholder_name(name),
+                self.namespace,
+                propagation_policy="Background",
+                preconditions=delete_preconditions(live) if live else None,
             )
         await self._label_nodes(name, [])
         workloads = [

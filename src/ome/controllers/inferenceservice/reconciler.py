@@ -12,7 +12,18 @@ from typing import Any
 import structlog
 
 from ome.api.v1beta1 import InferenceService
-from ome.client import GVK, ApiError, Client, KubeObject, NotFound, ResourceClient
+from ome.client import (
+    GVK,
+    ApiError,
+    Client,
+    KubeObject,
+    NotFound,
+    ResourceClient,
+    delete_preconditions,
+    fenced,
+    newest_seen,
+    version_of,
+)
 from ome.controllers.inferenceservice.catalog import StoreCatalog
 from ome.controllers.inferenceservice.tracking import Child, Tracker
 from ome.controllers.kinds import (
@@ -201,6 +212,10 @@ class InferenceServiceReconciler:
         # (kind, namespace/name) -> (digest of what was applied, marker of the result):
         # an unchanged desired object over an unchanged live one is not applied again.
         self._applied: dict[tuple[GVK, str], tuple[str, str | None]] = {}
+        # (kind, namespace/name) -> (version the last write was made over, version it
+        # produced), for status writes under (INFERENCESERVICE, key): writes are fenced
+        # by the newest version seen, the cache's or a write's answer the cache lags.
+        self._versions: dict[tuple[GVK, str], tuple[str | None, str]] = {}
         self._sweep_at = 256
         # the last Event of each service, so a stale cache does not repeat it
         self._announced: dict[str, str] = {}
@@ -247,6 +262,7 @@ class InferenceServiceReconciler:
             self.tracker.forget(key)
             self._announced.pop(key, None)
             self._written.pop(key, None)
+            self._versions.pop((INFERENCESERVICE, key), None)
         if raw is None:
             return
         if raw["metadata"].get("deletionTimestamp"):
@@ -466,9 +482,14 @@ class InferenceServiceReconciler:
         if last is not None and cached is not None and last == (digest, _marker(cached)):
             return cached
         resource = await self._resource(gvk)
-        applied = dict(await resource.apply(obj, field_manager=FIELD_MANAGER, force=True))
+        # an existing child is written over the version the cache showed: a stale write
+        # (a deposed leader's, delivered late) is refused with Conflict
+        over = newest_seen(version_of(cached), self._versions.get((gvk, key)))
+        body = fenced(obj, over)
+        applied = dict(await resource.apply(body, field_manager=FIELD_MANAGER, force=True))
         self.own_writes.record(gvk, applied)
         self._applied[gvk, key] = (digest, _marker(applied))
+        self._versions[gvk, key] = (over, applied["metadata"]["resourceVersion"])
         self._forget_deleted()
         return applied
 
@@ -480,6 +501,11 @@ class InferenceServiceReconciler:
         self._applied = {
             (gvk, key): value
             for (gvk, key), value in self._applied.items()
+            if gvk not in self.informers or key in self.informers[gvk].store
+        }
+        self._versions = {
+            (gvk, key): value
+            for (gvk, key), value in self._versions.items()
             if gvk not in self.informers or key in self.informers[gvk].store
         }
         self._sweep_at = max(2 * len(self._applied), 256)
@@ -513,10 +539,12 @@ class InferenceServiceReconciler:
                     await resource.delete(
                         child_meta["name"],
                         child_meta["namespace"],
-                        preconditions={"uid": child_meta["uid"]},
+                        preconditions=delete_preconditions(child),
                         propagation_policy="Background",
                     )
-                self._applied.pop((gvk, f"{child_meta['namespace']}/{child_meta['name']}"), None)
+                child_key = f"{child_meta['namespace']}/{child_meta['name']}"
+                self._applied.pop((gvk, child_key), None)
+                self._versions.pop((gvk, child_key), None)
 
     async def _write_status(self, raw: Obj, status: Obj) -> None:
         if status == raw.get("status"):
@@ -532,7 +560,13 @@ class InferenceServiceReconciler:
             "metadata": {"name": meta["name"], "namespace": meta["namespace"]},
             "status": status,
         }
+        # over the version this reconcile read (or its own last write's answer, newer):
+        # a stale write, a deposed leader's delivered late, is refused with Conflict
+        over = newest_seen(meta["resourceVersion"], self._versions.get((INFERENCESERVICE, key)))
         services = await self._resource(INFERENCESERVICE)
-        written = await services.apply_status(body, field_manager=FIELD_MANAGER, force=True)
+        written = await services.apply_status(
+            fenced(body, over), field_manager=FIELD_MANAGER, force=True
+        )
         self.own_writes.record(INFERENCESERVICE, written)
+        self._versions[INFERENCESERVICE, key] = (over, written["metadata"]["resourceVersion"])
         self._written[key] = answered
