@@ -58,7 +58,8 @@ async def uses_cert_manager(client: Client, configurations: Sequence[tuple[GVK, 
     return False
 
 
-def _decode(secret: dict[str, Any]) -> Bundle | None:
+def decode(secret: dict[str, Any]) -> Bundle | None:
+    """The bundle a certificate Secret holds, or None when a file is missing."""
     data = secret.get("data") or {}
     try:
         files = {key: base64.b64decode(data[key]) for key in (TLS_CERT, TLS_KEY, CA_CERT)}
@@ -90,7 +91,7 @@ async def shared_certificate(
     for _ in range(ATTEMPTS):
         current = await get_or_none(client, SECRET, name, namespace)
         if current is not None:
-            bundle = _decode(current)
+            bundle = decode(current)
             why = "incomplete Secret" if bundle is None else problem(bundle, hosts)
             if bundle is not None and why is None:
                 return bundle
