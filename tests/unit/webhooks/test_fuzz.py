@@ -261,10 +261,29 @@ def check_answer(verdict: Verdict) -> None:
             assert cause.field in verdict.message
 
 
+def pruned(value: Any, schema: dict[str, Any]) -> Any:
+    """``value`` as the API server stores it: fields the schema does not know dropped,
+    unless it preserves unknown fields."""
+    if schema.get("x-kubernetes-preserve-unknown-fields"):
+        return value
+    if isinstance(value, dict):
+        properties = schema.get("properties")
+        additional = schema.get("additionalProperties")
+        if properties is not None:
+            return {k: pruned(v, properties[k]) for k, v in value.items() if k in properties}
+        if isinstance(additional, dict):
+            return {k: pruned(v, additional) for k, v in value.items()}
+        return value
+    if isinstance(value, list) and isinstance(schema.get("items"), dict):
+        return [pruned(item, schema["items"]) for item in value]
+    return value
+
+
 def check_readable(kind: str, obj: dict[str, Any]) -> None:
     """What the controller does with an admitted object must not raise but as designed."""
     model = KINDS[kind][1]
-    parsed = model.model_validate(obj)
+    stored = {**obj, "spec": pruned(obj.get("spec"), crd_schema(kind)["properties"]["spec"])}
+    parsed = model.model_validate(stored)
     if isinstance(parsed, InferenceService):
         catalog = MemoryCatalog.of([cluster_model(MODEL), cluster_runtime(
             "srt-llama-3-1-8b-instruct", format_entry())])  # fmt: skip
