@@ -237,8 +237,21 @@ def catalogue(good_model: str, good_runtime: str) -> list[Bad]:
             "InferenceService",
             "isvc-garbage-status",
             _service("x", cluster_model, cluster_runtime),
-            "a status (preserves unknown fields) of wrong types, written by someone else",
-            status={"conditions": "all good", "components": 5, "modelStatus": ["?"]},
+            "a status written by someone else: Ready=False, an unknown generation and "
+            "unknown fields (the status preserves them); the controller's own must replace it",
+            status={
+                "conditions": [
+                    {
+                        "type": "Ready",
+                        "status": "False",
+                        "reason": "Faked",
+                        "message": "written by hand",
+                        "lastTransitionTime": "2020-01-01T00:00:00Z",
+                    }
+                ],
+                "observedGeneration": 99,
+                "somethingElse": {"deep": [1, "two", None]},
+            },
         ),
         Bad(
             "InferenceService",
