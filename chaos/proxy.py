@@ -141,6 +141,12 @@ class Balancer:
             pump.cancel()
         await asyncio.gather(*self._pumps, return_exceptions=True)
 
+    def cut(self) -> None:
+        """Reset every open connection, as the end of the backends' pods would: the API
+        server's kept-alive connections must not outlive a fault."""
+        for pump in list(self._pumps):
+            pump.cancel()
+
     async def _accept(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         backends = list(self.in_service())
         start = next(self._turn)

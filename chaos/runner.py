@@ -22,6 +22,7 @@ from chaos.invariants import leak_problems
 from chaos.report import ScenarioResult
 from chaos.scenarios import SCENARIOS
 from chaos.system import MODELS, RUNTIMES, System
+from chaos.webhook_faults import Violated
 
 NAMESPACES = ["chaos-0", "chaos-1"]
 SHOWN = 10  # unconverged services listed per scenario
@@ -155,6 +156,9 @@ async def _scenario(
         fault_start = datetime.now(UTC)
         try:
             result.faults = await SCENARIOS[name](system)
+        except Violated as err:
+            result.faults = err.faults
+            result.violations += err.problems
         except RuntimeError as err:
             result.violations.append(f"fault: {err}")
         checker.fault_end = time.monotonic()

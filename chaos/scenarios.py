@@ -13,6 +13,7 @@ from collections.abc import Awaitable, Callable
 
 import aiohttp
 
+from chaos import webhook_faults
 from chaos.system import Replica, System
 
 Scenario = Callable[[System], Awaitable[list[str]]]
@@ -162,4 +163,7 @@ SCENARIOS: dict[str, Scenario] = {
     "etcd-restarted": etcd_restarted,
     "watches-cut": watches_cut,
     "relist-410": relist_410,
+    "webhook-cert-rotated": webhook_faults.webhook_cert_rotated,
+    "webhook-down": webhook_faults.webhook_down,
+    "bad-objects": webhook_faults.bad_objects,
 }

@@ -51,6 +51,7 @@ class Reason(StrEnum):
     KNATIVE_SERVING_UNAVAILABLE = "KnativeServingUnavailable"
     DEDICATED_AI_CLUSTER_NOT_FOUND = "DedicatedAIClusterNotFound"
     DEDICATED_AI_CLUSTER_FULL = "DedicatedAIClusterFull"
+    CHILD_INVALID = "ChildInvalid"
 
 
 CLUSTER_REASONS = frozenset(
@@ -120,3 +121,13 @@ def apply_refusal(kind: str, name: str, message: str) -> ServingError | None:
             f"the range. Retrying with backoff. The API server said: {message}",
         )
     return None
+
+
+def invalid_child(message: str) -> ServingError:
+    """The API server refuses as invalid (422) a child rendered from the service: a value
+    of the spec it cannot take (annotations over 256 KiB, a bad label). Retrying the same
+    spec cannot help; ``message`` is the API server's, naming the child and its fields."""
+    return ServingError(
+        Reason.CHILD_INVALID,
+        f"the API server refuses what this service renders: {message}",
+    )

@@ -213,13 +213,18 @@ class Admission:
 
 def _writable_object(request: Request) -> dict[str, Any] | Verdict | None:
     """The object of a CREATE or UPDATE; None for other operations (nothing to check);
-    a 400 verdict when the request carries no object."""
+    a 400 verdict when the request carries no object, a refusal naming ``spec`` when its
+    spec is not an object."""
     if request.operation not in ("CREATE", "UPDATE"):
         return None
     if not isinstance(request.object, dict):
         return Verdict.error(400, f"{request.operation} request without an object")
     if not isinstance(request.object.get("metadata", {}), dict):
         return Verdict.error(400, "metadata is not an object")
+    spec = request.object.get("spec")
+    if spec is not None and not isinstance(spec, dict):
+        # the mutating webhooks see it before the API server's schema check does
+        return Verdict.deny([Cause("spec", f"must be an object, not {type(spec).__name__}")])
     return request.object
 
 

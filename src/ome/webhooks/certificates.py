@@ -12,7 +12,7 @@ from __future__ import annotations
 import datetime
 import ipaddress
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from cryptography import x509
 from cryptography.exceptions import InvalidSignature
@@ -123,6 +123,21 @@ def generate(hosts: Sequence[str], now: datetime.datetime | None = None) -> Bund
         key=_pem_key(key),
         ca=ca.public_bytes(serialization.Encoding.PEM),
     )
+
+
+def successor(hosts: Sequence[str], previous: Bundle | None) -> Bundle:
+    """A new CA and serving certificate replacing ``previous``, whose CA stays trusted: the
+    bundle's CA file is the new CA followed by the previous one, so that while the other
+    replicas still serve the previous certificate (until they follow the Secret) the API
+    server, given this CA bundle, keeps trusting them."""
+    fresh = generate(hosts)
+    if previous is None:
+        return fresh
+    try:
+        old = x509.load_pem_x509_certificates(previous.ca)[0]
+    except (ValueError, IndexError):  # nothing usable to keep trusting
+        return fresh
+    return replace(fresh, ca=fresh.ca + old.public_bytes(serialization.Encoding.PEM))
 
 
 def problem(

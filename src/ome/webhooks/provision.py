@@ -8,8 +8,10 @@ Two ways, chosen by the webhook configurations themselves:
   waits for the mounted files.
 - **self-managed** (no cert-manager): the certificate lives in a Secret (default
   ``ome-webhook-server-cert``), so every replica serves the same one. The first replica
-  to find it missing, unusable or near expiry generates a new one; a replica that loses
-  the race to create or update it reads the winner's. The certificate is written into the
+  to find it missing, unusable or near expiry generates a new one (its CA file keeps the
+  previous CA too, so that replicas still serving the previous certificate stay trusted
+  until they follow the Secret, within seconds); a replica that loses the race to create
+  or update it reads the winner's. The certificate is written into the
   certificate directory for the server, and the CA is patched into the ``caBundle`` of
   every webhook of both configurations.
 
@@ -29,7 +31,7 @@ from typing import Any
 import structlog
 
 from ome.client import GVK, AlreadyExists, Client, Conflict, NotFound
-from ome.webhooks.certificates import CA_CERT, TLS_CERT, TLS_KEY, Bundle, generate, problem
+from ome.webhooks.certificates import CA_CERT, TLS_CERT, TLS_KEY, Bundle, problem, successor
 from ome.webhooks.configuration import CERT_MANAGER_ANNOTATION
 
 SECRET = GVK("", "v1", "Secret")
@@ -58,7 +60,8 @@ async def uses_cert_manager(client: Client, configurations: Sequence[tuple[GVK, 
     return False
 
 
-def _decode(secret: dict[str, Any]) -> Bundle | None:
+def decode(secret: dict[str, Any]) -> Bundle | None:
+    """The bundle a certificate Secret holds, or None when a file is missing."""
     data = secret.get("data") or {}
     try:
         files = {key: base64.b64decode(data[key]) for key in (TLS_CERT, TLS_KEY, CA_CERT)}
@@ -89,13 +92,13 @@ async def shared_certificate(
     secrets = await client.resource(SECRET)
     for _ in range(ATTEMPTS):
         current = await get_or_none(client, SECRET, name, namespace)
+        bundle = None if current is None else decode(current)
         if current is not None:
-            bundle = _decode(current)
             why = "incomplete Secret" if bundle is None else problem(bundle, hosts)
             if bundle is not None and why is None:
                 return bundle
             log.info("renewing the webhook certificate", secret=f"{namespace}/{name}", why=why)
-        fresh = generate(hosts)
+        fresh = successor(hosts, bundle)
         body = _secret_body(namespace, name, fresh)
         try:
             if current is None:

@@ -8,7 +8,9 @@ The handlers read the manager's informer caches (models, runtimes, AcceleratorCl
 the ``inferenceservice-config`` ConfigMap). The runnable is registered with
 ``needs_leader=False``: it provisions the certificate (see :mod:`ome.webhooks.provision`),
 starts the HTTPS server, then re-checks the certificate every ``check_interval`` seconds
-(renewing it before expiry, following a renewal by another replica or by cert-manager).
+(renewing it before expiry, following a renewal by cert-manager), and follows a
+certificate another replica (or an administrator) wrote into the shared Secret within
+:data:`RELOAD` seconds.
 The manager's ``/readyz`` fails until the server is up."""
 
 from __future__ import annotations
@@ -139,6 +141,17 @@ class Webhooks:
             if not await provision.inject_ca_bundle(client, gvk, name, bundle.ca):
                 log.warning("no webhook configuration to inject into", kind=gvk.kind, name=name)
 
+    async def secret_changed(self, client: Client) -> bool:
+        """Whether the shared Secret holds another certificate than the one served: a
+        rotation by another replica (or by hand) whose CA the configurations may already
+        name, so that the API server refuses this replica's old certificate from now on.
+        One GET, every :data:`RELOAD` seconds."""
+        if self.cert_manager or self.secret is None:
+            return False
+        namespace, name = self.secret
+        current = await provision.get_or_none(client, provision.SECRET, name, namespace)
+        return current is None or provision.decode(current) != self._bundle
+
     async def run(self) -> None:
         client = self._client or Client(
             self.manager.client.configuration, timeout=self.manager.client.timeout
@@ -149,7 +162,8 @@ class Webhooks:
             while True:
                 await asyncio.sleep(RELOAD)
                 try:
-                    if time.monotonic() - checked >= self.check_interval:
+                    due = time.monotonic() - checked >= self.check_interval
+                    if due or await self.secret_changed(client):
                         checked = time.monotonic()
                         bundle = await self.certificate(client)
                         self.server.reload_certificate()

@@ -276,6 +276,41 @@ async def test_missing_model_fails_then_recovers(
         await delete_for_good(models, model_name)
 
 
+async def test_a_child_refused_as_invalid_is_reported_and_not_retried(
+    client: Client, namespace: str, catalogue: dict[str, Any], manager: Manager
+) -> None:
+    """Engine annotations over the 256 KiB an object may carry: the API server refuses
+    the engine Deployment as invalid. The service says so, naming the field, and is not
+    retried (the chaos suite's bad objects met a retry loop that told nobody)."""
+    services = await client.resource(INFERENCESERVICE)
+    service = service_in(catalogue["sample"], namespace)
+    service["spec"].setdefault("engine", {})["annotations"] = {
+        f"example.com/fill-{i}": "x" * 1000 for i in range(300)
+    }
+    name = service["metadata"]["name"]
+    await services.create(service)
+
+    async def failed() -> bool:
+        ready = _conditions(await services.get(name, namespace)).get("Ready", {})
+        return (
+            ready.get("status") == "False"
+            and ready.get("reason") == "ChildInvalid"
+            and "metadata.annotations" in ready.get("message", "")
+        )
+
+    await eventually(failed, timeout=30)
+
+    async def warned() -> bool:
+        events = await (await client.resource(EVENT)).list(namespace)
+        return any(e["reason"] == "ChildInvalid" and e["type"] == "Warning" for e in events)
+
+    await eventually(warned, timeout=10)
+    await asyncio.sleep(1)
+    count = reconciles(manager)
+    await asyncio.sleep(3)
+    assert reconciles(manager) == count
+
+
 async def a_broken_config_fails_the_service_until_fixed(
     client: Client, sample: dict[str, Any], namespace: str, config_namespace: str
 ) -> str:

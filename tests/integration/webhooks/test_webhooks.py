@@ -14,6 +14,7 @@ import asyncio
 import base64
 import contextlib
 import copy
+import importlib
 import socket
 from collections.abc import AsyncIterator, Awaitable
 from pathlib import Path
@@ -40,6 +41,7 @@ from ome.webhooks.provision import (
     MUTATING,
     SECRET,
     VALIDATING,
+    inject_ca_bundle,
     shared_certificate,
     write_files,
 )
@@ -54,6 +56,8 @@ ROOT = Path(__file__).resolve().parents[3]
 LABEL = "ome.io/webhook-test"
 ISVC_VARIANTS = [v for v in VARIANTS if v.kind == "InferenceService"]
 RUNNER = {"name": "ome-container", "image": "sglang:1"}
+# the module (the package exports its function of the same name)
+webhook_setup = importlib.import_module("ome.webhooks.setup")
 VALIDATOR = 'admission webhook "inferenceservice.ome-webhook-server.validator" denied the request'
 
 
@@ -332,6 +336,30 @@ async def test_a_second_replica_serves_the_same_certificate(
     finally:
         task.cancel()
         await asyncio.gather(task, return_exceptions=True)
+
+
+async def test_a_certificate_rotated_in_the_secret_is_followed_without_a_restart(
+    client: Client, namespace: str, webhooks: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Another replica (or an administrator) replaces the shared certificate and points
+    the configurations at its CA: this replica serves the new one within seconds, not at
+    its next hourly check, during which the API server would refuse its old one."""
+    served, _ = webhooks
+    monkeypatch.setattr(webhook_setup, "RELOAD", 0.5)
+    rotated = generate(served.hosts)
+    secrets = await client.resource(SECRET)
+    current = await secrets.get(SECRET_NAME, namespace)
+    current["data"] = {k: base64.b64encode(v).decode() for k, v in rotated.files().items()}
+    await secrets.update(current)
+    for gvk, name in zip((MUTATING, VALIDATING), names(namespace), strict=True):
+        assert await inject_ca_bundle(client, gvk, name, rotated.ca)
+
+    async def following() -> bool:
+        return served.server.cert_file.read_bytes() == rotated.cert and await webhooks_called(
+            client, namespace
+        )
+
+    await eventually(following, timeout=60)
 
 
 async def _true(value: bool) -> bool:

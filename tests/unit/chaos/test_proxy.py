@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import random
 from collections.abc import AsyncIterator
 
@@ -103,5 +104,23 @@ async def test_balancer_skips_backends_out_of_service(echo: int) -> None:
         backends.clear()
         with pytest.raises((OSError, asyncio.IncompleteReadError)):
             await roundtrip(balancer.port)
+    finally:
+        await balancer.stop()
+
+
+async def test_balancer_cut_resets_kept_alive_connections(echo: int) -> None:
+    """Taking backends out of service only stops new connections; a kept-alive one (the
+    API server's to a webhook) must be reset too when the backends go away."""
+    backends = [echo]
+    balancer = await Balancer(lambda: backends).start()
+    try:
+        reader, writer = await asyncio.open_connection("127.0.0.1", balancer.port)
+        writer.write(b"x")
+        assert await reader.readexactly(1) == b"x"
+        backends.clear()
+        balancer.cut()
+        with contextlib.suppress(ConnectionResetError):
+            assert await asyncio.wait_for(reader.read(), 2) == b""
+        writer.close()
     finally:
         await balancer.stop()

@@ -15,6 +15,7 @@ from ome.webhooks.certificates import (
     generate,
     problem,
     service_hosts,
+    successor,
 )
 
 HOSTS = service_hosts("ome", "ome-webhook-server-service")
@@ -52,3 +53,18 @@ def test_mismatched_or_broken_files_are_not_reused() -> None:
     assert problem(Bundle(one.cert, other.key, one.ca), HOSTS) is not None
     assert problem(Bundle(one.cert, one.key, other.ca), HOSTS) is not None
     assert problem(Bundle(b"junk", one.key, one.ca), HOSTS) is not None
+
+
+def test_a_successor_keeps_the_previous_ca_trusted() -> None:
+    """While other replicas still serve the previous certificate, the CA bundle the API
+    server is given must trust it too, or it refuses their answers."""
+    previous = generate(["127.0.0.1"])
+    renewed = successor(["127.0.0.1"], previous)
+    assert problem(renewed, ["127.0.0.1"]) is None
+    trusted = x509.load_pem_x509_certificates(renewed.ca)
+    assert len(trusted) == 2
+    leaf = x509.load_pem_x509_certificate(previous.cert)
+    leaf.verify_directly_issued_by(trusted[1])
+    # the one before is not kept: the bundle does not grow with every renewal
+    assert len(x509.load_pem_x509_certificates(successor(["127.0.0.1"], renewed).ca)) == 2
+    assert successor(["127.0.0.1"], None).ca.count(b"BEGIN CERTIFICATE") == 1

@@ -16,6 +16,7 @@ from ome.client import (
     GVK,
     ApiError,
     Client,
+    Invalid,
     KubeObject,
     NotFound,
     ResourceClient,
@@ -66,7 +67,7 @@ from ome.serving.dedicated_fit import dedicated_cluster_fit, held_gpus, joined_c
 from ome.serving.endpointpicker import ENDPOINT_PICKER_ANNOTATION, endpoint_picker
 from ome.serving.metadata import COMPONENT_LABEL, INFERENCESERVICE_LABEL
 from ome.serving.plan import KEDA, ServingPlan
-from ome.serving.problems import apply_refusal
+from ome.serving.problems import apply_refusal, invalid_child
 from ome.serving.revisions import Rollout, canary_workload, plan_rollout
 
 FINALIZER = "inferenceservice.finalizers"
@@ -309,7 +310,13 @@ class InferenceServiceReconciler:
         if taken:
             await self._failed(key, raw, service, _conflict(taken), blocked_by=taken)
             return
-        applied = await self._apply_children(key, raw, service, objects)
+        try:
+            applied = await self._apply_children(key, raw, service, objects)
+        except Invalid as err:
+            # Retrying the same spec would be refused the same way, with backoff, unseen:
+            # say why instead; a change to the service, its runtime or model wakes it.
+            await self._failed(key, raw, service, invalid_child(err.message))
+            return
         await self._prune(raw, {(_gvk(o), o["metadata"]["name"]) for o in objects})
         # The children as the API server answered their applies, not as cached: the watch
         # events of those writes do not wake this service again (see OwnWrites).
