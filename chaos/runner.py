@@ -13,6 +13,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from chaos.agent_scenarios import AGENT_SCENARIOS
 from chaos.checker import Checker
 from chaos.driver import Driver
 from chaos.invariants import leak_problems
@@ -41,7 +42,8 @@ class Options:
 async def run(options: Options) -> list[ScenarioResult]:
     shutil.rmtree(options.workdir, ignore_errors=True)
     options.workdir.mkdir(parents=True)
-    system = System(options.workdir, options.replicas)
+    agents = any(name in AGENT_SCENARIOS for name in options.scenarios)
+    system = System(options.workdir, options.replicas, agents=agents)
     try:
         await system.start()
         await system.until_ready()
@@ -112,6 +114,8 @@ async def _scenario(
             result.faults = await SCENARIOS[name](system)
         except RuntimeError as err:
             result.violations.append(f"fault: {err}")
+        if system.agents is not None:
+            result.violations += system.agents.take_violations()
         checker.fault_end = time.monotonic()
         await churn
         churn_end = time.monotonic()

@@ -12,6 +12,7 @@ from collections.abc import Awaitable, Callable
 
 import aiohttp
 
+from chaos.agent_scenarios import AGENT_SCENARIOS
 from chaos.system import Replica, System
 
 Scenario = Callable[[System], Awaitable[list[str]]]
@@ -134,4 +135,5 @@ SCENARIOS: dict[str, Scenario] = {
     "etcd-restarted": etcd_restarted,
     "watches-cut": watches_cut,
     "relist-410": relist_410,
+    **AGENT_SCENARIOS,
 }
