@@ -257,29 +257,46 @@ class FakeHub:
         await response.prepare(request)
         if request.method == "GET":
             self.downloads.append(file.path)
-            stall = self.stalls.get(file.path)
-            stall_at = served // 2
-            position = start
-            cut = self.cuts.get(file.path, 0) > 0
-            if cut:
-                self.cuts[file.path] -= 1
-            for sent in _chunks(file.source, start, served):
-                chunk = sent.translate(_FLIPPED) if file.path in self.corrupted else sent
-                if cut and position + len(chunk) > start + (served - start) // 2:
-                    await response.write(chunk[: start + (served - start) // 2 - position])
-                    assert request.transport is not None
-                    request.transport.close()
+            try:
+                if not await self._body(request, response, file, start, served):
                     return response
-                await response.write(chunk)
-                position += len(chunk)
-                if self.pace:
-                    await asyncio.sleep(len(chunk) / self.pace)
-                if stall is not None and position >= stall_at > position - len(chunk):
-                    self.stalled.add(file.path)
-                    await stall.wait()
-                    self.stalled.discard(file.path)
+            except ConnectionResetError:  # the client went away (killed, or gave up)
+                return response
         await response.write_eof()
         return response
+
+    async def _body(
+        self,
+        request: web.Request,
+        response: web.StreamResponse,
+        file: HubFile,
+        start: int,
+        served: int,
+    ) -> bool:
+        """Send bytes ``start`` to ``served`` of ``file``, with the faults set for it;
+        False when the connection was cut on purpose."""
+        stall = self.stalls.get(file.path)
+        stall_at = served // 2
+        position = start
+        cut = self.cuts.get(file.path, 0) > 0
+        if cut:
+            self.cuts[file.path] -= 1
+        for sent in _chunks(file.source, start, served):
+            chunk = sent.translate(_FLIPPED) if file.path in self.corrupted else sent
+            if cut and position + len(chunk) > start + (served - start) // 2:
+                await response.write(chunk[: start + (served - start) // 2 - position])
+                assert request.transport is not None
+                request.transport.close()
+                return False
+            await response.write(chunk)
+            position += len(chunk)
+            if self.pace:
+                await asyncio.sleep(len(chunk) / self.pace)
+            if stall is not None and position >= stall_at > position - len(chunk):
+                self.stalled.add(file.path)
+                await stall.wait()
+                self.stalled.discard(file.path)
+        return True
 
 
 @asynccontextmanager
