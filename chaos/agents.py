@@ -54,7 +54,8 @@ class Agent:
                 self.command,
                 stdout=out,
                 stderr=subprocess.STDOUT,
-                env={**os.environ, "PYTHONUNBUFFERED": "1"},
+                # As the DaemonSet sets it (manifests/agent/daemonset.yaml).
+                env={**os.environ, "PYTHONUNBUFFERED": "1", "MALLOC_ARENA_MAX": "2"},
             )
 
     @property
