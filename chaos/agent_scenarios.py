@@ -194,7 +194,8 @@ async def _run_fault(system: System, name: str, fault: Fault) -> list[str]:
             agents.violations.append(f"{name}: {node} has no copy of the model")
         watch.problems += copy_problems(node, found, served)
     agents.violations += [f"{name}: {problem}" for problem in watch.problems]
-    await _sample(agents)
+    peak = await _sample(agents)
+    outcome.append(f"agents' RSS up to {peak >> 20} MiB")
     await _remove(system, agents, name, fault.repo)
     agents.storage.remove_model(fault.repo)
     return outcome
@@ -204,11 +205,14 @@ def _shortened(text: str, limit: int = 120) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
-async def _sample(agents: Agents) -> None:
-    """Each agent's RSS and asyncio tasks at a quiet moment; growth is a violation."""
+async def _sample(agents: Agents) -> int:
+    """Each agent's RSS and asyncio tasks at a quiet moment (growth is a violation); the
+    largest RSS."""
+    peak = 0
     for agent in agents.agents.values():
         if agent.alive():
             tasks = await agent.metric("python_asyncio_tasks")
+            peak = max(peak, agent.rss_bytes())
             name = f"agent {agent.node}"
             agents.samples.append(
                 ProcessSample(name, agent.pid, agent.rss_bytes(), int(tasks or 0))
@@ -217,6 +221,7 @@ async def _sample(agents: Agents) -> None:
         if problem not in agents.leaks:
             agents.leaks.add(problem)
             agents.violations.append(problem)
+    return peak
 
 
 async def _remove(system: System, agents: Agents, name: str, repo: str) -> None:
@@ -344,9 +349,10 @@ async def agent_disk_full(system: System) -> list[str]:
 
 
 async def agent_node_deleted(system: System) -> list[str]:
-    """A third node whose agent is downloading (its weights held halfway) is deleted, its
-    agent killed as the node's pods die with it: the model must end Ready on the nodes
-    left, its status no longer naming the deleted one nor showing its download."""
+    """A third node whose agent is downloading (its weights held halfway, the download
+    shown in the model's status) is deleted, its agent killed as the node's pods die with
+    it: the model must end Ready on the nodes left, its status no longer naming the
+    deleted one nor showing its download (recovery: from the deletion until then)."""
     agents = system.agents
     assert agents is not None
     nodes = await system.client.resource(NODE)
@@ -368,6 +374,15 @@ async def agent_node_deleted(system: System) -> list[str]:
 
         if not await _until(stalled, FAILURE_TIMEOUT):
             agents.violations.append(f"{DOOMED}: its agent never reached the weights")
+        models = await system.client.resource(MODEL)
+
+        async def shown() -> bool:
+            # The other nodes are Ready by now: the download shown is the doomed node's.
+            model = await models.get("chaos-agent-node-deleted")
+            return bool((model.get("status") or {}).get("progress"))
+
+        if not await _until(shown, FAILURE_TIMEOUT):
+            agents.violations.append(f"{DOOMED}: its download never showed in the model's status")
         doomed[0].kill()
         await nodes.delete(DOOMED)
         stall.set()
