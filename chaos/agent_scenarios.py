@@ -260,7 +260,8 @@ async def agent_cut(system: System) -> list[str]:
 
     fault = Fault("chaos/agent-cut", (), inject, _noop)
     outcome = await _run_fault(system, "chaos-agent-cut", fault)
-    for node, hub in agents.storage.hubs.items():
+    for node in agents.agents:
+        hub = agents.storage.hubs[node]
         if not any(status == 206 for _, status in hub.answers[start[node] :]):
             agents.violations.append(f"chaos-agent-cut: {node} fetched the cut file again whole")
     return ["connection cut mid-file on every node, resumed", *outcome]
@@ -387,6 +388,7 @@ async def agent_node_deleted(system: System) -> list[str]:
         await nodes.delete(DOOMED)
         stall.set()
         del agents.agents[DOOMED]
+        del agents.storage.hubs[DOOMED]  # its server stays up, with no faults to set
 
     fault = Fault("chaos/agent-node-deleted", (), inject, heal, lambda _: eligible)
     outcome = await _run_fault(system, "chaos-agent-node-deleted", fault)
