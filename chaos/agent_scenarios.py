@@ -128,8 +128,9 @@ def _model(name: str, repo: str) -> dict[str, Any]:
 
 @dataclass
 class Fault:
-    """One fault: ``inject`` before the model is created, ``until_seen`` waits for it to
-    have struck (returns what it saw), ``heal`` ends it."""
+    """One fault: ``inject`` puts it in place before the model is created, ``heal`` ends
+    it once a node reported the failure (at once when ``words`` is empty); ``eligible``
+    names the nodes the model must end Ready on."""
 
     repo: str
     words: Sequence[str]
