@@ -16,6 +16,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from chaos import soak
+from chaos.agent_scenarios import AGENT_SCENARIOS
 from chaos.checker import Checker
 from chaos.driver import Driver
 from chaos.invariants import leak_problems
@@ -57,7 +58,8 @@ async def run(
     processes are sampled (into ``soak.csv`` in the workdir, and ``soaked``)."""
     shutil.rmtree(options.workdir, ignore_errors=True)
     options.workdir.mkdir(parents=True)
-    system = System(options.workdir, options.replicas)
+    agents = any(name in AGENT_SCENARIOS for name in options.scenarios)
+    system = System(options.workdir, options.replicas, agents=agents)
     try:
         await system.start()
         await system.until_ready()
@@ -161,6 +163,8 @@ async def _scenario(
             result.violations += err.problems
         except RuntimeError as err:
             result.violations.append(f"fault: {err}")
+        if system.agents is not None:
+            result.violations += system.agents.take_violations()
         checker.fault_end = time.monotonic()
         if result.faults:
             checker.quiet.append((fault_start, datetime.now(UTC) + AFTERMATH))

@@ -14,6 +14,7 @@ from collections.abc import Awaitable, Callable
 import aiohttp
 
 from chaos import webhook_faults
+from chaos.agent_scenarios import AGENT_SCENARIOS
 from chaos.system import Replica, System
 
 Scenario = Callable[[System], Awaitable[list[str]]]
@@ -166,4 +167,5 @@ SCENARIOS: dict[str, Scenario] = {
     "webhook-cert-rotated": webhook_faults.webhook_cert_rotated,
     "webhook-down": webhook_faults.webhook_down,
     "bad-objects": webhook_faults.bad_objects,
+    **AGENT_SCENARIOS,
 }

@@ -21,6 +21,7 @@ from typing import Any
 import aiohttp
 import yaml
 
+from chaos.agents import Agents
 from chaos.invariants import Catalogue
 from chaos.proxy import Balancer, FaultyProxy
 from ome.cli import bootstrap
@@ -46,6 +47,8 @@ FORMAT = {"name": "safetensors", "version": "1.0.0"}
 FRAMEWORK = {"name": "transformers", "version": "4.37.0"}
 ARCHITECTURE = "Qwen2ForCausalLM"
 FIELD_MANAGER = "ome-chaos"
+NOT_FETCHED_LABEL = "chaos.ome.io/fetches-churned-models"
+"""No node has it: the churned models are on no model agent's list."""
 # The replicas' writes, by user, with their request bodies: the Lease's name the holder,
 # so that the log says who led when; the others show which carried a precondition
 # (a resourceVersion, or an owner's UID). Events only by metadata: they are many, and
@@ -194,7 +197,7 @@ class Replica:
 
 
 class System:
-    def __init__(self, workdir: Path, replicas: int) -> None:
+    def __init__(self, workdir: Path, replicas: int, agents: bool = False) -> None:
         self.workdir = workdir.absolute()
         self.count = replicas
         self.audit_log = self.workdir / "audit" / "audit.log"
@@ -209,6 +212,8 @@ class System:
             ],
         )
         self.replicas: list[Replica] = []
+        self.agents = Agents(self.workdir, self.plane, [n.name for n in NODES]) if agents else None
+        """The model agents, one per node, for the agent scenarios (None: not run)."""
         self.balancer = Balancer(self._in_service)
         self.admin: Client | None = None
         self._supervisor: asyncio.Task[None] | None = None
@@ -245,6 +250,8 @@ class System:
             replica = Replica(name, kubeconfig, proxy, self.workdir / "logs" / f"{name}.log", url)
             replica.start()
             self.replicas.append(replica)
+        if self.agents is not None:
+            await self.agents.start()
         self._supervisor = asyncio.create_task(self.supervise())
 
     async def _prepare(self, admin: Client) -> None:
@@ -332,6 +339,8 @@ class System:
                 await self._supervisor
         for replica in self.replicas:
             replica.kill()
+        if self.agents is not None:
+            await self.agents.stop()
         for replica in self.replicas:
             await replica.proxy.stop()
         await self.balancer.stop()
@@ -350,7 +359,12 @@ def model(name: str) -> dict[str, Any]:
             "modelFramework": FRAMEWORK,
             "modelArchitecture": ARCHITECTURE,
             "modelParameterSize": "7B",
-            "storage": {"storageUri": f"hf://example/{name}", "path": MODELS[name]},
+            # No node's agent fetches them: the suite labels the nodes Ready for them.
+            "storage": {
+                "storageUri": f"hf://example/{name}",
+                "path": MODELS[name],
+                "nodeSelector": {NOT_FETCHED_LABEL: "true"},
+            },
         },
     }
 

@@ -248,3 +248,12 @@ def test_the_shipped_config_parses_with_upstream_defaults() -> None:
     assert config.default_deployment_mode == DeploymentMode.RAW_DEPLOYMENT
     assert config.ingress.disable_ingress_creation is True
     assert config.ingress.ingress_domain == "svc.cluster.local"
+
+
+def test_the_agent_bounds_its_malloc_arenas() -> None:
+    """Without it each download thread's arena keeps its freed read buffers and an
+    agent's RSS doubles over a few downloads (the chaos suite's agent scenarios)."""
+    daemonset = named("DaemonSet", "ome-model-agent-daemonset")
+    (container,) = daemonset["spec"]["template"]["spec"]["containers"]
+    env = {e["name"]: e.get("value") for e in container["env"]}
+    assert env["MALLOC_ARENA_MAX"] == "2"

@@ -243,7 +243,8 @@ class NodeAgent:
                 self.metrics.download_duration.observe(time.monotonic() - started)
             except (DownloadError, PlacementError, MetadataError) as err:
                 reason = err.reason if isinstance(err, DownloadError) else FailureReason.INVALID
-                await self._fail(ref, wanted, reason, str(err))
+                retry_after = err.retry_after if isinstance(err, DownloadError) else None
+                await self._fail(ref, wanted, reason, str(err), retry_after)
             except Exception:
                 # The cluster refused a report (or worse): try again later, not at once.
                 log.exception("model attempt crashed", model=str(ref))
@@ -414,16 +415,25 @@ class NodeAgent:
         except NotFound:
             return
 
-    async def _fail(self, ref: ModelRef, wanted: str, reason: FailureReason, message: str) -> None:
-        self._record_failure(ref, wanted)
+    async def _fail(
+        self,
+        ref: ModelRef,
+        wanted: str,
+        reason: FailureReason,
+        message: str,
+        retry_after: float | None = None,
+    ) -> None:
+        self._record_failure(ref, wanted, retry_after)
         self.metrics.downloads_failed.labels(str(reason)).inc()
         log.warning("model failed", model=str(ref), reason=str(reason), error=message)
         await self.publisher.publish(ref, ModelEntry(ref.name, ModelStatus.FAILED, message=message))
 
-    def _record_failure(self, ref: ModelRef, wanted: str) -> None:
+    def _record_failure(self, ref: ModelRef, wanted: str, retry_after: float | None = None) -> None:
         previous = self._outcomes.get(ref)
         failures = previous.failures + 1 if previous and previous.fingerprint == wanted else 1
-        retry_at = time.monotonic() + self.settings.retry.delay(failures)
+        # The source's Retry-After, when it gave one, outweighs a shorter backoff.
+        delay = max(self.settings.retry.delay(failures), retry_after or 0.0)
+        retry_at = time.monotonic() + delay
         self._outcomes[ref] = _Outcome(wanted, ModelStatus.FAILED, failures, retry_at)
 
     # -- removing --------------------------------------------------------------------

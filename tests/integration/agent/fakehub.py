@@ -15,8 +15,11 @@ Errors carry the Hub's ``X-Error-Code``/``X-Error-Message`` headers: an unknown 
 the Hub does not know is 401 "Invalid credentials in Authorization header".
 
 Faults to test with: :attr:`FakeHub.truncated` cuts a file's body short (the metadata
-still announces its full size); :attr:`FakeHub.stalls` holds a body halfway;
-:attr:`FakeHub.pace` slows bodies down.
+still announces its full size); :attr:`FakeHub.cuts` drops the connection halfway through
+a body; :attr:`FakeHub.corrupted` serves a body of the right size with wrong bytes;
+:attr:`FakeHub.refusing` answers every request with an error status (and a Retry-After);
+:attr:`FakeHub.stalls` holds a body halfway; :attr:`FakeHub.pace` slows bodies down.
+:attr:`FakeHub.answers` records when each request was answered with which status.
 
 Files come from a folder (:meth:`FakeHub.add_repo`) or are made on the fly
 (:meth:`FakeHub.add_files`: bytes, or any content with a ``size`` and ``read(offset,
@@ -29,6 +32,7 @@ import asyncio
 import hashlib
 import json
 import re
+import time
 from collections.abc import AsyncIterator, Iterator, Mapping
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
@@ -48,6 +52,7 @@ _INFO = re.compile(rf"/api/models/{_REPO}/revision/(?P<rev>[^/]+)")
 _TREE = re.compile(rf"/api/models/{_REPO}/tree/(?P<rev>[^/]+)(?:/(?P<path>.*))?")
 _RESOLVE = re.compile(rf"/{_REPO}/resolve/(?P<rev>[^/]+)/(?P<path>.+)")
 _RANGE = re.compile(r"bytes=(\d+)-(\d*)")
+_FLIPPED = bytes(255 - b for b in range(256))
 
 
 class Content(Protocol):
@@ -107,6 +112,15 @@ class FakeHub:
     """Paths of the file bodies served (GET), in order."""
     pace: float | None = None
     """Bytes per second each body is sent at (None: as fast as it goes)."""
+    cuts: dict[str, int] = field(default_factory=dict)
+    """File path -> how many more of its bodies are cut halfway: the connection is closed
+    after half the announced bytes, as a network failure would."""
+    corrupted: set[str] = field(default_factory=set)
+    """File paths whose bodies are served whole but with their bytes flipped."""
+    refusing: tuple[int, int | None] | None = None
+    """(status, Retry-After seconds or None): every request is answered so while set."""
+    answers: list[tuple[float, int]] = field(default_factory=list)
+    """(time.monotonic(), status) of every request answered."""
 
     def add_repo(self, repo_id: str, folder: Path, token: str | None = None) -> HubRepo:
         files = {
@@ -146,7 +160,16 @@ class FakeHub:
         return repo
 
     async def handle(self, request: web.Request) -> web.StreamResponse:
+        response = await self._answer(request)
+        self.answers.append((time.monotonic(), response.status))
+        return response
+
+    async def _answer(self, request: web.Request) -> web.StreamResponse:
         path = request.rel_url.raw_path
+        if self.refusing is not None:
+            status, wait = self.refusing
+            extra = {} if wait is None else {"Retry-After": str(wait)}
+            return _error(status, None, f"refused with HTTP {status}", extra)
         for pattern, handler in (
             (_INFO, self._info),
             (_TREE, self._tree),
@@ -234,20 +257,46 @@ class FakeHub:
         await response.prepare(request)
         if request.method == "GET":
             self.downloads.append(file.path)
-            stall = self.stalls.get(file.path)
-            stall_at = served // 2
-            position = start
-            for chunk in _chunks(file.source, start, served):
-                await response.write(chunk)
-                position += len(chunk)
-                if self.pace:
-                    await asyncio.sleep(len(chunk) / self.pace)
-                if stall is not None and position >= stall_at > position - len(chunk):
-                    self.stalled.add(file.path)
-                    await stall.wait()
-                    self.stalled.discard(file.path)
+            try:
+                if not await self._body(request, response, file, start, served):
+                    return response
+            except ConnectionResetError:  # the client went away (killed, or gave up)
+                return response
         await response.write_eof()
         return response
+
+    async def _body(
+        self,
+        request: web.Request,
+        response: web.StreamResponse,
+        file: HubFile,
+        start: int,
+        served: int,
+    ) -> bool:
+        """Send bytes ``start`` to ``served`` of ``file``, with the faults set for it;
+        False when the connection was cut on purpose."""
+        stall = self.stalls.get(file.path)
+        stall_at = served // 2
+        position = start
+        cut = self.cuts.get(file.path, 0) > 0
+        if cut:
+            self.cuts[file.path] -= 1
+        for sent in _chunks(file.source, start, served):
+            chunk = sent.translate(_FLIPPED) if file.path in self.corrupted else sent
+            if cut and position + len(chunk) > start + (served - start) // 2:
+                await response.write(chunk[: start + (served - start) // 2 - position])
+                assert request.transport is not None
+                request.transport.close()
+                return False
+            await response.write(chunk)
+            position += len(chunk)
+            if self.pace:
+                await asyncio.sleep(len(chunk) / self.pace)
+            if stall is not None and position >= stall_at > position - len(chunk):
+                self.stalled.add(file.path)
+                await stall.wait()
+                self.stalled.discard(file.path)
+        return True
 
 
 @asynccontextmanager

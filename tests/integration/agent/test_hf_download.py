@@ -196,6 +196,52 @@ async def test_a_truncated_file_fails_then_succeeds_once_fixed(
     assert_is_minilm(dest)
 
 
+async def test_a_429_with_retry_after_is_waited_out(hub: FakeHub, tmp_path: Path) -> None:
+    fetcher = Fetcher(hub, attempts=2)
+    dest = tmp_path / "minilm"
+    hub.refusing = (429, 7)
+    try:
+        with pytest.raises(DownloadError) as raised:
+            await fetcher.fetch(dest)
+    finally:
+        hub.refusing = None
+    assert raised.value.reason is FailureReason.TRANSIENT
+    assert raised.value.retry_after == 7.0
+    assert "HTTP 429" in str(raised.value)
+    assert "retry after 7 s" in str(raised.value)
+    assert fetcher.sleeps == [7.0]  # not the 0.01 s backoff
+    assert_not_there(dest)
+
+
+async def test_a_connection_cut_mid_file_is_resumed(hub: FakeHub, tmp_path: Path) -> None:
+    fetcher = Fetcher(hub, attempts=3)
+    dest = tmp_path / "minilm"
+    hub.cuts[WEIGHTS] = 1
+    try:
+        await fetcher.fetch(dest)
+    finally:
+        hub.cuts.clear()
+    assert_is_minilm(dest)
+
+
+async def test_corrupted_bytes_fail_the_checksum_then_succeed_once_fixed(
+    hub: FakeHub, tmp_path: Path
+) -> None:
+    fetcher = Fetcher(hub, attempts=1)
+    dest = tmp_path / "minilm"
+    hub.corrupted.add(WEIGHTS)
+    try:
+        with pytest.raises(DownloadError) as raised:
+            await fetcher.fetch(dest)
+    finally:
+        hub.corrupted.clear()
+    assert raised.value.reason is FailureReason.CHECKSUM_MISMATCH, raised.value
+    assert_not_there(dest)
+
+    await fetcher.fetch(dest)
+    assert_is_minilm(dest)
+
+
 async def test_a_cancelled_download_leaves_no_model_and_resumes(
     hub: FakeHub, tmp_path: Path
 ) -> None:

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import itertools
 import secrets
 from pathlib import Path
 from typing import Any
@@ -326,3 +327,47 @@ async def test_s3_model_is_fetched_with_the_secrets_key_pair(
             for name in ("on-s3", "absent"):
                 await delete_and_wait(admin, name, namespace)
             assert not copy.exists()
+
+
+async def test_a_node_waits_out_the_hubs_retry_after_before_trying_a_failed_model_again(
+    models_cluster: Cluster, admin: Client, namespace: str, tmp_path: Path, hub: FakeHub
+) -> None:
+    """The agent's retry of a Failed model (here every half second) yields to a longer
+    Retry-After, as the download's own retries do."""
+    (node,) = node_names(namespace, 1)
+    wait = 3
+    start = len(hub.answers)
+    hub.refusing = (429, wait)
+    try:
+        async with (
+            fake_nodes(admin, [node]),
+            model_agents(models_cluster, [node], tmp_path, hub_url=hub.url, retry_interval=0.5),
+            model_controller(models_cluster),
+        ):
+            models = await admin.resource(BASEMODEL)
+            await models.create(basemodel("limited", namespace, f"hf://{PUBLIC}"))
+            ref = ModelRef("limited", namespace)
+
+            async def refused_after_failing() -> bool:
+                entry = await node_entry(admin, node, configmap_key(ref))
+                # the download's three tries, then at least one retry of the Failed model
+                return (
+                    entry is not None
+                    and "HTTP 429" in entry.get("message", "")
+                    and len(hub.answers) - start >= 4
+                )
+
+            await eventually(refused_after_failing, timeout=60)
+            hub.refusing = None
+            times = [at for at, status in hub.answers[start:] if status == 429]
+            gaps = [later - earlier for earlier, later in itertools.pairwise(times)]
+            assert gaps
+            assert min(gaps) >= wait - 0.25, gaps
+
+            async def ready() -> bool:
+                return (await state_of(admin, "limited", namespace)).get("state") == "Ready"
+
+            await eventually(ready, timeout=60)
+            await delete_and_wait(admin, "limited", namespace)
+    finally:
+        hub.refusing = None

@@ -1,9 +1,11 @@
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 import pytest
 
 from ome.agent.download import DownloadError, FailureReason, RetryPolicy
-from ome.agent.download.retry import retrying
+from ome.agent.download.retry import retry_after_seconds, retrying
 
 
 class Script:
@@ -84,3 +86,41 @@ def test_delays() -> None:
 def test_policy_is_validated(kwargs: dict[str, float]) -> None:
     with pytest.raises(ValueError):  # noqa: PT011 - the message is the policy's concern
         RetryPolicy(**kwargs)  # type: ignore[arg-type]
+
+
+async def test_a_retry_after_longer_than_the_backoff_is_waited_out() -> None:
+    slept: list[float] = []
+    calls = 0
+
+    async def attempt() -> str:
+        nonlocal calls
+        calls += 1
+        if calls == 1:
+            raise DownloadError(FailureReason.TRANSIENT, "HTTP 429", retry_after=30.0)
+        if calls == 2:
+            raise DownloadError(FailureReason.TRANSIENT, "HTTP 503", retry_after=0.5)
+        return "done"
+
+    async def sleep(seconds: float) -> None:
+        slept.append(seconds)
+
+    assert await retrying(attempt, POLICY, sleep) == "done"
+    assert slept == [30.0, 1.5]  # the server's wait, then the backoff that is longer
+
+
+@pytest.mark.parametrize(
+    ("header", "seconds"),
+    [
+        (None, None),
+        ("", None),
+        ("7", 7.0),
+        (" 120 ", 120.0),
+        ("Sun, 06 Dec 2026 12:00:30 GMT", 30.0),
+        ("Sun, 06 Dec 2026 11:59:00 GMT", 0.0),  # already past
+        ("soon", None),
+        ("-5", None),
+    ],
+)
+def test_retry_after_header(header: str | None, seconds: float | None) -> None:
+    now = datetime(2026, 12, 6, 12, 0, 0, tzinfo=UTC)
+    assert retry_after_seconds(header, now) == seconds

@@ -34,10 +34,14 @@ _RETRYABLE = frozenset(
 class DownloadError(Exception):
     """A download failed; ``str(err)`` is the message for the model's status entry."""
 
-    def __init__(self, reason: FailureReason, message: str) -> None:
+    def __init__(
+        self, reason: FailureReason, message: str, *, retry_after: float | None = None
+    ) -> None:
         super().__init__(message)
         self.reason = reason
         self.message = message
+        self.retry_after = retry_after
+        """Seconds the source asked us to wait before trying again (its Retry-After)."""
 
     @property
     def retryable(self) -> bool:

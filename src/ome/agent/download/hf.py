@@ -56,7 +56,7 @@ from ome.agent.download.manifest import (
     completed,
     safe_relative_path,
 )
-from ome.agent.download.retry import retrying
+from ome.agent.download.retry import retry_after_seconds, retrying
 from ome.agent.download.settings import HfSettings, hub_endpoint
 from ome.agent.download.threads import Cancelled, check
 from ome.agent.progress import Progress, ProgressCallback
@@ -221,7 +221,11 @@ class _Attempt(StagedAttempt):
         reason = (
             FailureReason.TRANSIENT if status == 429 or status >= 500 else FailureReason.INVALID
         )
-        return DownloadError(reason, f"{hub} answered HTTP {status}{said} for {repo}")
+        wait = retry_after_seconds(err.response.headers.get("Retry-After"))
+        asked = "" if wait is None else f", asking to retry after {wait:.0f} s"
+        return DownloadError(
+            reason, f"{hub} answered HTTP {status}{said} for {repo}{asked}", retry_after=wait
+        )
 
 
 def _expected(entry: RepoFile) -> ExpectedFile:

@@ -7,6 +7,8 @@ import math
 import random
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from datetime import UTC, datetime
+from email.utils import parsedate_to_datetime
 from typing import TypeVar
 
 import structlog
@@ -40,6 +42,28 @@ class RetryPolicy:
         backoff = min(math.ldexp(self.base_delay, min(failures - 1, 60)), self.max_delay)
         return backoff * (1 + self.jitter * rand())
 
+    def wait_after(self, failures: int, err: DownloadError) -> float:
+        """The delay after ``err``: the backoff, or longer when the source asked for it
+        (a 429 or 503 with Retry-After): coming back sooner only earns another refusal."""
+        return max(self.delay(failures), err.retry_after or 0.0)
+
+
+def retry_after_seconds(value: str | None, now: datetime | None = None) -> float | None:
+    """An HTTP Retry-After header in seconds from ``now``: delay-seconds or an HTTP-date
+    (RFC 9110 10.2.3); None when absent or unreadable, 0 for a date already past."""
+    if not value:
+        return None
+    value = value.strip()
+    if value.isdigit():
+        return float(value)
+    try:
+        when = parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=UTC)
+    return max(0.0, (when - (now or datetime.now(UTC))).total_seconds())
+
 
 async def retrying(
     attempt: Callable[[], Awaitable[T]],
@@ -59,7 +83,7 @@ async def retrying(
             failures += 1
             if not err.retryable or failures >= policy.attempts:
                 raise
-            delay = policy.delay(failures)
+            delay = policy.wait_after(failures, err)
             log.warning(
                 "download failed, will retry", attempt=failures, error=str(err), delay=delay
             )

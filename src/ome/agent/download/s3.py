@@ -43,7 +43,7 @@ from ome.agent.download.manifest import (
     completed,
     safe_relative_path,
 )
-from ome.agent.download.retry import retrying
+from ome.agent.download.retry import retry_after_seconds, retrying
 from ome.agent.download.settings import S3Settings
 from ome.agent.download.threads import Cancelled, check
 from ome.agent.progress import Progress, ProgressCallback
@@ -253,7 +253,11 @@ class _Attempt(StagedAttempt):
             status = err.response.get("ResponseMetadata", {}).get("HTTPStatusCode", 0)
             transient = status in (412, 429) or status >= 500 or code == "SlowDown"
             reason = FailureReason.TRANSIENT if transient else FailureReason.INVALID
-            return DownloadError(reason, f"S3 answered {code} for {where}: {said}")
+            headers = err.response.get("ResponseMetadata", {}).get("HTTPHeaders", {})
+            wait = retry_after_seconds(headers.get("retry-after"))
+            return DownloadError(
+                reason, f"S3 answered {code} for {where}: {said}", retry_after=wait
+            )
         if isinstance(err, BotoCoreError):
             return DownloadError(FailureReason.TRANSIENT, f"cannot reach S3 for {where}: {err}")
         return DownloadError(FailureReason.TRANSIENT, f"downloading {where} failed: {err!r}")
