@@ -7,14 +7,12 @@ from __future__ import annotations
 import contextlib
 import os
 import signal
-import socket
 import subprocess
 import sys
 from pathlib import Path
 
-import aiohttp
-
 from chaos.invariants import ProcessSample
+from chaos.process import Watched
 from chaos.storage import Storage
 from ome.testing import ControlPlane
 from ome.testing.serviceaccount import OPERATOR_NAMESPACE
@@ -24,14 +22,14 @@ RETRY_INTERVAL = 2.0
 """Seconds before an agent tries a Failed model again (doubling up to 5 minutes)."""
 
 
-class Agent:
+class Agent(Watched):
     """One ``ome agent`` process for one node."""
 
     def __init__(self, node: str, root: Path, kubeconfig: Path, hub_url: str) -> None:
+        super().__init__()
         self.node = node
         self.models_root = root / "models"
         self.log = root / "agent.log"
-        self.metrics_port = _free_port()
         self.command = [
             sys.executable, "-m", "ome.cli.main", "agent",
             "--node-name", node,
@@ -45,7 +43,6 @@ class Agent:
             "--progress", "log",
             "--log-format", "console",
         ]  # fmt: skip
-        self.process: subprocess.Popen[bytes] | None = None
 
     def start(self) -> None:
         self.models_root.mkdir(parents=True, exist_ok=True)
@@ -57,14 +54,6 @@ class Agent:
                 # As the DaemonSet sets it (manifests/agent/daemonset.yaml).
                 env={**os.environ, "PYTHONUNBUFFERED": "1", "MALLOC_ARENA_MAX": "2"},
             )
-
-    @property
-    def pid(self) -> int:
-        assert self.process is not None
-        return self.process.pid
-
-    def alive(self) -> bool:
-        return self.process is not None and self.process.poll() is None
 
     def stop(self, timeout: float = 30.0) -> None:
         """SIGTERM, as the kubelet stops a pod; SIGKILL if it does not exit in time."""
@@ -82,32 +71,6 @@ class Agent:
         if self.process is not None and self.alive():
             self.process.kill()
             self.process.wait()
-
-    def rss_bytes(self) -> int:
-        try:
-            status = Path(f"/proc/{self.pid}/status").read_text()
-        except OSError:
-            return 0
-        for line in status.splitlines():
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1]) * 1024
-        return 0
-
-    async def metric(self, name: str) -> float | None:
-        """One unlabelled sample of /metrics, or None when it does not answer."""
-        try:
-            timeout = aiohttp.ClientTimeout(total=3)
-            async with (
-                aiohttp.ClientSession(timeout=timeout) as session,
-                session.get(f"http://127.0.0.1:{self.metrics_port}/metrics") as answer,
-            ):
-                text = await answer.text()
-        except (aiohttp.ClientError, OSError, TimeoutError):
-            return None
-        for line in text.splitlines():
-            if line.startswith(f"{name} "):
-                return float(line.split()[1])
-        return None
 
 
 class Agents:
@@ -151,10 +114,3 @@ class Agents:
         for agent in self.agents.values():
             agent.stop(timeout=10.0)
         await self._stack.aclose()
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port

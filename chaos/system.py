@@ -11,7 +11,6 @@ import asyncio
 import contextlib
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -23,6 +22,7 @@ import yaml
 
 from chaos.agents import Agents
 from chaos.invariants import Catalogue
+from chaos.process import Watched, free_port
 from chaos.proxy import Balancer, FaultyProxy
 from ome.cli import bootstrap
 from ome.cli.operator import LEASE_NAME
@@ -70,24 +70,17 @@ rules:
 LEASE_PATH = f"/apis/coordination.k8s.io/v1/namespaces/{OPERATOR_NAMESPACE}/leases/{LEASE_NAME}"
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
-
-
-class Replica:
+class Replica(Watched):
     """One ``ome run`` process; restarted by :meth:`System.supervise` when it exits, as a
     kubelet would. Its ports and its proxy stay the same across restarts."""
 
     def __init__(
         self, name: str, kubeconfig: Path, proxy: FaultyProxy, log: Path, webhook_url: str
     ) -> None:
+        super().__init__()
         self.name = name
         self.proxy = proxy
         self.log = log
-        self.metrics_port = free_port()
         self.probe_port = free_port()
         self.webhook_port = free_port()
         self.command = [
@@ -101,7 +94,6 @@ class Replica:
             "--log-format", "json",
             "--leader-elect",
         ]  # fmt: skip
-        self.process: subprocess.Popen[bytes] | None = None
         self.restarts = -1
         self.stopped = False
         """SIGSTOPped: out of the webhook balancer, as a failing readiness probe would be."""
@@ -118,14 +110,6 @@ class Replica:
         self.restarts += 1
         self.stopped = False
 
-    @property
-    def pid(self) -> int:
-        assert self.process is not None
-        return self.process.pid
-
-    def alive(self) -> bool:
-        return self.process is not None and self.process.poll() is None
-
     def signal(self, signum: signal.Signals) -> None:
         if self.alive():
             assert self.process is not None
@@ -138,42 +122,6 @@ class Replica:
                 self.process.send_signal(signal.SIGCONT)
                 self.process.kill()
             self.process.wait()
-
-    def rss_bytes(self) -> int:
-        try:
-            status = Path(f"/proc/{self.pid}/status").read_text()
-        except OSError:
-            return 0
-        for line in status.splitlines():
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1]) * 1024
-        return 0
-
-    def fds(self) -> int:
-        """Open file descriptors (sockets included)."""
-        try:
-            return len(os.listdir(f"/proc/{self.pid}/fd"))
-        except OSError:
-            return 0
-
-    async def metrics_text(self) -> str | None:
-        """Its /metrics, or None when it does not answer."""
-        try:
-            timeout = aiohttp.ClientTimeout(total=3)
-            async with (
-                aiohttp.ClientSession(timeout=timeout) as session,
-                session.get(f"http://127.0.0.1:{self.metrics_port}/metrics") as answer,
-            ):
-                return await answer.text()
-        except (aiohttp.ClientError, OSError, TimeoutError):
-            return None
-
-    async def metric(self, name: str) -> float | None:
-        """One unlabelled sample of /metrics, or None when it does not answer."""
-        for line in (await self.metrics_text() or "").splitlines():
-            if line.startswith(f"{name} "):
-                return float(line.split()[1])
-        return None
 
     async def ready(self) -> bool:
         try:
@@ -349,7 +297,7 @@ class System:
         await self.plane.stop()
 
 
-def model(name: str) -> dict[str, Any]:
+def cluster_base_model(name: str, storage: dict[str, Any], size: str) -> dict[str, Any]:
     return {
         "apiVersion": "ome.io/v1beta1",
         "kind": "ClusterBaseModel",
@@ -358,15 +306,20 @@ def model(name: str) -> dict[str, Any]:
             "modelFormat": FORMAT,
             "modelFramework": FRAMEWORK,
             "modelArchitecture": ARCHITECTURE,
-            "modelParameterSize": "7B",
-            # No node's agent fetches them: the suite labels the nodes Ready for them.
-            "storage": {
-                "storageUri": f"hf://example/{name}",
-                "path": MODELS[name],
-                "nodeSelector": {NOT_FETCHED_LABEL: "true"},
-            },
+            "modelParameterSize": size,
+            "storage": storage,
         },
     }
+
+
+def model(name: str) -> dict[str, Any]:
+    """A churned model. No node's agent fetches it: the suite labels the nodes Ready."""
+    storage = {
+        "storageUri": f"hf://example/{name}",
+        "path": MODELS[name],
+        "nodeSelector": {NOT_FETCHED_LABEL: "true"},
+    }
+    return cluster_base_model(name, storage, "7B")
 
 
 def runtime(name: str, image: str) -> dict[str, Any]:
