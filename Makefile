@@ -52,10 +52,13 @@ contracts: $(INSTALLED)
 	$(BIN)/lint-imports
 
 # pytest exits 5 when it collected no test: that is a broken suite, not a pass.
+# Then the chaos suite's short profile (docs/chaos.md): after the tests, not beside them,
+# as it runs a control plane, three operator replicas and two model agents of its own.
 test: lint typecheck contracts controlplane
 	@$(BIN)/pytest $(PYTEST_ARGS); rc=$$?; \
 	if [ $$rc -eq 5 ]; then echo "error: pytest collected no tests" >&2; exit 1; fi; \
 	exit $$rc
+	$(BIN)/python -m chaos --short --workdir .ome/chaos-short
 
 unit: $(INSTALLED)
 	$(BIN)/pytest tests/unit $(PYTEST_ARGS)

@@ -12,6 +12,26 @@ from chaos.report import markdown
 from chaos.runner import Options, run
 from chaos.scenarios import SCENARIOS
 
+SHORT_PROFILE = {
+    "services": 10,
+    "duration": 20.0,
+    "scenarios": ",".join(
+        (
+            "leader-killed",
+            "leader-partitioned",
+            "network-slow",
+            "etcd-restarted",
+            "watches-cut",
+            "webhook-cert-rotated",
+            "bad-objects",
+            "agent-cut",
+            "agent-429",
+        )
+    ),
+}
+"""``--short``: one scenario of each family of faults, small and brief (``make test`` runs
+it after the tests, a few minutes); the other options still apply over it."""
+
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m chaos", description=__doc__)
@@ -39,7 +59,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--workdir", type=Path, default=Path(".ome/chaos"), help="logs, audit log and report"
     )
+    parser.add_argument(
+        "--short",
+        action="store_true",
+        help="the short profile: " + ", ".join(f"--{k} {v}" for k, v in SHORT_PROFILE.items()),
+    )
     args = parser.parse_args(argv)
+    if args.short:
+        parser.set_defaults(**SHORT_PROFILE)
+        args = parser.parse_args(argv)
     scenarios = [s for s in args.scenarios.split(",") if s]
     unknown = [s for s in scenarios if s not in SCENARIOS]
     if unknown:

@@ -203,10 +203,12 @@ async def _sample(agents: Agents) -> int:
     for agent in agents.agents.values():
         if agent.alive():
             tasks = await agent.metric("python_asyncio_tasks")
+            if tasks is None:  # not serving yet: its start is no baseline
+                continue
             peak = max(peak, agent.rss_bytes())
             name = f"agent {agent.node}"
             agents.samples.append(
-                ProcessSample(name, agent.pid, agent.rss_bytes(), int(tasks or 0), agent.fds())
+                ProcessSample(name, agent.pid, agent.rss_bytes(), int(tasks), agent.fds())
             )
     for problem in leak_problems(agents.samples):
         if problem not in agents.leaks:

@@ -13,6 +13,8 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from chaos.models import ARCHITECTURE, FORMAT, FRAMEWORK, NOT_FETCHED
+
 NAMESPACE = "chaos-bad"
 API_VERSION = "ome.io/v1beta1"
 HUGE_BYTES = 1_300_000
@@ -57,11 +59,6 @@ class Verdict:
     text: str = ""
     """Its reason and message, and those of the Warning Events about the object."""
     warnings: list[str] = field(default_factory=list)
-
-
-FORMAT = {"name": "safetensors", "version": "1.0.0"}
-FRAMEWORK = {"name": "transformers", "version": "4.37.0"}
-ARCHITECTURE = "Qwen2ForCausalLM"
 
 
 def _service(
@@ -116,7 +113,11 @@ def catalogue(good_model: str, good_runtime: str) -> list[Bad]:
                 "modelFormat": FORMAT,
                 "modelFramework": FRAMEWORK,
                 "modelArchitecture": ARCHITECTURE,
-                "storage": {"storageUri": "hf://example/odd", "path": "/models/odd"},
+                "storage": {
+                    "storageUri": "hf://example/odd",
+                    "path": "/models/odd",
+                    "nodeSelector": NOT_FETCHED,
+                },
                 # preserved as written: every type wrong for what it names
                 "modelConfiguration": {
                     "architectures": "Qwen2ForCausalLM",
@@ -135,7 +136,11 @@ def catalogue(good_model: str, good_runtime: str) -> list[Bad]:
                 "modelFormat": FORMAT,
                 "modelFramework": FRAMEWORK,
                 "modelArchitecture": ARCHITECTURE,
-                "storage": {"storageUri": "hf://example/huge", "path": "/models/huge"},
+                "storage": {
+                    "storageUri": "hf://example/huge",
+                    "path": "/models/huge",
+                    "nodeSelector": NOT_FETCHED,
+                },
                 "modelConfiguration": _filler(HUGE_BYTES),
             },
             f"modelConfiguration of {HUGE_BYTES // 1000} kB",
@@ -143,7 +148,13 @@ def catalogue(good_model: str, good_runtime: str) -> list[Bad]:
         Bad(
             "ClusterBaseModel",
             "cbm-chaos-no-format",
-            {"storage": {"storageUri": "hf://example/bare", "path": "/models/bare"}},
+            {
+                "storage": {
+                    "storageUri": "hf://example/bare",
+                    "path": "/models/bare",
+                    "nodeSelector": NOT_FETCHED,
+                }
+            },
             "no modelFormat, no architecture",
             namespaced=False,
         ),

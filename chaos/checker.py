@@ -223,9 +223,11 @@ class Checker:
             if not replica.alive() or replica.stopped:
                 continue
             tasks = await replica.metric("python_asyncio_tasks")
+            if tasks is None:  # not serving yet (just restarted): its start is no baseline
+                continue
             taken.append(
                 ProcessSample(
-                    replica.name, replica.pid, replica.rss_bytes(), int(tasks or 0), replica.fds()
+                    replica.name, replica.pid, replica.rss_bytes(), int(tasks), replica.fds()
                 )
             )
         self.samples += taken

@@ -91,7 +91,9 @@ async def sample(system: System, started: float) -> list[SoakSample]:
     for replica in system.replicas:
         if not replica.alive() or replica.stopped:
             continue
-        text = await replica.metrics_text() or ""
+        text = await replica.metrics_text()
+        if text is None:  # not serving yet (just restarted)
+            continue
         taken.append(
             SoakSample(
                 seconds=round(time.monotonic() - started, 1),

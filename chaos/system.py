@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import os
 import signal
 import subprocess
@@ -22,6 +23,7 @@ import yaml
 
 from chaos.agents import Agents
 from chaos.invariants import Catalogue
+from chaos.models import ARCHITECTURE, FORMAT, FRAMEWORK, NOT_FETCHED
 from chaos.process import Watched, free_port
 from chaos.proxy import Balancer, FaultyProxy
 from ome.cli import bootstrap
@@ -36,19 +38,15 @@ from ome.webhooks.configuration import webhook_configurations
 
 ROOT = Path(__file__).resolve().parents[1]
 REPLICA_GROUP = "ome-chaos:replicas"
-NODES = gpu_nodes(2, 8)
+# Room for 200 services of up to 2 replicas each (a node's default is 110 pods).
+NODES = [dataclasses.replace(node, pods=250) for node in gpu_nodes(2, 8)]
 MODELS = {"chaos-model-a": "/models/chaos-model-a", "chaos-model-b": "/models/chaos-model-b"}
 RUNTIMES = {
     "chaos-engine-a": "registry.example/engine:a",
     "chaos-engine-b": "registry.example/engine:b",
 }
 CATALOGUE = Catalogue(images=RUNTIMES, model_paths=MODELS)
-FORMAT = {"name": "safetensors", "version": "1.0.0"}
-FRAMEWORK = {"name": "transformers", "version": "4.37.0"}
-ARCHITECTURE = "Qwen2ForCausalLM"
 FIELD_MANAGER = "ome-chaos"
-NOT_FETCHED_LABEL = "chaos.ome.io/fetches-churned-models"
-"""No node has it: the churned models are on no model agent's list."""
 # The replicas' writes, by user, with their request bodies: the Lease's name the holder,
 # so that the log says who led when; the others show which carried a precondition
 # (a resourceVersion, or an owner's UID). Events only by metadata: they are many, and
@@ -317,7 +315,7 @@ def model(name: str) -> dict[str, Any]:
     storage = {
         "storageUri": f"hf://example/{name}",
         "path": MODELS[name],
-        "nodeSelector": {NOT_FETCHED_LABEL: "true"},
+        "nodeSelector": NOT_FETCHED,
     }
     return cluster_base_model(name, storage, "7B")
 
