@@ -491,6 +491,50 @@ async def test_a_child_controlled_by_another_service_is_not_taken(
     assert config["metadata"]["ownerReferences"][0]["name"] == "second"
 
 
+async def test_a_deleted_predecessors_children_are_replaced_and_deletion_takes_the_children(
+    client: Client, namespace: str, catalogue: dict[str, Any], manager: Manager
+) -> None:
+    """A child still controlled by a deleted service of the same name (garbage the
+    garbage collector has not removed yet) does not block its successor; deleting a
+    service deletes its children through the operator, before the collector could."""
+    services = await client.resource(INFERENCESERVICE)
+    configmaps = await client.resource(CONFIGMAP)
+    deployments = await client.resource(DEPLOYMENT)
+    predecessor = {
+        "apiVersion": INFERENCESERVICE.api_version,
+        "kind": INFERENCESERVICE.kind,
+        "metadata": {"name": "heir", "uid": "0b7e2a4c-0000-4000-8000-000000000001"},
+    }
+    await configmaps.create(_configmap("modelconfig-heir", namespace, predecessor))
+    writes: list[tuple[str, str]] = []
+    manager.client.write_observers.append(lambda method, path, body: writes.append((method, path)))
+    heir = service_in(catalogue["sample"], namespace)
+    heir["metadata"]["name"] = "heir"
+    heir["spec"].pop("router", None)
+    await services.create(heir)
+    uid = (await services.get("heir", namespace))["metadata"]["uid"]
+
+    async def serving() -> bool:
+        config = await get_or_none(configmaps, "modelconfig-heir", namespace)
+        owners = (config or {}).get("metadata", {}).get("ownerReferences") or []
+        return [o["uid"] for o in owners] == [uid] and (
+            await get_or_none(deployments, "heir-engine", namespace) is not None
+        )
+
+    # (the garbage collector of this cluster may have taken the old ConfigMap first)
+    await eventually(serving, timeout=60)
+
+    await services.delete("heir", namespace)
+    await eventually(lambda: _gone(services, "heir", namespace), timeout=60)
+    deleted = {path for method, path in writes if method == "DELETE"}
+    assert f"/apis/apps/v1/namespaces/{namespace}/deployments/heir-engine" in deleted
+    assert f"/api/v1/namespaces/{namespace}/configmaps/modelconfig-heir" in deleted
+
+
+async def _gone(resource: Any, name: str, namespace: str) -> bool:
+    return await get_or_none(resource, name, namespace) is None
+
+
 async def test_an_object_someone_else_created_is_left_alone(
     client: Client, namespace: str, catalogue: dict[str, Any], manager: Manager
 ) -> None:

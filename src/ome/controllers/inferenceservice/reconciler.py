@@ -16,6 +16,7 @@ from ome.client import (
     GVK,
     ApiError,
     Client,
+    Conflict,
     Invalid,
     KubeObject,
     NotFound,
@@ -105,6 +106,22 @@ def _timeless(status: Obj) -> Obj:
         for c in status.get("conditions") or ()
     ]
     return {**status, "conditions": conditions}
+
+
+ORPHAN_FINALIZER = "orphan"
+"""Set by the API server on an object deleted with propagationPolicy=Orphan."""
+
+
+def is_predecessor(owner: Mapping[str, Any], service: Obj) -> bool:
+    """Whether the owner reference names an InferenceService of ``service``'s name that is
+    not ``service``: one deleted before it was made (two cannot exist at once)."""
+    meta = service["metadata"]
+    return (
+        owner.get("kind") == INFERENCESERVICE.kind
+        and str(owner.get("apiVersion", "")).split("/")[0] == INFERENCESERVICE.group
+        and owner.get("name") == meta["name"]
+        and owner.get("uid") != meta["uid"]
+    )
 
 
 def _conflict(taken: Mapping[Child, str]) -> ServingError:
@@ -268,12 +285,8 @@ class InferenceServiceReconciler:
             return
         if raw["metadata"].get("deletionTimestamp"):
             if has_finalizer(raw, FINALIZER):
-                # gone meanwhile (someone else dropped the finalizers): nothing to release
-                with contextlib.suppress(NotFound):
-                    await self._set_finalizers(
-                        raw, [f for f in raw["metadata"]["finalizers"] if f != FINALIZER]
-                    )
-            return  # the children go with their owner (garbage collection)
+                await self._finalize(raw)
+            return
         if not has_finalizer(raw, FINALIZER):
             finalizers = [*(raw["metadata"].get("finalizers") or []), FINALIZER]
             raw = await self._set_finalizers(raw, finalizers)
@@ -306,6 +319,8 @@ class InferenceServiceReconciler:
             if not w.multi_node and not w.serverless  # Knative keeps a Serverless one's
         }
         objects = render_objects(plan, available, rollouts)
+        if await self._remove_predecessors_children(raw, objects):
+            return  # their deletions wake the service again, its cache without them
         taken = self._taken(raw, objects)
         if taken:
             await self._failed(key, raw, service, _conflict(taken), blocked_by=taken)
@@ -392,6 +407,33 @@ class InferenceServiceReconciler:
         if pooled and INFERENCEPOOL not in self.informers:
             return _no_inference_pools()
         return None
+
+    async def _finalize(self, raw: Obj) -> None:
+        """Delete the children, unless the user asked to orphan them, and release the
+        service. Deleted here rather than left to the garbage collector alone, which can
+        lag for long (after an API server restart, until its discovery is renewed)."""
+        finalizers = raw["metadata"]["finalizers"]
+        if ORPHAN_FINALIZER not in finalizers:
+            for gvk, child in self._children_of(raw):
+                await self._delete_child(gvk, child)
+        with contextlib.suppress(NotFound):  # gone meanwhile: nothing to release
+            await self._set_finalizers(raw, [f for f in finalizers if f != FINALIZER])
+
+    async def _remove_predecessors_children(self, raw: Obj, objects: list[Obj]) -> bool:
+        """Delete the rendered children still controlled by a deleted InferenceService of
+        this one's name: garbage the garbage collector has not removed yet (it can lag
+        for long, e.g. while its discovery misses the kind after an API server restart),
+        which would otherwise block the service as taken. True if any was deleted."""
+        rendered = {(_gvk(o), o["metadata"]["name"]) for o in objects}
+        stale = [
+            (gvk, child)
+            for gvk, child in self._children_of(raw)
+            if (gvk, child["metadata"]["name"]) in rendered
+            and is_predecessor(controller_of(child) or {}, raw)
+        ]
+        for gvk, child in stale:
+            await self._delete_child(gvk, child)
+        return bool(stale)
 
     def _taken(self, raw: Obj, objects: list[Obj]) -> dict[Child, str]:
         """The children that exist in the caches without being controlled by this
@@ -521,8 +563,20 @@ class InferenceServiceReconciler:
         """Delete the components' children that are no longer rendered: those of components
         the service no longer declares, and the HorizontalPodAutoscaler once the autoscaler
         class is keda or external, the ScaledObject once it is hpa or external."""
+        for gvk, child in self._children_of(raw):
+            component = (child["metadata"].get("labels") or {}).get(COMPONENT_LABEL)
+            if (gvk, child["metadata"]["name"]) in rendered:
+                continue
+            # the service's own route has no component: it goes with the Gateway API
+            if gvk != HTTPROUTE and component not in {str(c) for c in Component}:
+                continue
+            await self._delete_child(gvk, child)
+
+    def _children_of(self, raw: Obj) -> list[tuple[GVK, Obj]]:
+        """The cached children controlled by the service, or by a deleted predecessor of
+        its name."""
         meta = raw["metadata"]
-        uid = meta["uid"]
+        found = []
         for gvk in CHILD_KINDS:
             informer = self.informers.get(gvk)
             if informer is None:
@@ -530,28 +584,29 @@ class InferenceServiceReconciler:
             for child in informer.store.by_index(
                 SERVICE_INDEX, f"{meta['namespace']}/{meta['name']}"
             ):
-                child_meta = child["metadata"]
-                component = (child_meta.get("labels") or {}).get(COMPONENT_LABEL)
-                if (gvk, child_meta["name"]) in rendered:
-                    continue
-                # the service's own route has no component: it goes with the Gateway API
-                if gvk != HTTPROUTE and component not in {str(c) for c in Component}:
-                    continue
                 owner = controller_of(child)
-                if owner is None or owner.get("uid") != uid:
-                    continue
-                resource = await self._resource(gvk)
-                log.info("deleting child", kind=gvk.kind, name=child_meta["name"])
-                with contextlib.suppress(NotFound):  # already gone
-                    await resource.delete(
-                        child_meta["name"],
-                        child_meta["namespace"],
-                        preconditions=delete_preconditions(child),
-                        propagation_policy="Background",
-                    )
-                child_key = f"{child_meta['namespace']}/{child_meta['name']}"
-                self._applied.pop((gvk, child_key), None)
-                self._versions.pop((gvk, child_key), None)
+                if owner is not None and (
+                    owner.get("uid") == meta["uid"] or is_predecessor(owner, raw)
+                ):
+                    found.append((gvk, child))
+        return found
+
+    async def _delete_child(self, gvk: GVK, child: Obj) -> None:
+        """Delete the child as cached (not a namesake made since, nor one changed since:
+        either is seen again)."""
+        meta = child["metadata"]
+        log.info("deleting child", kind=gvk.kind, name=meta["name"])
+        resource = await self._resource(gvk)
+        with contextlib.suppress(NotFound, Conflict):
+            await resource.delete(
+                meta["name"],
+                meta["namespace"],
+                preconditions=delete_preconditions(child),
+                propagation_policy="Background",
+            )
+        key = f"{meta['namespace']}/{meta['name']}"
+        self._applied.pop((gvk, key), None)
+        self._versions.pop((gvk, key), None)
 
     async def _write_status(self, raw: Obj, status: Obj) -> None:
         if status == raw.get("status"):
