@@ -31,7 +31,7 @@ from ome.controllers.kinds import (
 from ome.runtime import LeaderElectionConfig, Manager, ManagerOptions
 
 LEASE_NAME = "ome-controller-manager"
-WEBHOOK_SERVICE = "ome-webhook-server-service"
+WEBHOOK_SERVICE = webhooks.provision.SERVICE_NAME
 log = structlog.get_logger("ome.operator")
 
 

@@ -35,6 +35,10 @@ from ome.webhooks.certificates import CA_CERT, TLS_CERT, TLS_KEY, Bundle, proble
 from ome.webhooks.configuration import CERT_MANAGER_ANNOTATION
 
 SECRET = GVK("", "v1", "Secret")
+SERVICE = GVK("", "v1", "Service")
+SERVICE_NAME = "ome-webhook-server-service"
+"""The webhooks' Service, which an install ships: the owner of the certificate Secret
+the replicas make beside it, so that deleting the install deletes the Secret too."""
 MUTATING = GVK("admissionregistration.k8s.io", "v1", "MutatingWebhookConfiguration")
 VALIDATING = GVK("admissionregistration.k8s.io", "v1", "ValidatingWebhookConfiguration")
 FIELD_MANAGER = "ome-webhooks"
@@ -90,29 +94,60 @@ async def shared_certificate(
     """The certificate in Secret ``namespace/name``, made (or replaced) when it cannot
     serve ``hosts`` for long enough."""
     secrets = await client.resource(SECRET)
+    owner = _owner_reference(await get_or_none(client, SERVICE, SERVICE_NAME, namespace))
     for _ in range(ATTEMPTS):
         current = await get_or_none(client, SECRET, name, namespace)
         bundle = None if current is None else decode(current)
         if current is not None:
             why = "incomplete Secret" if bundle is None else problem(bundle, hosts)
             if bundle is not None and why is None:
+                if owner is not None and owner not in _owners(current):
+                    with contextlib.suppress(Conflict, NotFound):  # made before it had one
+                        await secrets.patch(name, {"metadata": _owned(current, owner)}, namespace)
                 return bundle
             log.info("renewing the webhook certificate", secret=f"{namespace}/{name}", why=why)
         fresh = successor(hosts, bundle)
         body = _secret_body(namespace, name, fresh)
         try:
+            if owner is not None:
+                body["metadata"]["ownerReferences"] = [owner]
             if current is None:
                 await secrets.create(body)
             else:
-                # The install's own Secret ships empty and Opaque: keep its type (immutable)
-                # and its metadata, so it stays the install's and goes with it.
+                # keep its type (immutable) and the metadata whoever made it gave it
                 kept = current.get("type") or body["type"]
-                await secrets.update({**current, "type": kept, "data": body["data"]})
+                meta = current["metadata"]
+                if owner is not None:
+                    meta = {**meta, **_owned(current, owner)}
+                await secrets.update(
+                    {**current, "metadata": meta, "type": kept, "data": body["data"]}
+                )
         except (AlreadyExists, Conflict):
             continue  # another replica wrote one first: use theirs
         log.info("webhook certificate generated", secret=f"{namespace}/{name}", hosts=list(hosts))
         return fresh
     raise RuntimeError(f"Secret {namespace}/{name} kept changing while being written")
+
+
+def _owner_reference(service: dict[str, Any] | None) -> dict[str, Any] | None:
+    if service is None:  # a manager outside the cluster, with no Service: no owner
+        return None
+    meta = service["metadata"]
+    return {"apiVersion": "v1", "kind": "Service", "name": meta["name"], "uid": meta["uid"]}
+
+
+def _owners(obj: dict[str, Any]) -> list[dict[str, Any]]:
+    return [
+        {k: r.get(k) for k in ("apiVersion", "kind", "name", "uid")}
+        for r in obj["metadata"].get("ownerReferences") or []
+    ]
+
+
+def _owned(obj: dict[str, Any], owner: dict[str, Any]) -> dict[str, Any]:
+    """The owner references of ``obj`` with ``owner`` among them, and its version."""
+    meta = obj["metadata"]
+    others = [r for r in meta.get("ownerReferences") or [] if r.get("uid") != owner["uid"]]
+    return {"ownerReferences": [*others, owner], "resourceVersion": meta["resourceVersion"]}
 
 
 async def inject_ca_bundle(client: Client, gvk: GVK, name: str, ca: bytes) -> bool:

@@ -40,6 +40,8 @@ from ome.webhooks.configuration import webhook_configurations
 from ome.webhooks.provision import (
     MUTATING,
     SECRET,
+    SERVICE,
+    SERVICE_NAME,
     VALIDATING,
     inject_ca_bundle,
     shared_certificate,
@@ -293,20 +295,27 @@ async def test_the_certificate_is_shared_through_the_secret_and_injected(
     assert base64.b64decode(secret["data"]["tls.crt"]) == served.server.cert_file.read_bytes()
 
 
-async def test_the_installs_empty_secret_is_filled_and_stays_the_installs(
+async def test_the_secret_is_owned_by_the_webhook_service_so_it_goes_with_the_install(
     client: Client, namespace: str
 ) -> None:
-    shipped = yaml.safe_load((ROOT / "manifests" / "webhook" / "certificate.yaml").read_text())
-    shipped["metadata"] |= {"namespace": namespace, "name": "shipped-cert"}
-    shipped["metadata"]["annotations"] = {"meta.helm.sh/release-name": "ome"}
+    services = await client.resource(SERVICE)
     secrets = await client.resource(SECRET)
-    await secrets.create(shipped)
-    bundle = await shared_certificate(client, namespace, "shipped-cert", ["127.0.0.1"])
-    filled = await secrets.get("shipped-cert", namespace)
-    assert filled["type"] == "Opaque"  # immutable: an update changing it would fail
-    assert filled["metadata"]["labels"] == shipped["metadata"]["labels"]
-    assert filled["metadata"]["annotations"] == shipped["metadata"]["annotations"]
-    assert base64.b64decode(filled["data"]["tls.crt"]) == bundle.cert
+    # made by a version without owners, of the type the install's manifests never set
+    await shared_certificate(client, namespace, "owned-cert", ["127.0.0.1"])
+    assert not (await secrets.get("owned-cert", namespace))["metadata"].get("ownerReferences")
+    service = await services.create(
+        {
+            "metadata": {"name": SERVICE_NAME, "namespace": namespace},
+            "spec": {"ports": [{"port": 443, "targetPort": 9443}]},
+        }
+    )
+    bundle = await shared_certificate(client, namespace, "owned-cert", ["127.0.0.1"])
+    owned = await secrets.get("owned-cert", namespace)
+    assert [(o["kind"], o["uid"]) for o in owned["metadata"]["ownerReferences"]] == [
+        ("Service", service["metadata"]["uid"])
+    ]
+    assert base64.b64decode(owned["data"]["tls.crt"]) == bundle.cert  # kept, not renewed
+    await services.delete(SERVICE_NAME, namespace)
 
 
 async def test_a_second_replica_serves_the_same_certificate(
