@@ -182,7 +182,7 @@ class Checker:
 
     def new_leader_problems(self) -> list[str]:
         """Writes by a replica not holding the lease, not reported before."""
-        found = invariants.leader_writes_problems(_audit(self.system.audit_log), LEASE_NAME)
+        found = invariants.leader_writes_problems(read_audit(self.system.audit_log), LEASE_NAME)
         new = [p for p in found if p not in self._leader_problems]
         self._leader_problems.update(new)
         return new
@@ -234,15 +234,21 @@ class Checker:
         return taken
 
 
-def _audit(path: Path) -> list[dict[str, Any]]:
-    if not path.exists():
-        return []
+def read_audit(path: Path) -> list[dict[str, Any]]:
+    """The events of the audit log ``path`` and of the backups the API server rotated it
+    into (``audit-<time>.log`` beside it, once it reached its maximum size), oldest
+    first: a check reading only the current file would lose the lease's history up to
+    the rotation, and take the writes after it for writes while nobody led."""
+    backups = sorted(path.parent.glob(f"{path.stem}-*{path.suffix}"))
     events = []
-    with path.open() as log:
-        for line in log:
-            if line.strip():
-                try:
-                    events.append(json.loads(line))
-                except ValueError:
-                    continue  # a line cut short by the API server's restart
+    for log in (*backups, path):
+        if not log.exists():
+            continue
+        with log.open() as lines:
+            for line in lines:
+                if line.strip():
+                    try:
+                        events.append(json.loads(line))
+                    except ValueError:
+                        continue  # a line cut short by the API server's restart
     return events

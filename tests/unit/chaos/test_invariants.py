@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
 from typing import Any
 
+from chaos.checker import read_audit
 from chaos.invariants import (
     Catalogue,
     Desired,
@@ -232,3 +235,17 @@ def test_memory_tasks_and_fds_must_stay_flat_per_process() -> None:
         ProcessSample("r0", 2, 400 * mib, 500, 900),
     ]
     assert leak_problems(restarted) == []
+
+
+def test_the_audit_log_is_read_with_the_backups_it_was_rotated_into(tmp_path: Path) -> None:
+    """The API server rotates its audit log at its maximum size (100 MB by default):
+    the lease's history before the rotation is in the backup, and without it the
+    leader's writes after the rotation look like writes while nobody led."""
+    current = tmp_path / "audit.log"
+    backup = tmp_path / "audit-2026-12-07T02-25-49.185.log"
+    backup.write_text(json.dumps(lease("a", t(0))) + "\n" + json.dumps(write("a", t(1))) + "\n")
+    current.write_text(json.dumps(write("a", t(5))) + "\n" + '{"cut short')
+    assert leader_writes_problems(read_audit(current), "lease") == []
+    assert read_audit(current)[-1]["requestReceivedTimestamp"] == t(5)
+    alone = [json.loads(current.read_text().splitlines()[0])]
+    assert "while nobody held" in leader_writes_problems(alone, "lease")[0]
