@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
-import json
 from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
@@ -21,6 +20,7 @@ from ome.client import (
     KubeObject,
     NotFound,
     ResourceClient,
+    codec,
     delete_preconditions,
     fenced,
     newest_seen,
@@ -183,7 +183,7 @@ def _no_inference_pools() -> ServingError:
 
 
 def _digest(obj: Mapping[str, Any]) -> str:
-    return hashlib.sha256(json.dumps(obj, sort_keys=True).encode()).hexdigest()
+    return hashlib.sha256(codec.canonical(obj)).hexdigest()
 
 
 def _gvk(obj: Mapping[str, Any]) -> GVK:
