@@ -3,12 +3,15 @@ the same run:
 
     memory   Python heap bytes per cached object, for N InferenceServices (made from the
              OME samples in ../shared/ome-reference) and N ConfigMaps with 4 KB of data,
-             cached with the default transform (managedFields stripped), with none, and
-             metadata-only. Baselines: the object's JSON as the server sends it (and
+             cached with the default transform (managedFields stripped), in the compact
+             store (JSON, decoded on read), with no transform, and metadata-only. The
+             default and compact caches' reads are timed too (get per key, list per
+             object). Baselines: the object's JSON as the server sends it (and
              without managedFields), and a naive cache of the dicts json.loads makes of
              the same pages. Each case runs in a fresh process, traced (tracemalloc) from
              before the informer starts until it has synced. Targets: <= 2x the JSON
-             bytes with managedFields stripped; <= 1 KB per object metadata-only.
+             bytes with managedFields stripped; compact <= 1x the JSON as served; <= 1 KB
+             per object metadata-only.
     sync     seconds from start() to a synced cache of the N InferenceServices, by
              paginated list and by watch-list. Baseline: the same paginated list
              (limit 500, resourceVersion 0) read and decoded raw. 5 runs each,
@@ -20,6 +23,7 @@ the same run:
 Prints one JSON object per line per case, then a summary. About 1.5 minutes for 10k.
 
     .venv/bin/python bench/informer.py [--objects 10000] [--rate 200] [--seconds 10]
+                                       [--cases memory,sync,latency]
 """
 
 from __future__ import annotations
@@ -41,7 +45,7 @@ from typing import Any
 import yaml
 
 from ome.client import Client, Invalid, load_configuration
-from ome.informers import ReflectorOptions, SharedInformerFactory, object_key
+from ome.informers import ReflectorOptions, SharedInformerFactory, Store, object_key
 from ome.informers import strip_managed_fields as strip
 from ome.testing import ControlPlane
 
@@ -161,7 +165,10 @@ async def json_sizes(client: Client, kind: str) -> dict[str, float]:
 
 # -- memory (in a child process per case) ---------------------------------------------
 
-MEMORY_MODES = ("default", "no-transform", "metadata-only", "naive-dicts")
+MEMORY_MODES = ("default", "compact", "no-transform", "metadata-only", "naive-dicts")
+# Modes whose read cost is timed after the memory is: every key read once, then one list.
+READ_TIMED = ("default", "compact")
+READ_COSTS = ("get_us", "list_us_per_object")
 
 
 async def measure_memory(kubeconfig: str, kind: str, mode: str) -> None:
@@ -176,7 +183,10 @@ async def measure_memory(kubeconfig: str, kind: str, mode: str) -> None:
             count = len(cache)
         else:
             factory = SharedInformerFactory(
-                client, namespace=namespace, transform=None if mode == "no-transform" else strip
+                client,
+                namespace=namespace,
+                transform=None if mode == "no-transform" else strip,
+                compact_stores={plural} if mode == "compact" else (),
             )
             informer = factory.informer(
                 group, version, plural, metadata_only=mode == "metadata-only"
@@ -187,9 +197,31 @@ async def measure_memory(kubeconfig: str, kind: str, mode: str) -> None:
         gc.collect()
         after = tracemalloc.get_traced_memory()[0]
         tracemalloc.stop()
-        print(json.dumps({"objects": count, "bytes_per_object": (after - before) / count}))
+        result = {"objects": count, "bytes_per_object": (after - before) / count}
+        if mode in READ_TIMED:
+            result.update(read_cost(informer.store))
+        print(json.dumps(result))
         if mode != "naive-dicts":
             await factory.stop()
+
+
+def read_cost(store: Store) -> dict[str, float]:
+    """Microseconds per ``get`` (every key, best of 3 passes) and per object listed
+    (``list``, best of 3)."""
+    keys = store.list_keys()
+    gets, lists = [], []
+    for _ in range(3):
+        started = time.perf_counter()
+        for key in keys:
+            store.get(key)
+        gets.append(time.perf_counter() - started)
+        started = time.perf_counter()
+        store.list()
+        lists.append(time.perf_counter() - started)
+    return {
+        "get_us": min(gets) / len(keys) * 1e6,
+        "list_us_per_object": min(lists) / len(keys) * 1e6,
+    }
 
 
 async def in_child(kubeconfig: Path, *arguments: str) -> Any:
@@ -213,9 +245,9 @@ async def memory(client: Client, kubeconfig: Path) -> dict[str, dict[str, float]
     summary = {}
     for kind in KINDS:
         sizes = await json_sizes(client, kind)
-        per_mode = {
-            m: (await memory_case(kubeconfig, kind, m))["bytes_per_object"] for m in MEMORY_MODES
-        }
+        cases = {m: await memory_case(kubeconfig, kind, m) for m in MEMORY_MODES}
+        per_mode = {m: case["bytes_per_object"] for m, case in cases.items()}
+        default, compact = cases["default"], cases["compact"]
         row = {
             **sizes,
             **{f"{m}_bytes": round(b) for m, b in per_mode.items()},
@@ -223,6 +255,12 @@ async def memory(client: Client, kubeconfig: Path) -> dict[str, dict[str, float]
                 per_mode["default"] / sizes["json_bytes_stripped"], 2
             ),
             "default_vs_json": round(per_mode["default"] / sizes["json_bytes"], 2),
+            "compact_vs_json": round(per_mode["compact"] / sizes["json_bytes"], 2),
+            **{f"{m}_{cost}": round(cases[m][cost], 3) for m in READ_TIMED for cost in READ_COSTS},
+            **{
+                f"compact_vs_default_{cost}": round(compact[cost] / default[cost], 1)
+                for cost in READ_COSTS
+            },
             "no_transform_vs_json": round(per_mode["no-transform"] / sizes["json_bytes"], 2),
             "naive_vs_json": round(per_mode["naive-dicts"] / sizes["json_bytes"], 2),
         }
@@ -230,7 +268,11 @@ async def memory(client: Client, kubeconfig: Path) -> dict[str, dict[str, float]
             case="memory",
             kind=kind,
             **row,
-            targets={"default_vs_json_stripped": "<= 2", "metadata-only_bytes": "<= 1024"},
+            targets={
+                "default_vs_json_stripped": "<= 2",
+                "metadata-only_bytes": "<= 1024",
+                "compact_vs_json": "<= 1",
+            },
         )
         summary[kind] = row
     return summary
@@ -397,11 +439,12 @@ async def latency(client: Client, kubeconfig: Path, rate: float, seconds: float)
 async def main(args: argparse.Namespace) -> None:
     async with ControlPlane() as plane, await plane.client(timeout=120) as client:
         await populate(plane, client, args.objects)
-        results = {
-            "memory": await memory(client, plane.kubeconfig),
-            "sync": await sync(client),
-            "latency": await latency(client, plane.kubeconfig, args.rate, args.seconds),
+        cases = {
+            "memory": lambda: memory(client, plane.kubeconfig),
+            "sync": lambda: sync(client),
+            "latency": lambda: latency(client, plane.kubeconfig, args.rate, args.seconds),
         }
+        results = {name: await cases[name]() for name in args.cases.split(",")}
     emit(case="summary", **results)
 
 
@@ -410,6 +453,7 @@ if __name__ == "__main__":
     parser.add_argument("--objects", type=int, default=10_000)
     parser.add_argument("--rate", type=float, default=200.0)
     parser.add_argument("--seconds", type=float, default=10.0)
+    parser.add_argument("--cases", default="memory,sync,latency", help="comma-separated")
     parser.add_argument("--memory", nargs=2, metavar=("KIND", "MODE"), help=argparse.SUPPRESS)
     parser.add_argument("--create", nargs=2, type=float, help=argparse.SUPPRESS)
     parser.add_argument("--kubeconfig", help=argparse.SUPPRESS)

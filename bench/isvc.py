@@ -14,7 +14,13 @@ services:
            each child with the controller's field manager and owner reference, status
            apply) at the same concurrency as the controller's workers
     ome    the InferenceService controller (ome.controllers.inferenceservice) on a
-           Manager watching all namespaces, in a process of its own
+           Manager watching all namespaces, in a process of its own, its caches of
+           services and children compact (JSON, decoded on read) as ``ome run`` keeps them
+    ome-plain  the same with every cache plain (decoded objects), as
+           ``ome run --no-compact-caches``; optional, to weigh the compact caches
+    ome-crowded  ``ome`` on a control plane also holding --unrelated objects (default
+           10,000: Deployments, ConfigMaps, Secrets and Pods, a quarter each, none of
+           them the operator's); optional, to show what they cost its memory
 
 The raw services are the upstream samples that plan against the catalogue as upstream
 ships it (most catalogue models lack a modelFormat and wait for the model agent); each
@@ -45,6 +51,13 @@ shared machine drifts during a run, and a single pair favours whichever runs sec
     .venv/bin/python bench/isvc.py [--services 1000] [--multinode 100] [--pd 100]
                                    [--workers 4] [--namespaces 4]
                                    [--variants floor,ome,ome,floor]
+                                   [--unrelated 10000]
+
+The scaling curve: the operator alone on each number of raw services, each on a plane of
+its own, and the least-squares line through seconds, CPU seconds and peak RSS against
+the number of services (slope, intercept, R²):
+
+    .venv/bin/python bench/isvc.py --scale 100,1000,5000
 """
 
 from __future__ import annotations
@@ -54,6 +67,7 @@ import asyncio
 import copy
 import json
 import os
+import statistics
 import sys
 import tempfile
 import time
@@ -76,6 +90,7 @@ from ome.api.validation import validate_object
 from ome.cli import bootstrap
 from ome.client import GVK, Client, load_configuration
 from ome.controllers.inferenceservice import (
+    CACHED_IN_QUANTITY,
     CONTROLLER_NAME,
     FIELD_MANAGER,
     FINALIZER,
@@ -103,6 +118,9 @@ TARGET_MS = 5.0
 VARIANT_LABEL = "bench.ome.io/variant"
 KIND_LABEL = "bench.ome.io/kind"
 KINDS_OF_SERVICE = ("raw", "multinode", "pd")
+VARIANTS = ("floor", "ome", "ome-plain", "ome-crowded")
+OPERATOR_VARIANTS = ("ome", "ome-plain", "ome-crowded")
+UNRELATED_NAMESPACE = "unrelated"
 SERVICE_LABEL = "ome.io/inferenceservice"
 CATALOGUE_KINDS = ("ClusterBaseModel", "ClusterServingRuntime")
 INFERENCESERVICE = GVK("ome.io", "v1beta1", "InferenceService")
@@ -254,7 +272,7 @@ def say(message: Obj | str) -> None:
     print(message if isinstance(message, str) else json.dumps(message), flush=True)
 
 
-async def run_operator(workers: int) -> None:
+async def run_operator(workers: int, *, compact: bool) -> None:
     structlog.configure(logger_factory=structlog.PrintLoggerFactory(sys.stderr))
     count_writes()
     # Selection + render CPU inside the reconciles, by kind of service: the thread CPU
@@ -284,6 +302,7 @@ async def run_operator(workers: int) -> None:
         metrics_address="127.0.0.1:0",
         probe_address="127.0.0.1:0",
         handle_signals=False,
+        compact_kinds=CACHED_IN_QUANTITY if compact else frozenset(),
     )
     manager = Manager(Client(await load_configuration(os.environ["KUBECONFIG"])), options)
     # The plane serves the LeaderWorkerSet API alone of the optional ones, as the floor
@@ -417,6 +436,55 @@ async def create_services(client: Client, bodies: list[Obj]) -> None:
     await gather_limited([lambda b=b: resource.create(b) for b in bodies], CREATE_CONCURRENCY)
 
 
+def unrelated_objects(count: int) -> list[tuple[str, Obj]]:
+    """``count`` objects no controller of the operator's owns, as a busy cluster holds
+    them: (collection path, body), a quarter each Deployments, ConfigMaps, Secrets and
+    Pods (which stay unscheduled: no scheduler runs)."""
+    base = f"/api/v1/namespaces/{UNRELATED_NAMESPACE}"
+    container = {
+        "name": "app",
+        "image": "registry.example.com/team/app:1.2.3",
+        "env": [{"name": f"SETTING_{i}", "value": f"value-{i}"} for i in range(4)],
+        "resources": {"requests": {"cpu": "100m", "memory": "128Mi"}},
+    }
+    objects: list[tuple[str, Obj]] = []
+    for i in range(count):
+        name, labels = f"unrelated-{i}", {"app": f"app-{i % 50}", "team": f"team-{i % 7}"}
+        metadata = {"name": name, "labels": labels}
+        match i % 4:
+            case 0:
+                pod_template = {"metadata": {"labels": labels}, "spec": {"containers": [container]}}
+                spec = {
+                    "replicas": 1,
+                    "selector": {"matchLabels": labels},
+                    "template": pod_template,
+                }
+                body = {"apiVersion": "apps/v1", "kind": "Deployment", "spec": spec}
+                objects.append(
+                    (
+                        f"/apis/apps/v1/namespaces/{UNRELATED_NAMESPACE}/deployments",
+                        {**body, "metadata": metadata},
+                    )
+                )
+            case 1:
+                data = {f"key-{k}": "x" * 200 for k in range(4)}
+                objects.append((f"{base}/configmaps", {"metadata": metadata, "data": data}))
+            case 2:
+                data = {"token": "dG9rZW4=" * 40}
+                objects.append((f"{base}/secrets", {"metadata": metadata, "data": data}))
+            case _:
+                objects.append(
+                    (f"{base}/pods", {"metadata": metadata, "spec": {"containers": [container]}})
+                )
+    return objects
+
+
+async def create_unrelated(client: Client, count: int) -> None:
+    await client.create("/api/v1/namespaces", {"metadata": {"name": UNRELATED_NAMESPACE}})
+    writes = [lambda p=p, b=b: client.create(p, b) for p, b in unrelated_objects(count)]
+    await gather_limited(writes, CREATE_CONCURRENCY)
+
+
 async def with_status(client: Client, variant: str) -> int:
     """Services of the variant that carry a status (written after their children, by
     the controller and the floor alike). From the watch cache: cheap for the server."""
@@ -445,6 +513,8 @@ async def run_variant(
     expected: tuple[set[tuple[str, str]], int],
     args: argparse.Namespace,
 ) -> Obj:
+    if variant == "ome-crowded":
+        await create_unrelated(client, args.unrelated)
     await create_services(client, bodies)
     env = {**os.environ, "KUBECONFIG": str(plane.kubeconfig)}
     argv = [sys.executable, __file__, "--role", variant, "--workers", str(args.workers)]
@@ -514,6 +584,14 @@ def summed(runs: list[Obj]) -> dict[str, float]:
     return {k: sum(r[k] for r in runs) for k in keys}
 
 
+def max_of(runs: list[Obj], key: str) -> float:
+    return max(float(r[key]) for r in runs)
+
+
+def mean_of(runs: list[Obj], key: str) -> float:
+    return statistics.fmean(float(r[key]) for r in runs)
+
+
 def total_cpu(result: Obj) -> float:
     return float(result["process_cpu_seconds"] + result["apiserver_and_etcd_cpu_seconds"])
 
@@ -542,6 +620,36 @@ def in_operator_cpu_ms(runs: list[Obj]) -> dict[str, float]:
     return {**found, "all": round(sum(seconds.values()) / max(calls.total(), 1) * 1000, 3)}
 
 
+async def run_on_own_plane(
+    catalogue: list[Obj],
+    *,
+    variant: str,
+    bodies: list[Obj],
+    expected: tuple[set[tuple[str, str]], int],
+    args: argparse.Namespace,
+) -> Obj:
+    """One run on a control plane of its own: neither variant pays for the other's objects
+    in etcd, and the operator, which watches every namespace, sees only its own services.
+    Each InferenceService renders up to three Services: the test control plane's /24 of
+    ClusterIPs would run out after about 85 of them."""
+    lws_crds = leaderworkerset.crds_dir(binaries.bin_dir() / binaries.LWS_DIR)
+    async with ControlPlane(
+        apiserver_args=[f"--service-cluster-ip-range={SERVICE_RANGE}"]
+    ) as plane:
+        # The LeaderWorkerSet CRD without its controller: as with the Deployments, for
+        # which no controller-manager runs, the end point is the objects written, and a
+        # controller turning them into StatefulSets would load both variants' API server
+        # alike with work that is not theirs.
+        await plane.install_crds(
+            [*sorted((ROOT / "manifests" / "crds").glob("ome.io_*.yaml")), lws_crds]
+        )
+        async with await plane.client() as client:
+            await install_catalogue(client, catalogue)
+            return await run_variant(
+                plane, client, variant=variant, bodies=bodies, expected=expected, args=args
+            )
+
+
 async def main(args: argparse.Namespace) -> None:
     objects = installed_catalogue()
     catalog, config = memory_catalog(objects), parse_config(None)
@@ -553,7 +661,7 @@ async def main(args: argparse.Namespace) -> None:
         "raw": servable_samples(memory_catalog(catalogue_objects()), config)["raw"],
     }
     counts = {"raw": args.services, "multinode": args.multinode, "pd": args.pd}
-    per_variant = {v: services(samples, counts, v, args.namespaces) for v in ("ome", "floor")}
+    per_variant = {v: services(samples, counts, v, args.namespaces) for v in VARIANTS}
     # Offline, before the control plane starts: selection + render per service.
     models = [InferenceService.model_validate(b) for b in per_variant["ome"]]
     rendered = [render_objects(plan_service(m, catalog, config), set()) for m in models]
@@ -576,33 +684,11 @@ async def main(args: argparse.Namespace) -> None:
         flush=True,
     )
     LOGS.mkdir(exist_ok=True)
-    lws_crds = leaderworkerset.crds_dir(binaries.bin_dir() / binaries.LWS_DIR)
-    results: dict[str, list[Obj]] = {"ome": [], "floor": []}
+    results: dict[str, list[Obj]] = {v: [] for v in VARIANTS}
     for variant in args.variants.split(","):
-        # A control plane of its own per variant: neither run pays for the other's
-        # objects in etcd, and the operator, which watches every namespace, sees only its
-        # own services. Each InferenceService renders up to three Services: the test
-        # control plane's /24 of ClusterIPs would run out after about 85 of them.
-        async with ControlPlane(
-            apiserver_args=[f"--service-cluster-ip-range={SERVICE_RANGE}"]
-        ) as plane:
-            # The LeaderWorkerSet CRD without its controller: as with the Deployments,
-            # for which no controller-manager runs, the end point is the objects written,
-            # and a controller turning them into StatefulSets would load both variants'
-            # API server alike with work that is not theirs.
-            await plane.install_crds(
-                [*sorted((ROOT / "manifests" / "crds").glob("ome.io_*.yaml")), lws_crds]
-            )
-            async with await plane.client() as client:
-                await install_catalogue(client, objects)
-                result = await run_variant(
-                    plane,
-                    client,
-                    variant=variant,
-                    bodies=per_variant[variant],
-                    expected=expected,
-                    args=args,
-                )
+        result = await run_on_own_plane(
+            objects, variant=variant, bodies=per_variant[variant], expected=expected, args=args
+        )
         results[variant].append(result)
         print(json.dumps(result), flush=True)
     if not (results["ome"] and results["floor"]):
@@ -628,7 +714,66 @@ async def main(args: argparse.Namespace) -> None:
         "target_ms": TARGET_MS,
         "met": max(*offline_ms.values(), *in_operator.values()) <= TARGET_MS,
     }
+    for other, figure in (("ome-plain", "compact_over_plain"), ("ome-crowded", "crowded_over_ome")):
+        if results[other]:
+            first, second = (
+                (results["ome"], results[other])
+                if other == "ome-plain"
+                else (results[other], results["ome"])
+            )
+            summary[figure] = {
+                "peak_rss": round(
+                    max_of(first, "peak_rss_mib") / max_of(second, "peak_rss_mib"), 2
+                ),
+                "process_cpu_per_run": round(
+                    mean_of(first, "process_cpu_seconds") / mean_of(second, "process_cpu_seconds"),
+                    2,
+                ),
+            }
     print(json.dumps(summary), flush=True)
+
+
+async def scaling(args: argparse.Namespace) -> None:
+    """The operator alone on N raw services for each N of --scale, each on a plane of its
+    own; then a least-squares line through seconds, CPU seconds and peak RSS against N."""
+    objects = installed_catalogue()
+    catalog, config = memory_catalog(objects), parse_config(None)
+    raw = servable_samples(memory_catalog(catalogue_objects()), config)["raw"]
+    LOGS.mkdir(exist_ok=True)
+    runs = []
+    for size in (int(n) for n in args.scale.split(",")):
+        counts = {"raw": size, "multinode": 0, "pd": 0}
+        bodies = services({"raw": raw, "multinode": [], "pd": []}, counts, "ome", args.namespaces)
+        models = [InferenceService.model_validate(b) for b in bodies]
+        rendered = [render_objects(plan_service(m, catalog, config), set()) for m in models]
+        expected = (
+            {(o["apiVersion"], o["kind"]) for r in rendered for o in r},
+            sum(map(len, rendered)),
+        )
+        result = await run_on_own_plane(
+            objects, variant="ome", bodies=bodies, expected=expected, args=args
+        )
+        print(json.dumps(result), flush=True)
+        runs.append(result)
+    sizes = [float(r["services"]) for r in runs]
+    fits = {
+        figure: line_fit(sizes, [float(r[figure]) for r in runs])
+        for figure in ("seconds", "process_cpu_seconds", "peak_rss_mib")
+    }
+    print(json.dumps({"case": "isvc_scaling", "services": sizes, "fit": fits}), flush=True)
+
+
+def line_fit(xs: list[float], ys: list[float]) -> dict[str, float]:
+    """Slope, intercept and R² of the least-squares line through the points."""
+    slope, intercept = statistics.linear_regression(xs, ys)
+    mean = statistics.fmean(ys)
+    total = sum((y - mean) ** 2 for y in ys)
+    residual = sum((y - (slope * x + intercept)) ** 2 for x, y in zip(xs, ys, strict=True))
+    return {
+        "slope_per_service": round(slope, 5),
+        "intercept": round(intercept, 2),
+        "r_squared": round(1 - residual / total, 4) if total else 1.0,
+    }
 
 
 def arguments() -> argparse.Namespace:
@@ -641,17 +786,28 @@ def arguments() -> argparse.Namespace:
     parser.add_argument("--repeats", type=int, default=3, help="offline selection + render")
     parser.add_argument("--timeout", type=float, default=600)
     parser.add_argument(
+        "--unrelated", type=int, default=10_000, help="objects on the ome-crowded plane"
+    )
+    parser.add_argument(
         "--variants", default="floor,ome,ome,floor", help="which, in which order; repeats allowed"
     )
-    parser.add_argument("--role", choices=("ome", "floor"), help=argparse.SUPPRESS)
+    parser.add_argument(
+        "--scale",
+        metavar="N,N,...",
+        help="instead of the variants: the operator alone on each number of raw services, "
+        "and the line through the runs",
+    )
+    parser.add_argument("--role", choices=VARIANTS, help=argparse.SUPPRESS)
     return parser.parse_args()
 
 
 if __name__ == "__main__":
     options = arguments()
-    if options.role == "ome":
-        asyncio.run(run_operator(options.workers))
+    if options.role in OPERATOR_VARIANTS:
+        asyncio.run(run_operator(options.workers, compact=options.role != "ome-plain"))
     elif options.role == "floor":
         asyncio.run(run_floor(options.workers, "floor"))
+    elif options.scale:
+        asyncio.run(scaling(options))
     else:
         asyncio.run(main(options))

@@ -72,6 +72,10 @@ class OperatorOptions:
     knativeservices: bool = True
     """Whether the cluster serves Knative Serving's Services (Serverless components):
     without them such services report KnativeServingUnavailable."""
+    compact_caches: bool = True
+    """Keep the caches of InferenceServices and their children as JSON, decoded on each
+    read (:class:`ome.informers.CompactStore`): a third of the memory for those caches,
+    a microsecond or a few per read."""
     local: bool = False
     """The API server runs on this machine: it calls the webhooks on loopback, and the
     webhook configurations are installed by this process and removed when it stops."""
@@ -105,6 +109,9 @@ def build_manager(client: Client, options: OperatorOptions) -> Manager:
             leader_election=election,
             handle_signals=options.handle_signals,
             identity=options.identity,
+            compact_kinds=inferenceservice.CACHED_IN_QUANTITY
+            if options.compact_caches
+            else frozenset(),
         ),
     )
     inferenceservice.setup(

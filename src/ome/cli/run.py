@@ -122,6 +122,13 @@ def register(commands: Any) -> None:
     runtime.add_argument("--probe-address", default=":8081", help="/healthz and /readyz")
     runtime.add_argument("--isvc-workers", type=int, default=4)
     runtime.add_argument("--model-workers", type=int, default=2)
+    runtime.add_argument(
+        "--compact-caches",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="keep the caches of InferenceServices and their children as JSON, decoded on "
+        "each read: less memory, a little CPU per read (default: on)",
+    )
     logs.add_arguments(runtime)
     parser.set_defaults(handler=run)
 
@@ -137,6 +144,7 @@ def options_from(args: argparse.Namespace) -> OperatorOptions:
             probe_address=args.probe_address,
             isvc_workers=args.isvc_workers,
             model_workers=args.model_workers,
+            compact_caches=args.compact_caches,
             handle_signals=not args.local,
             webhook_address=_webhook_address(args),
             webhook_url=args.webhook_url,

@@ -33,6 +33,7 @@ from ome.controllers.kinds import (
     SERVICE,
     SERVICEACCOUNT,
 )
+from ome.informers import CompactStore
 from ome.runtime import Manager
 from ome.serving.naming import model_ready_label
 from ome.testing.pytest_plugin import Cluster
@@ -360,7 +361,8 @@ async def test_an_operator_watching_one_namespace_reads_its_config_from_its_own(
     cluster: Cluster, client: Client, namespace: str, catalogue: dict[str, Any]
 ) -> None:
     """``ome run --namespace team --operator-namespace ome``: services in the watched
-    namespace, configuration in the operator's, which the manager does not watch."""
+    namespace, configuration in the operator's, which the manager does not watch. The
+    caches of services and children are compact, as ``ome run`` keeps them."""
     own = f"{namespace}-operator"
     await ensure_namespace(client, own)
     options = OperatorOptions(
@@ -374,25 +376,26 @@ async def test_an_operator_watching_one_namespace_reads_its_config_from_its_own(
     services = await client.resource(INFERENCESERVICE)
     try:
         with refused_nothing(cluster, MANAGER_ACCOUNT):
-            async with (
-                await cluster.operator_client() as operator,
-                build_manager(operator, options).running(),
-            ):
-                name = await a_broken_config_fails_the_service_until_fixed(
-                    client, catalogue["sample"], namespace, own
-                )
+            async with await cluster.operator_client() as operator:
+                manager = build_manager(operator, options)
+                assert isinstance(manager.informer(INFERENCESERVICE).store, CompactStore)
+                assert isinstance(manager.informer(DEPLOYMENT).store, CompactStore)
+                async with manager.running():
+                    name = await a_broken_config_fails_the_service_until_fixed(
+                        client, catalogue["sample"], namespace, own
+                    )
 
-                async def ready() -> bool:
-                    current = await services.get(name, namespace)
-                    return _conditions(current).get("Ready", {}).get("status") == "True"
+                    async def ready() -> bool:
+                        current = await services.get(name, namespace)
+                        return _conditions(current).get("Ready", {}).get("status") == "True"
 
-                await eventually(ready, timeout=60)
-                await services.delete(name, namespace)
+                    await eventually(ready, timeout=60)
+                    await services.delete(name, namespace)
 
-                async def gone() -> bool:
-                    return await get_or_none(services, name, namespace) is None
+                    async def gone() -> bool:
+                        return await get_or_none(services, name, namespace) is None
 
-                await eventually(gone, timeout=60)
+                    await eventually(gone, timeout=60)
     finally:
         await client.delete(f"/api/v1/namespaces/{own}")
 

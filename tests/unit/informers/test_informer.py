@@ -14,8 +14,10 @@ import pytest_asyncio
 from ome.client import Client
 from ome.client.errors import ApiError, Gone, TooManyRequests
 from ome.informers import (
+    NAMESPACE_INDEX,
     Backoff,
     CacheSyncError,
+    CompactStore,
     ReflectorOptions,
     SharedInformer,
     SharedInformerFactory,
@@ -69,6 +71,12 @@ async def watched(server: FakeApiServer) -> AsyncIterator[tuple[SharedInformer, 
 @pytest_asyncio.fixture(loop_scope="session")
 async def listed(server: FakeApiServer) -> AsyncIterator[tuple[SharedInformer, Recorder]]:
     async for pair in started(server, LIST_ONLY):
+        yield pair
+
+
+@pytest_asyncio.fixture(loop_scope="session")
+async def compacted(server: FakeApiServer) -> AsyncIterator[tuple[SharedInformer, Recorder]]:
+    async for pair in started(server, LIST_ONLY, compact_stores={"configmaps"}):
         yield pair
 
 
@@ -169,6 +177,25 @@ async def test_410_relists_and_vanished_objects_arrive_as_tombstones(
     relist = server.lists[-1]
     assert relist["resourceVersionMatch"] == "NotOlderThan"
     assert int(relist["resourceVersion"]) > 0
+
+
+async def test_a_compact_store_informer_reports_what_a_plain_one_does(
+    server: FakeApiServer, compacted: tuple[SharedInformer, Recorder]
+) -> None:
+    informer, recorder = compacted
+    assert isinstance(informer.store, CompactStore)
+    server.update("a", x="2")
+    server.delete("b")
+    await eventually(lambda: len(recorder.events) == 4)
+    assert recorder.events[2:] == [("update", "a"), ("delete", "b")]
+    server.end_watches()
+    server.delete_quietly("a")
+    server.create("c")
+    server.compact()
+    await eventually(lambda: ("tombstone", "a") in recorder.events)
+    assert recorder.last["a"]["data"] == {"x": "2"}  # the old content, decoded
+    assert names(informer) == ["c"]
+    assert informer.store.by_index(NAMESPACE_INDEX, "default")[0]["metadata"]["name"] == "c"
 
 
 async def test_a_list_at_an_unavailable_version_is_retried_as_a_consistent_read(

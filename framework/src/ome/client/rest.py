@@ -17,6 +17,7 @@ from urllib.parse import urlencode, urlsplit
 
 import aiohttp
 
+from ome.client import codec
 from ome.client.configuration import Configuration
 from ome.client.errors import TooManyRequests, error_from_response
 from ome.client.media import APPLY_PATCH, JSON
@@ -127,7 +128,7 @@ class RESTClient:
         response = await self._session.request(
             method,
             url,
-            data=None if body is None else json.dumps(body),
+            data=None if body is None else codec.dumps(body),
             headers=headers,
             timeout=timeout
             if isinstance(timeout, aiohttp.ClientTimeout)

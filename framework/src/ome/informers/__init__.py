@@ -7,13 +7,15 @@ every change to its handlers, each with its own buffer and task. The modules, to
 ``factory`` (sharing, watch budget), ``sync`` (waiting for caches), ``shared_informer``
 (store first, then handlers; tombstones; resync), ``handlers`` (per-handler delivery),
 ``reflector`` (the list/watch loop), ``listwatch`` (its requests), ``errors`` (what
-means relist, retry or fix), ``store`` (cache and indexes), ``typed`` (the cache read
+means relist, retry or fix), ``store`` (cache and indexes), ``compact_store`` (the
+cache kept as JSON), ``typed`` (the cache read
 as pydantic models), ``transform``, ``backoff``.
 
 This layer knows nothing of OME; it talks to the API server only through ome.client.
 """
 
 from ome.informers.backoff import Backoff
+from ome.informers.compact_store import CompactStore
 from ome.informers.errors import CacheSyncError
 from ome.informers.factory import SharedInformerFactory, WatchBudgetExceeded
 from ome.informers.handlers import DeletedFinalStateUnknown, Registration
@@ -28,6 +30,7 @@ __all__ = [
     "NAMESPACE_INDEX",
     "Backoff",
     "CacheSyncError",
+    "CompactStore",
     "DeletedFinalStateUnknown",
     "IndexFunc",
     "ModelStore",

@@ -21,6 +21,8 @@ start); before that, the two names make two informers, each correct but both pay
 
 from __future__ import annotations
 
+from collections.abc import Collection
+
 from ome.client import Client
 from ome.informers.reflector import ReflectorOptions, ResourceRequest
 from ome.informers.shared_informer import SharedInformer
@@ -51,11 +53,15 @@ class SharedInformerFactory:
         *,
         options: ReflectorOptions | None = None,
         max_watches: int | None = None,
+        compact_stores: Collection[str] = (),
     ) -> None:
         """``namespace`` None watches all namespaces; ``resync_period`` (seconds) is the
         handlers' default; ``transform`` runs on every object before it is cached (None
         keeps objects whole); ``max_watches`` defaults to WATCH_SHARE_OF_POOL of the
-        client's connection pool."""
+        client's connection pool; ``compact_stores`` names the resources, by kind or plural as
+        they are asked for, whose caches keep objects as JSON (:class:`CompactStore`).
+        Being the factory's choice rather than each asker's, it cannot depend on which
+        controller asked first."""
         self.client = client
         self.namespace = namespace
         self.resync_period = resync_period
@@ -63,6 +69,7 @@ class SharedInformerFactory:
         self.options = options or ReflectorOptions()
         pool = int(client.configuration.connection_pool_maxsize)
         self.max_watches = max_watches or max(1, int(pool * WATCH_SHARE_OF_POOL))
+        self.compact_stores = frozenset(compact_stores)
         self._informers: dict[ResourceRequest, SharedInformer] = {}
         self._started = False
 
@@ -109,6 +116,7 @@ class SharedInformerFactory:
                 transform=self.transform,
                 resync_period=self.resync_period,
                 options=self.options,
+                compact_store=plural_or_kind in self.compact_stores,
             )
             if self._started:
                 found.start()

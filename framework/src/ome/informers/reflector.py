@@ -130,11 +130,15 @@ class Reflector:
         *,
         transform: Transform | None = None,
         options: ReflectorOptions | None = None,
+        intern: bool = True,
     ) -> None:
+        """``intern`` shares repeated strings of the objects (:func:`compact`); worth it
+        where the sink keeps them."""
         self.client = client
         self.request = request
         self.sink = sink
         self.transform = transform
+        self.intern = intern
         self.options = options or ReflectorOptions()
         self.resource: ResourceInfo | None = None
         self.last_error: BaseException | None = None
@@ -320,4 +324,4 @@ class Reflector:
         obj["kind"] = list_watch.resource.kind
         if self.transform is not None:
             obj = self.transform(obj)
-        return compact(obj)
+        return compact(obj) if self.intern else obj

@@ -22,6 +22,7 @@ import contextlib
 from collections.abc import Mapping
 
 from ome.client import Client, KubeObject, ResourceInfo
+from ome.informers.compact_store import CompactStore
 from ome.informers.handlers import (
     AddHandler,
     DeletedFinalStateUnknown,
@@ -63,12 +64,18 @@ class SharedInformer:
         transform: Transform | None = None,
         resync_period: float | None = None,
         options: ReflectorOptions | None = None,
+        compact_store: bool = False,
     ) -> None:
+        """``compact_store`` keeps the cache as JSON (:class:`CompactStore`): far less memory,
+        a decode per read."""
         self.request = request
         self.name = str(request)
         self.resync_period = resync_period
-        self.store = Store({NAMESPACE_INDEX: namespace_index})
-        self.reflector = Reflector(client, request, self, transform=transform, options=options)
+        self.store = (CompactStore if compact_store else Store)({NAMESPACE_INDEX: namespace_index})
+        # Interning only pays for objects the cache holds decoded.
+        self.reflector = Reflector(
+            client, request, self, transform=transform, options=options, intern=not compact_store
+        )
         self._registrations: list[Registration] = []
         self._synced = False
         self._reflector_task: asyncio.Task[None] | None = None

@@ -100,12 +100,18 @@ class Store:
             raise ValueError(f"indexers already registered: {', '.join(clashes)}")
         self._indexers.update(indexers)
         self._indices.update({name: {} for name in indexers})
-        self._index_all(indexers)
+        self._index_all(indexers, self._cached())
 
-    def _index_all(self, indexers: Mapping[str, IndexFunc]) -> None:
+    def _cached(self) -> Iterable[tuple[str, KubeObject]]:
+        return self._items.items()
+
+    def _index_all(
+        self, indexers: Mapping[str, IndexFunc], objects: Iterable[tuple[str, KubeObject]]
+    ) -> None:
+        pairs = builtins.list(objects)
         for name, function in indexers.items():
             index = self._indices[name]
-            for key, obj in self._items.items():
+            for key, obj in pairs:
                 for value in function(obj):
                     index.setdefault(value, set()).add(key)
 
@@ -140,11 +146,14 @@ class Store:
             self._file(key, old, None)
         return old
 
-    def replace(self, items: dict[str, KubeObject]) -> dict[str, KubeObject]:
+    def replace(self, items: dict[str, KubeObject]) -> Mapping[str, KubeObject]:
         """Make ``items`` (key -> object; the store takes it over) the whole content, and
         rebuild the indexes; returns the old content."""
         old = self._items
         self._items = items
-        self._indices = {name: {} for name in self._indexers}
-        self._index_all(self._indexers)
+        self._reindex(items)
         return old
+
+    def _reindex(self, items: Mapping[str, KubeObject]) -> None:
+        self._indices = {name: {} for name in self._indexers}
+        self._index_all(self._indexers, items.items())

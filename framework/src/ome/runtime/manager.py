@@ -56,6 +56,9 @@ class ManagerOptions:
     # reported as a write loop (ome.runtime.writeloop).
     write_loop_threshold: int = DEFAULT_THRESHOLD
     write_loop_window: float = DEFAULT_WINDOW
+    # Kinds whose caches keep objects as JSON, decoded on each read
+    # (ome.informers.CompactStore): many objects, read a few at a time.
+    compact_kinds: frozenset[str] = frozenset()
 
     def __post_init__(self) -> None:
         if self.graceful_shutdown_timeout < 0:
@@ -96,7 +99,9 @@ class Manager:
             window=self.options.write_loop_window,
         )
         self.client.write_observers.append(self.write_loops.observe)
-        self.factory = SharedInformerFactory(self.client, namespace=self.options.namespace)
+        self.factory = SharedInformerFactory(
+            self.client, namespace=self.options.namespace, compact_stores=self.options.compact_kinds
+        )
         self.controllers: list[Controller] = []
         self._always_on: list[Runnable] = []
         self._leader_only: list[Runnable] = []

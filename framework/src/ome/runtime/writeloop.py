@@ -19,7 +19,6 @@ observations, so memory follows the objects written recently, not all ever writt
 
 from __future__ import annotations
 
-import json
 import time
 from collections import deque
 from collections.abc import Callable
@@ -28,7 +27,7 @@ from contextvars import ContextVar
 import structlog
 from prometheus_client import Counter
 
-from ome.client import RequestBody
+from ome.client import RequestBody, codec
 
 current_controller: ContextVar[str | None] = ContextVar("current_controller", default=None)
 """The name of the controller whose reconcile is running in this task, if any."""
@@ -71,7 +70,7 @@ class WriteLoopGuard:
         key = (controller, path)
         writes = self._writes.setdefault(key, deque())
         self._expire(writes, now)
-        digest = hash(json.dumps(body, sort_keys=True, default=str))
+        digest = hash(codec.canonical(body))
         repeat = any(d == digest for _, d, _ in writes)
         writes.append((now, digest, repeat))
         repeats = sum(1 for *_, r in writes if r)

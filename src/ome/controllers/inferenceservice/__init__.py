@@ -7,10 +7,16 @@ from ome.controllers.inferenceservice.reconciler import (
     FINALIZER,
     InferenceServiceReconciler,
 )
-from ome.controllers.inferenceservice.setup import CONTROLLER_NAME, config_informer, setup
+from ome.controllers.inferenceservice.setup import (
+    CACHED_IN_QUANTITY,
+    CONTROLLER_NAME,
+    config_informer,
+    setup,
+)
 from ome.serving.config import CONFIGMAP_NAME as CONFIG_NAME
 
 __all__ = [
+    "CACHED_IN_QUANTITY",
     "CONFIG_NAME",
     "CONTROLLER_NAME",
     "FIELD_MANAGER",

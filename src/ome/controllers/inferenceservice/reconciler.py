@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
-import json
 from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
@@ -21,6 +20,7 @@ from ome.client import (
     KubeObject,
     NotFound,
     ResourceClient,
+    codec,
     delete_preconditions,
     fenced,
     newest_seen,
@@ -183,7 +183,7 @@ def _no_inference_pools() -> ServingError:
 
 
 def _digest(obj: Mapping[str, Any]) -> str:
-    return hashlib.sha256(json.dumps(obj, sort_keys=True).encode()).hexdigest()
+    return hashlib.sha256(codec.canonical(obj)).hexdigest()
 
 
 def _gvk(obj: Mapping[str, Any]) -> GVK:
@@ -319,7 +319,9 @@ class InferenceServiceReconciler:
             if not w.multi_node and not w.serverless  # Knative keeps a Serverless one's
         }
         objects = render_objects(plan, available, rollouts)
-        if await self._remove_predecessors_children(raw, objects):
+        # read once: a compact cache decodes the children on every read
+        children = self._children_of(raw)
+        if await self._remove_predecessors_children(raw, objects, children):
             return  # their deletions wake the service again, its cache without them
         taken = self._taken(raw, objects)
         if taken:
@@ -332,7 +334,7 @@ class InferenceServiceReconciler:
             # say why instead; a change to the service, its runtime or model wakes it.
             await self._failed(key, raw, service, invalid_child(err.message))
             return
-        await self._prune(raw, {(_gvk(o), o["metadata"]["name"]) for o in objects})
+        await self._prune(children, {(_gvk(o), o["metadata"]["name"]) for o in objects})
         # The children as the API server answered their applies, not as cached: the watch
         # events of those writes do not wake this service again (see OwnWrites).
         found = {name: obj for name, obj in observed.items() if obj is not None}
@@ -419,7 +421,9 @@ class InferenceServiceReconciler:
         with contextlib.suppress(NotFound):  # gone meanwhile: nothing to release
             await self._set_finalizers(raw, [f for f in finalizers if f != FINALIZER])
 
-    async def _remove_predecessors_children(self, raw: Obj, objects: list[Obj]) -> bool:
+    async def _remove_predecessors_children(
+        self, raw: Obj, objects: list[Obj], children: list[tuple[GVK, Obj]]
+    ) -> bool:
         """Delete the rendered children still controlled by a deleted InferenceService of
         this one's name: garbage the garbage collector has not removed yet (it can lag
         for long, e.g. while its discovery misses the kind after an API server restart),
@@ -427,7 +431,7 @@ class InferenceServiceReconciler:
         rendered = {(_gvk(o), o["metadata"]["name"]) for o in objects}
         stale = [
             (gvk, child)
-            for gvk, child in self._children_of(raw)
+            for gvk, child in children
             if (gvk, child["metadata"]["name"]) in rendered
             and is_predecessor(controller_of(child) or {}, raw)
         ]
@@ -559,11 +563,11 @@ class InferenceServiceReconciler:
         }
         self._sweep_at = max(2 * len(self._applied), 256)
 
-    async def _prune(self, raw: Obj, rendered: set[tuple[GVK, str]]) -> None:
+    async def _prune(self, children: list[tuple[GVK, Obj]], rendered: set[tuple[GVK, str]]) -> None:
         """Delete the components' children that are no longer rendered: those of components
         the service no longer declares, and the HorizontalPodAutoscaler once the autoscaler
         class is keda or external, the ScaledObject once it is hpa or external."""
-        for gvk, child in self._children_of(raw):
+        for gvk, child in children:
             component = (child["metadata"].get("labels") or {}).get(COMPONENT_LABEL)
             if (gvk, child["metadata"]["name"]) in rendered:
                 continue

@@ -78,6 +78,11 @@ def config_informer(manager: Manager, namespace: str) -> SharedInformer:
     )
 
 
+# What the operator caches by the thousand and reads a few objects at a time: the
+# services and their children, by kind (the names Manager.informer asks by).
+CACHED_IN_QUANTITY = frozenset(kind.kind for kind in (INFERENCESERVICE, *CHILD_KINDS))
+
+
 def setup(
     manager: Manager,
     *,
