@@ -3,6 +3,8 @@ current; what only the compact store does."""
 
 from __future__ import annotations
 
+import json
+import tracemalloc
 from typing import Any
 
 import pytest
@@ -116,3 +118,17 @@ def test_the_compact_store_keeps_every_digit_of_huge_integers() -> None:
     assert read is not None
     assert read["spec"] == {"seed": huge, "ratio": 0.1}
     assert type(read["spec"]["seed"]) is int
+
+
+def test_the_compact_store_holds_no_more_than_the_json() -> None:
+    store = CompactStore()
+    tracemalloc.start()
+    try:
+        before = tracemalloc.get_traced_memory()[0]
+        for index in range(100):
+            store.upsert({**obj(f"object-{index}"), "data": {"text": "x" * 1000}})
+        held = (tracemalloc.get_traced_memory()[0] - before) / 100
+    finally:
+        tracemalloc.stop()
+    encoded = len(json.dumps({**obj("object-10"), "data": {"text": "x" * 1000}}))
+    assert held < 1.5 * encoded  # the bytes, their key and the dict slot; not a 4 KiB buffer

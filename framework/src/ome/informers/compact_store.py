@@ -30,7 +30,9 @@ Encoded = bytes | str
 
 def encode(obj: KubeObject) -> Encoded:
     try:
-        return orjson.dumps(obj)
+        # orjson hands back its whole write buffer (4 KiB for a small object): the copy
+        # keeps only the bytes written
+        return memoryview(orjson.dumps(obj)).tobytes()
     except TypeError:
         return json.dumps(obj, separators=(",", ":"))
 
