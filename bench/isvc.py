@@ -470,7 +470,7 @@ def unrelated_objects(count: int) -> list[tuple[str, Obj]]:
                 data = {f"key-{k}": "x" * 200 for k in range(4)}
                 objects.append((f"{base}/configmaps", {"metadata": metadata, "data": data}))
             case 2:
-                data = {"token": "dG9rZW4=" * 40}
+                data = {"token": "dG9rZW5z" * 40}  # "tokens" base64-encoded, repeated
                 objects.append((f"{base}/secrets", {"metadata": metadata, "data": data}))
             case _:
                 objects.append(
