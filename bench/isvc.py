@@ -620,6 +620,14 @@ def in_operator_cpu_ms(runs: list[Obj]) -> dict[str, float]:
     return {**found, "all": round(sum(seconds.values()) / max(calls.total(), 1) * 1000, 3)}
 
 
+def expected_children(
+    models: list[InferenceService], catalog: MemoryCatalog, config: ServingConfig
+) -> tuple[set[tuple[str, str]], int]:
+    """The (apiVersion, kind) pairs the services render, and how many children in all."""
+    rendered = [render_objects(plan_service(m, catalog, config), set()) for m in models]
+    return {(o["apiVersion"], o["kind"]) for r in rendered for o in r}, sum(map(len, rendered))
+
+
 async def run_on_own_plane(
     catalogue: list[Obj],
     *,
@@ -664,11 +672,7 @@ async def main(args: argparse.Namespace) -> None:
     per_variant = {v: services(samples, counts, v, args.namespaces) for v in VARIANTS}
     # Offline, before the control plane starts: selection + render per service.
     models = [InferenceService.model_validate(b) for b in per_variant["ome"]]
-    rendered = [render_objects(plan_service(m, catalog, config), set()) for m in models]
-    expected = (
-        {(o["apiVersion"], o["kind"]) for r in rendered for o in r},
-        sum(map(len, rendered)),
-    )
+    expected = expected_children(models, catalog, config)
     offline_ms = offline_cpu_ms(models, catalog, config, args.repeats)
     print(
         json.dumps(
@@ -714,19 +718,21 @@ async def main(args: argparse.Namespace) -> None:
         "target_ms": TARGET_MS,
         "met": max(*offline_ms.values(), *in_operator.values()) <= TARGET_MS,
     }
-    for other, figure in (("ome-plain", "compact_over_plain"), ("ome-crowded", "crowded_over_ome")):
-        if results[other]:
-            first, second = (
-                (results["ome"], results[other])
-                if other == "ome-plain"
-                else (results[other], results["ome"])
-            )
+    # each figure: the first variant's runs over the second's, when both ran
+    for figure, first, second in (
+        ("compact_over_plain", "ome", "ome-plain"),
+        ("crowded_over_ome", "ome-crowded", "ome"),
+    ):
+        if results[first] and results[second]:
             summary[figure] = {
                 "peak_rss": round(
-                    max_of(first, "peak_rss_mib") / max_of(second, "peak_rss_mib"), 2
+                    max_of(results[first], "peak_rss_mib")
+                    / max_of(results[second], "peak_rss_mib"),
+                    2,
                 ),
                 "process_cpu_per_run": round(
-                    mean_of(first, "process_cpu_seconds") / mean_of(second, "process_cpu_seconds"),
+                    mean_of(results[first], "process_cpu_seconds")
+                    / mean_of(results[second], "process_cpu_seconds"),
                     2,
                 ),
             }
@@ -745,13 +751,12 @@ async def scaling(args: argparse.Namespace) -> None:
         counts = {"raw": size, "multinode": 0, "pd": 0}
         bodies = services({"raw": raw, "multinode": [], "pd": []}, counts, "ome", args.namespaces)
         models = [InferenceService.model_validate(b) for b in bodies]
-        rendered = [render_objects(plan_service(m, catalog, config), set()) for m in models]
-        expected = (
-            {(o["apiVersion"], o["kind"]) for r in rendered for o in r},
-            sum(map(len, rendered)),
-        )
         result = await run_on_own_plane(
-            objects, variant="ome", bodies=bodies, expected=expected, args=args
+            objects,
+            variant="ome",
+            bodies=bodies,
+            expected=expected_children(models, catalog, config),
+            args=args,
         )
         print(json.dumps(result), flush=True)
         runs.append(result)
