@@ -172,11 +172,13 @@ class AuditLog:
         return self.path.stat().st_size if self.path.exists() else 0
 
     def events(self, since: int = 0) -> list[Mapping[str, Any]]:
+        """The events logged from ``since`` on. The API server may be writing one as the
+        log is read: a last line without its newline is not an event yet."""
         if not self.path.exists():
             return []
         with self.path.open("rb") as log:
             log.seek(since)
-            return [json.loads(line) for line in log if line.strip()]
+            return [json.loads(line) for line in log if line.endswith(b"\n") and line.strip()]
 
     def forbidden(self, since: int = 0, user: str | None = None) -> list[str]:
         """``user verb URI`` of every request authorization refused (by ``user``, if
