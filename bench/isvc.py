@@ -128,6 +128,9 @@ INFERENCESERVICE_PATH = "/apis/ome.io/v1beta1/inferenceservices"
 CONFIG_NAMESPACE = "ome"  # holds no inferenceservice-config: the defaults apply
 CREATE_CONCURRENCY = 32
 POLL_SECONDS = 0.5
+# The poll lists every service: spaced so that it reads at most this many a second, or
+# at N services its cost to the API server would grow as N² (N lists over a run ∝ N).
+POLLED_SERVICES_PER_SECOND = 2000
 SERVICE_RANGE = "10.96.0.0/16"
 LOGS = Path(tempfile.gettempdir()) / "ome-bench-isvc"
 
@@ -439,7 +442,9 @@ async def create_services(client: Client, bodies: list[Obj]) -> None:
 def unrelated_objects(count: int) -> list[tuple[str, Obj]]:
     """``count`` objects no controller of the operator's owns, as a busy cluster holds
     them: (collection path, body), a quarter each Deployments, ConfigMaps, Secrets and
-    Pods (which stay unscheduled: no scheduler runs)."""
+    Pods. On a plane with a controller-manager and a scheduler they stay as written: the
+    Deployments are paused (no ReplicaSet is made for them) and the Pods name a scheduler
+    that does not run."""
     base = f"/api/v1/namespaces/{UNRELATED_NAMESPACE}"
     container = {
         "name": "app",
@@ -447,6 +452,7 @@ def unrelated_objects(count: int) -> list[tuple[str, Obj]]:
         "env": [{"name": f"SETTING_{i}", "value": f"value-{i}"} for i in range(4)],
         "resources": {"requests": {"cpu": "100m", "memory": "128Mi"}},
     }
+    unscheduled_pod = {"schedulerName": "bench-unscheduled", "containers": [container]}
     objects: list[tuple[str, Obj]] = []
     for i in range(count):
         name, labels = f"unrelated-{i}", {"app": f"app-{i % 50}", "team": f"team-{i % 7}"}
@@ -456,6 +462,7 @@ def unrelated_objects(count: int) -> list[tuple[str, Obj]]:
                 pod_template = {"metadata": {"labels": labels}, "spec": {"containers": [container]}}
                 spec = {
                     "replicas": 1,
+                    "paused": True,
                     "selector": {"matchLabels": labels},
                     "template": pod_template,
                 }
@@ -473,9 +480,7 @@ def unrelated_objects(count: int) -> list[tuple[str, Obj]]:
                 data = {"token": "dG9rZW5z" * 40}  # "tokens" base64-encoded, repeated
                 objects.append((f"{base}/secrets", {"metadata": metadata, "data": data}))
             case _:
-                objects.append(
-                    (f"{base}/pods", {"metadata": metadata, "spec": {"containers": [container]}})
-                )
+                objects.append((f"{base}/pods", {"metadata": metadata, "spec": unscheduled_pod}))
     return objects
 
 
@@ -555,7 +560,7 @@ async def run_variant(
                 print(f"{variant}: {made}/{count} children with every status", file=sys.stderr)
             if elapsed > args.timeout:
                 raise TimeoutError(f"{variant}: {done}/{len(bodies)} after {args.timeout:.0f}s")
-            await asyncio.sleep(POLL_SECONDS)
+            await asyncio.sleep(max(POLL_SECONDS, len(bodies) / POLLED_SERVICES_PER_SECOND))
         await tell()
         figures = json.loads(await process.stdout.readline())
     finally:

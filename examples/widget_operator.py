@@ -8,7 +8,6 @@ its size, and a Ready condition once that ConfigMap is in place.
 from __future__ import annotations
 
 import argparse
-import asyncio
 import sys
 from typing import Any
 
@@ -24,6 +23,7 @@ from ome.runtime import (
     set_controller_reference,
     set_status_condition,
 )
+from ome.runtime.loop import run
 from ome.runtime.predicates import generation_changed
 
 WIDGET = GVK("example.ome.io", "v1", "Widget")
@@ -140,4 +140,4 @@ async def main() -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(asyncio.run(main()))
+    sys.exit(run(main()))

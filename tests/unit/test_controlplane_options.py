@@ -1,4 +1,5 @@
-"""The control plane's service IP range: large by default, refused when not a network."""
+"""The control plane's options: the service IP range (large by default, refused when not a
+network) and the rate of its controllers' clients."""
 
 from __future__ import annotations
 
@@ -27,3 +28,10 @@ def test_the_default_range_holds_a_large_catalogue_and_keeps_clear_of_pods(
 def test_a_range_that_is_not_a_network_is_refused_with_its_value(cidr: str) -> None:
     with pytest.raises(ValueError, match=rf"service_cidr '{cidr}'"):
         ControlPlane(service_cidr=cidr)
+
+
+def test_the_controllers_client_rate_is_their_default_unless_given(tmp_path: Path) -> None:
+    assert ControlPlane(run_dir=tmp_path)._client_rate_args() == []
+    raised = ControlPlane(run_dir=tmp_path, client_qps=400)
+    assert raised._client_rate_args() == ["--kube-api-qps=400", "--kube-api-burst=800"]
+    assert raised._client_rate() == {"qps": 400, "burst": 800}

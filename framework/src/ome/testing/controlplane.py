@@ -88,6 +88,7 @@ class ControlPlaneOptions:
     apiserver_args: Sequence[str] = ()
     etcd_args: Sequence[str] = ()
     service_cidr: str = SERVICE_CIDR
+    client_qps: float | None = None
 
 
 class ControlPlane:
@@ -107,7 +108,12 @@ class ControlPlane:
         apiserver_args: Sequence[str] = (),
         etcd_args: Sequence[str] = (),
         service_cidr: str = SERVICE_CIDR,
+        client_qps: float | None = None,
     ) -> None:
+        """``client_qps``: requests per second (burst twice that) for the clients of
+        kube-controller-manager and kube-scheduler; None keeps their defaults (20 and 50),
+        which make them the bottleneck of a benchmark that has them create thousands of
+        pods."""
         if nodes and not (scheduler and controller_manager):
             raise ValueError("fake nodes need the scheduler and the controller-manager")
         try:
@@ -124,6 +130,7 @@ class ControlPlane:
             apiserver_args=tuple(apiserver_args),
             etcd_args=tuple(etcd_args),
             service_cidr=service_cidr,
+            client_qps=client_qps,
         )
         self._owns_run_dir = run_dir is None
         self.run_dir = (run_dir or Path(tempfile.mkdtemp(prefix="ome-controlplane-"))).absolute()
@@ -353,6 +360,7 @@ class ControlPlane:
                 "--use-service-account-credentials=false",
                 f"--cert-dir={self.run_dir / 'controller-manager-certs'}",
                 "--profiling=false",
+                *self._client_rate_args(),
             ],
         )
         await process.wait_healthy(
@@ -370,6 +378,14 @@ class ControlPlane:
             controllers_running, self.options.start_timeout, "running its controllers"
         )
 
+    def _client_rate(self) -> dict[str, float]:
+        qps = self.options.client_qps
+        return {} if qps is None else {"qps": qps, "burst": int(2 * qps)}
+
+    def _client_rate_args(self) -> list[str]:
+        rate = self._client_rate()
+        return [f"--kube-api-{name}={value}" for name, value in rate.items()]
+
     async def _start_scheduler(self) -> None:
         config = self.run_dir / "kube-scheduler.yaml"
         config.write_text(
@@ -377,7 +393,10 @@ class ControlPlane:
                 {
                     "apiVersion": "kubescheduler.config.k8s.io/v1",
                     "kind": "KubeSchedulerConfiguration",
-                    "clientConnection": {"kubeconfig": str(self.kubeconfig)},
+                    "clientConnection": {
+                        "kubeconfig": str(self.kubeconfig),
+                        **self._client_rate(),
+                    },
                     "leaderElection": {"leaderElect": False},
                 }
             )

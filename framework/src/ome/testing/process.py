@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
+import random
 import signal
 import socket
 import subprocess
@@ -20,6 +21,10 @@ from collections.abc import Awaitable, Callable, Sequence
 from pathlib import Path
 
 LOG_TAIL_LINES = 30
+EPHEMERAL_RANGE = Path("/proc/sys/net/ipv4/ip_local_port_range")
+# Below it the well-known and registered ports other services on the machine may want.
+PORT_FLOOR = 10000
+PORT_TRIES = 50
 
 
 class ComponentError(RuntimeError):
@@ -36,11 +41,38 @@ class ComponentError(RuntimeError):
 
 
 def free_port() -> int:
-    """A loopback port that was free a moment ago (callers retry on a clash)."""
+    """A loopback port that was free a moment ago (callers retry on a clash), chosen
+    outside the kernel's range of ephemeral ports where it can: a port from that range
+    may become the local end of any outgoing connection (a watch held for minutes)
+    between this check and the caller's bind, which then fails for as long."""
+    low, high = _ephemeral_ports()
+    candidates = [*range(PORT_FLOOR, low), *range(high + 1, 65536)]
+    port: int
+    for port in random.sample(candidates, min(PORT_TRIES, len(candidates))):
+        if _bindable(port):
+            return port
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
         sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
+        chosen: int = sock.getsockname()[1]
+        return chosen
+
+
+def _ephemeral_ports() -> tuple[int, int]:
+    """The kernel's range of ports for outgoing connections (Linux; else IANA's)."""
+    try:
+        low, high = map(int, EPHEMERAL_RANGE.read_text().split())
+    except (OSError, ValueError):
+        return 49152, 65535
+    return low, high
+
+
+def _bindable(port: int) -> bool:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        try:
+            sock.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+        return True
 
 
 def tail(path: Path, lines: int = LOG_TAIL_LINES) -> str:

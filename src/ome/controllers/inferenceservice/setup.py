@@ -21,6 +21,7 @@ from ome.controllers.kinds import (
     CLUSTERSERVINGRUNTIME,
     CONFIGMAP,
     DEDICATEDAICLUSTER,
+    DEPLOYMENT,
     FINETUNEDWEIGHT,
     HTTPROUTE,
     INFERENCEPOOL,
@@ -82,6 +83,14 @@ def config_informer(manager: Manager, namespace: str) -> SharedInformer:
 # services and their children, by kind (the names Manager.informer asks by).
 CACHED_IN_QUANTITY = frozenset(kind.kind for kind in (INFERENCESERVICE, *CHILD_KINDS))
 
+READ_WHOLE = frozenset({DEPLOYMENT, LEADERWORKERSET, KNATIVE_SERVICE, HTTPROUTE})
+"""The children whose cached content a reconcile reads beyond metadata: the workloads
+(their status and pod template make the service's status and rollout) and the routes
+(their status makes IngressReady). The others are watched as metadata only
+(PartialObjectMetadata): ownership, labels and versions are all the reconcile reads of
+them, and whole objects would cost the API server, the connection and the cache a copy
+of each spec for nothing."""
+
 
 def setup(
     manager: Manager,
@@ -119,7 +128,7 @@ def setup(
     children = [k for k in CHILD_KINDS if not unwatched.get(k)]
     informers: dict[GVK, SharedInformer] = {INFERENCESERVICE: services}
     for kind in children:
-        informers[kind] = manager.informer(kind)
+        informers[kind] = manager.informer(kind, metadata_only=kind not in READ_WHOLE)
         informers[kind].add_indexers({SERVICE_INDEX: service_index})
     pods = manager.informer(POD, label_selector=INFERENCESERVICE_LABEL)
     pods.add_indexers({SERVICE_INDEX: service_index})

@@ -1,0 +1,290 @@
+"""ome against upstream OME's own manager (github.com/sgl-project/ome v0.1.5, cmd/manager,
+built by bench/peers.py): the same raw InferenceServices (default 1,000, the upstream
+samples bench/isvc.py uses, repeated), reconciled by each operator as its users run it,
+each on a whole control plane of its own (etcd, kube-apiserver, kube-controller-manager,
+kube-scheduler, whose clients may send 500 requests a second, and kwok with fake GPU
+nodes labelled model-ready for every model the services use), started after every object
+exists:
+
+    upstream  manager --metrics-bind-address=0 --health-probe-addr=0, POD_NAMESPACE=ome
+              (webhooks and leader election are off by default); upstream's CRDs
+    ome       ome run --no-webhooks --no-leader-elect --operator-namespace ome; ome's CRDs
+
+Both planes hold the same catalogue (upstream's models and runtimes, each model's
+metadata back-filled as a model agent would; upstream's own agent downloads from Hugging
+Face and cannot run here) and upstream's inferenceservice-config ConfigMap in namespace
+ome. With --unrelated N (default 10,000) each operator runs a second time on a plane also
+holding N objects that are none of its business (bench/isvc.py's: Deployments, paused
+so that no controller acts on them, ConfigMaps, Secrets, and Pods that name a scheduler
+nobody runs), to show what they cost its memory.
+
+Measured for each run, from the operator's start: the seconds until every child it
+writes exists (the newest creationTimestamp of the objects the services own: whole
+seconds), until every service is Ready (polled each second), the operator's CPU seconds
+(utime + stime) and peak RSS (VmHWM) at that point, and its CPU seconds over the idle
+--idle seconds that follow. The summary gives upstream's figure over ome's for the times
+(how many times sooner ome gets there) and ome's over upstream's for CPU and memory.
+
+    .venv/bin/python bench/isvc_upstream.py [--services 1000] [--unrelated 10000]
+                                            [--variants upstream,ome] [--idle 30]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import json
+import os
+import sys
+import time
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+sys.path.insert(1, str(Path(__file__).resolve().parents[1]))  # for tests.compat
+
+from e2e_throughput import cpu_seconds, peak_rss_mib
+from isvc import (
+    INFERENCESERVICE_PATH,
+    LOGS,
+    SERVICE_RANGE,
+    catalogue_objects,
+    create_services,
+    create_unrelated,
+    install_catalogue,
+    installed_catalogue,
+    memory_catalog,
+    servable_samples,
+    services,
+)
+from peers import peer
+from serving import REFERENCE
+
+from ome.client import Client, NotFound
+from ome.serving import parse_config
+from ome.serving.naming import model_ready_label
+from ome.testing import ControlPlane, FakeNode
+
+ROOT = Path(__file__).resolve().parents[1]
+VARIANTS = ("upstream", "ome")
+OPERATOR_NAMESPACE = "ome"
+CONFIGMAP = REFERENCE / "configmap" / "inferenceservice.yaml"
+CRDS = {
+    "upstream": sorted((REFERENCE / "crd" / "full").glob("ome.io_*.yaml")),
+    "ome": sorted((ROOT / "manifests" / "crds").glob("ome.io_*.yaml")),
+}
+# Collections the services' children may be in, whichever operator writes them.
+CHILD_COLLECTIONS = (
+    "/apis/apps/v1/deployments",
+    "/api/v1/services",
+    "/api/v1/configmaps",
+    "/api/v1/serviceaccounts",
+    "/apis/rbac.authorization.k8s.io/v1/roles",
+    "/apis/rbac.authorization.k8s.io/v1/rolebindings",
+    "/apis/autoscaling/v2/horizontalpodautoscalers",
+    "/apis/policy/v1/poddisruptionbudgets",
+    "/apis/networking.k8s.io/v1/ingresses",
+)
+NODES = 20
+# kube-controller-manager's and kube-scheduler's clients: at their defaults (20 and 50
+# requests a second) the ReplicaSets, pods and bindings of a thousand services, not the
+# operators, would set the time to Ready.
+CLIENT_QPS = 500
+POLL_SECONDS = 1.0
+
+Obj = dict[str, Any]
+
+
+def fake_nodes(bodies: list[Obj]) -> list[FakeNode]:
+    """Nodes enough for every service's pods many times over, labelled Ready for every
+    model the services name (as the model agents would once they hold it)."""
+    models = {b["spec"]["model"]["name"] for b in bodies}
+    labels = {model_ready_label(model, None): "Ready" for model in sorted(models)}
+    return [
+        FakeNode(
+            f"bench-node-{i}",
+            gpus=1000,
+            labels=labels,
+            cpu="100000",
+            memory="1000Ti",
+            pods=1000,
+        )
+        for i in range(NODES)
+    ]
+
+
+def operator_command(variant: str, kubeconfig: Path) -> tuple[list[str], dict[str, str]]:
+    env = {**os.environ, "KUBECONFIG": str(kubeconfig), "POD_NAMESPACE": OPERATOR_NAMESPACE}
+    if variant == "upstream":
+        return [str(peer("upstream-ome")), "--metrics-bind-address=0", "--health-probe-addr=0"], env
+    ome = Path(sys.executable).parent / "ome"
+    return [
+        str(ome), "run", "--kubeconfig", str(kubeconfig), "--no-webhooks", "--no-leader-elect",
+        "--operator-namespace", OPERATOR_NAMESPACE, "--metrics-address", "0",
+        "--probe-address", "0", "--log-format", "json",
+    ], env  # fmt: skip
+
+
+def seconds_since(timestamp: str, started: float) -> float:
+    return datetime.fromisoformat(timestamp.replace("Z", "+00:00")).timestamp() - started
+
+
+def ready_condition(service: Obj) -> Obj:
+    for condition in (service.get("status") or {}).get("conditions") or []:
+        if condition.get("type") == "Ready":
+            return dict(condition)
+    return {}
+
+
+async def ready_count(client: Client) -> int:
+    """Services whose Ready condition is True, from the watch cache (cheap for the server)."""
+    listed = await client.get(INFERENCESERVICE_PATH, query={"resourceVersion": "0"})
+    return sum(ready_condition(s).get("status") == "True" for s in listed["items"])
+
+
+async def owned_children(client: Client, namespaces: set[str]) -> list[Obj]:
+    """Every object in the services' namespaces that an InferenceService owns."""
+    found = []
+    for collection in CHILD_COLLECTIONS:
+        with contextlib.suppress(NotFound):
+            for obj in (await client.get(collection))["items"]:
+                meta = obj["metadata"]
+                owners = meta.get("ownerReferences") or []
+                if meta.get("namespace") in namespaces and any(
+                    o.get("kind") == "InferenceService" for o in owners
+                ):
+                    found.append(obj)
+    return found
+
+
+async def prepare(plane: ControlPlane, client: Client, variant: str, args: argparse.Namespace,
+                  bodies: list[Obj]) -> None:  # fmt: skip
+    await plane.install_crds(CRDS[variant])
+    await install_catalogue(client, installed_catalogue())
+    await client.create("/api/v1/namespaces", {"metadata": {"name": OPERATOR_NAMESPACE}})
+    (configmap,) = [d for d in yaml.safe_load_all(CONFIGMAP.read_text()) if d]
+    await client.create(f"/api/v1/namespaces/{OPERATOR_NAMESPACE}/configmaps", configmap)
+    if args.crowded:
+        await create_unrelated(client, args.unrelated)
+    await create_services(client, bodies)
+
+
+async def run_variant(variant: str, bodies: list[Obj], args: argparse.Namespace) -> Obj:
+    async with (
+        ControlPlane(
+            controller_manager=True,
+            scheduler=True,
+            nodes=fake_nodes(bodies),
+            service_cidr=SERVICE_RANGE,
+            client_qps=CLIENT_QPS,
+        ) as plane,
+        await plane.client() as client,
+    ):
+        await prepare(plane, client, variant, args, bodies)
+        return await measure(plane, client, variant, bodies, args)
+
+
+async def measure(plane: ControlPlane, client: Client, variant: str, bodies: list[Obj],
+                  args: argparse.Namespace) -> Obj:  # fmt: skip
+    argv, env = operator_command(variant, plane.kubeconfig)
+    name = f"{variant}{'-crowded' if args.crowded else ''}"
+    log = (LOGS / f"{name}.log").open("wb")
+    servers = [plane.processes[p].pid for p in ("kube-apiserver", "etcd")]
+    servers_before = sum(map(cpu_seconds, servers))
+    started_wall, started = time.time(), time.monotonic()
+    process = await asyncio.create_subprocess_exec(*argv, env=env, stdout=log, stderr=log)
+    try:
+        while True:
+            if process.returncode is not None:
+                raise RuntimeError(f"{variant} exited; see {LOGS / (name + '.log')}")
+            ready = await ready_count(client)
+            elapsed = time.monotonic() - started
+            if ready == len(bodies):
+                break
+            if elapsed > args.timeout:
+                raise TimeoutError(f"{name}: {ready}/{len(bodies)} Ready after {elapsed:.0f}s")
+            await asyncio.sleep(POLL_SECONDS)
+        cpu, rss = cpu_seconds(process.pid), peak_rss_mib(process.pid)
+        servers_cpu = sum(map(cpu_seconds, servers)) - servers_before
+        await asyncio.sleep(args.idle)
+        idle_cpu = cpu_seconds(process.pid) - cpu
+    finally:
+        if process.returncode is None:
+            process.terminate()
+        await process.wait()
+        log.close()
+    namespaces = {b["metadata"]["namespace"] for b in bodies}
+    children = await owned_children(client, namespaces)
+    newest = max(seconds_since(c["metadata"]["creationTimestamp"], started_wall) for c in children)
+    kinds = sorted({c["kind"] for c in children})
+    return {
+        "case": "isvc_upstream",
+        "variant": variant,
+        "unrelated": args.unrelated if args.crowded else 0,
+        "services": len(bodies),
+        "children": len(children),
+        "child_kinds": kinds,
+        "seconds_to_children": round(max(newest, 0.0), 1),
+        "seconds_to_ready": round(elapsed, 1),
+        "cpu_seconds": round(cpu, 2),
+        "peak_rss_mib": round(rss, 1),
+        f"idle_cpu_seconds_per_{args.idle:.0f}s": round(idle_cpu, 3),
+        "apiserver_and_etcd_cpu_seconds": round(servers_cpu, 2),
+    }
+
+
+def compared(upstream: Obj, ome: Obj) -> Obj:
+    return {
+        "children_sooner": round(upstream["seconds_to_children"] / ome["seconds_to_children"], 2),
+        "ready_sooner": round(upstream["seconds_to_ready"] / ome["seconds_to_ready"], 2),
+        "cpu_ome_over_upstream": round(ome["cpu_seconds"] / upstream["cpu_seconds"], 2),
+        "peak_rss_ome_over_upstream": round(ome["peak_rss_mib"] / upstream["peak_rss_mib"], 2),
+    }
+
+
+async def main(args: argparse.Namespace) -> None:
+    config = parse_config(None)
+    raw = servable_samples(memory_catalog(catalogue_objects()), config)["raw"]
+    counts = {"raw": args.services, "multinode": 0, "pd": 0}
+    bodies = services({"raw": raw, "multinode": [], "pd": []}, counts, "vs", args.namespaces)
+    variants = args.variants.split(",")
+    if "upstream" in variants:
+        peer("upstream-ome")  # built before any clock starts
+    LOGS.mkdir(exist_ok=True)
+    results: dict[tuple[str, bool], Obj] = {}
+    for crowded in (False, True) if args.unrelated else (False,):
+        args.crowded = crowded
+        for variant in variants:
+            result = await run_variant(variant, bodies, args)
+            results[variant, crowded] = result
+            print(json.dumps(result), flush=True)
+    if not all(v in variants for v in VARIANTS):
+        return
+    summary: Obj = {"case": "isvc_upstream_summary", "services": args.services}
+    summary["quiet"] = compared(results["upstream", False], results["ome", False])
+    if args.unrelated:
+        summary["crowded"] = compared(results["upstream", True], results["ome", True])
+        summary["rss_growth_with_unrelated"] = {
+            v: round(results[v, True]["peak_rss_mib"] / results[v, False]["peak_rss_mib"] - 1, 3)
+            for v in VARIANTS
+        }
+    print(json.dumps(summary), flush=True)
+
+
+def arguments() -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--services", type=int, default=1000)
+    parser.add_argument("--namespaces", type=int, default=4)
+    parser.add_argument("--unrelated", type=int, default=10_000, help="0: no crowded runs")
+    parser.add_argument("--variants", default="upstream,ome", help="which, in which order")
+    parser.add_argument("--idle", type=float, default=30.0, help="seconds of idle measured")
+    parser.add_argument("--timeout", type=float, default=1800)
+    return parser.parse_args()
+
+
+if __name__ == "__main__":
+    asyncio.run(main(arguments()))
