@@ -2,7 +2,8 @@
 condition. The same control plane serves every run, each in its own namespace:
 
     floor  raw_widget_floor.py: list once, do the writes at the same concurrency
-    ome    examples/widget_operator.py on the ome framework
+    ome    examples/widget_operator.py on the ome framework (on uvloop when installed)
+    ome-asyncio  the same on asyncio's own event loop (OME_EVENT_LOOP=asyncio)
     cr     the same operator on controller-runtime (Go; bench/peers.py builds it)
     kopf   kopf_widget_operator.py (kopf from PyPI)
 
@@ -14,6 +15,7 @@ kopf's; against controller-runtime: throughput >= 1.0x, CPU seconds <= 1.3x, pea
 
     .venv/bin/python bench/e2e_throughput.py [--objects 2000] [--workers 4]
                                             [--variants floor,ome,cr,kopf] [--rounds 1]
+                                            [--warmup 1]
 """
 
 from __future__ import annotations
@@ -35,6 +37,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from peers import peer
 
 from ome.client import GVK, Client
+from ome.runtime.loop import LOOP_ENV
 from ome.testing import ControlPlane
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -52,7 +55,7 @@ def command(variant: str, namespace: str, workers: int) -> list[str]:
         ]  # fmt: skip
     if variant == "floor":
         return [python, str(ROOT / "bench" / "raw_widget_floor.py"), namespace, str(workers)]
-    if variant == "ome":
+    if variant in ("ome", "ome-asyncio"):
         return [
             python, str(ROOT / "examples" / "widget_operator.py"), "--namespace", namespace,
             "--workers", str(workers), "--metrics-address", "0", "--probe-address", "0",
@@ -123,6 +126,8 @@ async def run_variant(
     server_pids = [plane.processes[name].pid for name in ("kube-apiserver", "etcd")]
     server_cpu = sum(cpu_seconds(pid) for pid in server_pids)
     env["PYTHONPATH"] = os.pathsep.join([str(ROOT / "examples"), env.get("PYTHONPATH", "")])
+    if variant == "ome-asyncio":
+        env[LOOP_ENV] = "asyncio"
     started = time.monotonic()
     log = (LOGS / f"{variant}-{round_}.log").open("wb")
     argv = command(variant, namespace, workers)
@@ -193,6 +198,12 @@ def ratios(results: dict[str, dict[str, Any]]) -> dict[str, float]:
                 ome["operator_cpu_seconds"] / cr["operator_cpu_seconds"], 2
             )
             found["ome_vs_cr_peak_rss"] = round(ome["peak_rss_mib"] / cr["peak_rss_mib"], 2)
+        if "ome-asyncio" in results:
+            ome, plain = results["ome"], results["ome-asyncio"]
+            found["uvloop_vs_asyncio_throughput"] = round(rate["ome"] / rate["ome-asyncio"], 2)
+            found["uvloop_vs_asyncio_cpu"] = round(
+                ome["operator_cpu_seconds"] / plain["operator_cpu_seconds"], 2
+            )
     return found
 
 
@@ -202,6 +213,8 @@ TARGETS = {
     "ome_vs_cr_throughput": ">= 1.0",
     "ome_vs_cr_cpu": "<= 1.3",
     "ome_vs_cr_peak_rss": "<= 1.5",
+    "uvloop_vs_asyncio_throughput": "-",
+    "uvloop_vs_asyncio_cpu": "-",
 }
 
 
@@ -212,6 +225,14 @@ async def main() -> None:
     parser.add_argument("--timeout", type=float, default=900)
     parser.add_argument("--variants", default="floor,ome,cr,kopf")
     parser.add_argument("--rounds", type=int, default=1, help="each ratio is from one round")
+    parser.add_argument(
+        "--warmup",
+        type=int,
+        default=1,
+        help="untimed runs of the first variant before the rounds: the first run on a "
+        "fresh API server is up to 30%% slower, which would count against whichever "
+        "variant comes first",
+    )
     parser.add_argument(
         "--profile",
         type=Path,
@@ -231,6 +252,17 @@ async def main() -> None:
     async with ControlPlane() as plane:
         await plane.install_crds([ROOT / "examples" / "widget-crd.yaml"])
         async with await plane.client() as client:
+            for warmup in range(args.warmup):
+                result = await run_variant(
+                    plane,
+                    client,
+                    variants[0],
+                    count=args.objects,
+                    workers=args.workers,
+                    timeout=args.timeout,
+                    round_=-1 - warmup,
+                )
+                print(json.dumps({**result, "case": "e2e_warmup"}), flush=True)
             for round_ in range(args.rounds):
                 results = {}
                 for variant in variants:

@@ -99,6 +99,7 @@ from ome.controllers.inferenceservice import (
 )
 from ome.controllers.inferenceservice.reconciler import rfc3339_now
 from ome.runtime import Manager, ManagerOptions, set_controller_reference
+from ome.runtime import loop as event_loop
 from ome.serving import (
     Component,
     MemoryCatalog,
@@ -814,9 +815,9 @@ def arguments() -> argparse.Namespace:
 if __name__ == "__main__":
     options = arguments()
     if options.role in OPERATOR_VARIANTS:
-        asyncio.run(run_operator(options.workers, compact=options.role != "ome-plain"))
+        event_loop.run(run_operator(options.workers, compact=options.role != "ome-plain"))
     elif options.role == "floor":
-        asyncio.run(run_floor(options.workers, "floor"))
+        event_loop.run(run_floor(options.workers, "floor"))
     elif options.scale:
         asyncio.run(scaling(options))
     else:

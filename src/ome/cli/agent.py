@@ -4,7 +4,6 @@ by ``ome run --local``)."""
 from __future__ import annotations
 
 import argparse
-import asyncio
 import os
 import sys
 from pathlib import Path
@@ -17,6 +16,7 @@ from ome.cli import logs
 from ome.cli.progress_bar import ProgressBars
 from ome.client import Client, load_configuration
 from ome.runtime import Manager, ManagerOptions
+from ome.runtime import loop as event_loop
 
 
 def register(commands: Any) -> None:
@@ -116,7 +116,7 @@ def run(args: argparse.Namespace) -> int:
     erase = bars.erase if bars is not None and sys.stdout.isatty() else None
     logs.configure(args.log_level, args.log_format, before_line=erase)
     settings.models_root.mkdir(parents=True, exist_ok=True)
-    asyncio.run(_serve(args, settings, bars))
+    event_loop.run(_serve(args, settings, bars))
     return 0
 
 

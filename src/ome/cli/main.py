@@ -21,6 +21,7 @@ from ome.cli import (
     status_model,
     validate,
 )
+from ome.runtime import loop as event_loop
 
 DISTRIBUTION = "ome-operator"
 
@@ -53,7 +54,10 @@ def register_inspection(commands: Any) -> None:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    status: int = args.handler(args)
+    try:
+        status: int = args.handler(args)
+    except event_loop.UnknownLoop as err:
+        raise SystemExit(f"error: {err}") from None
     return status
 
 

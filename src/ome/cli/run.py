@@ -23,6 +23,7 @@ from ome.cli.arguments import add_node_arguments, describe_nodes, node_groups
 from ome.cli.operator import OperatorOptions, build_manager, served_apis
 from ome.client import Client, load_configuration
 from ome.runtime import LeaderElectionLost, Manager, ManagerOptions
+from ome.runtime import loop as event_loop
 from ome.testing.binaries import BuildError
 from ome.testing.controlplane import ControlPlane
 from ome.testing.crds import install_crds
@@ -175,8 +176,8 @@ def run(args: argparse.Namespace) -> int:
     logs.configure(args.log_level, args.log_format)
     try:
         if args.local:
-            return asyncio.run(_run_local(args, options))
-        return asyncio.run(_run_cluster(args, options))
+            return event_loop.run(_run_local(args, options))
+        return event_loop.run(_run_cluster(args, options))
     except LeaderElectionLost as err:
         print(f"error: {err}", file=sys.stderr)
         return 1

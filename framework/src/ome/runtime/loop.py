@@ -22,11 +22,15 @@ LOOP_ENV = "OME_EVENT_LOOP"
 LOOPS = ("uvloop", "asyncio")
 
 
+class UnknownLoop(ValueError):
+    """``OME_EVENT_LOOP`` names no loop this module knows."""
+
+
 def loop_factory() -> Callable[[], asyncio.AbstractEventLoop] | None:
     """uvloop's loop constructor when installed and not turned off; None: asyncio's."""
     chosen = os.environ.get(LOOP_ENV, "uvloop")
     if chosen not in LOOPS:
-        raise ValueError(f"{LOOP_ENV}={chosen!r}: one of {', '.join(LOOPS)}")
+        raise UnknownLoop(f"{LOOP_ENV}={chosen!r}: one of {', '.join(LOOPS)}")
     if chosen == "asyncio":
         return None
     try:
@@ -44,5 +48,10 @@ def loop_name() -> str:
 
 def run(main: Coroutine[Any, Any, T]) -> T:
     """Run ``main`` to completion on a new loop (see the module), as ``asyncio.run``."""
-    with asyncio.Runner(loop_factory=loop_factory()) as runner:
+    try:
+        factory = loop_factory()
+    except UnknownLoop:
+        main.close()  # never to run: no "never awaited" warning
+        raise
+    with asyncio.Runner(loop_factory=factory) as runner:
         return runner.run(main)
