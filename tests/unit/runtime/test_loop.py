@@ -30,4 +30,3 @@ def test_an_unknown_loop_is_refused_naming_the_variable(monkeypatch: pytest.Monk
     monkeypatch.setenv(loop.LOOP_ENV, "trio")
     with pytest.raises(ValueError, match="OME_EVENT_LOOP='trio': one of uvloop, asyncio"):
         loop.loop_factory()
-
