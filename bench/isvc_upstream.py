@@ -64,10 +64,12 @@ from isvc import (
 from peers import peer
 from serving import REFERENCE
 
+from ome.api.v1beta1 import InferenceService
 from ome.client import Client, NotFound
-from ome.serving import parse_config
+from ome.serving import parse_config, plan_service, render_objects
 from ome.serving.naming import model_ready_label
 from ome.testing import ControlPlane, FakeNode
+from ome.testing.nodes import INSTANCE_TYPE_LABEL
 
 ROOT = Path(__file__).resolve().parents[1]
 VARIANTS = ("upstream", "ome")
@@ -78,18 +80,19 @@ CRDS = {
     "ome": sorted((ROOT / "manifests" / "crds").glob("ome.io_*.yaml")),
 }
 # Collections the services' children may be in, whichever operator writes them.
-CHILD_COLLECTIONS = (
-    "/apis/apps/v1/deployments",
-    "/api/v1/services",
-    "/api/v1/configmaps",
-    "/api/v1/serviceaccounts",
-    "/apis/rbac.authorization.k8s.io/v1/roles",
-    "/apis/rbac.authorization.k8s.io/v1/rolebindings",
-    "/apis/autoscaling/v2/horizontalpodautoscalers",
-    "/apis/policy/v1/poddisruptionbudgets",
-    "/apis/networking.k8s.io/v1/ingresses",
-)
+CHILD_COLLECTIONS = {
+    "Deployment": "/apis/apps/v1/deployments",
+    "Service": "/api/v1/services",
+    "ConfigMap": "/api/v1/configmaps",
+    "ServiceAccount": "/api/v1/serviceaccounts",
+    "Role": "/apis/rbac.authorization.k8s.io/v1/roles",
+    "RoleBinding": "/apis/rbac.authorization.k8s.io/v1/rolebindings",
+    "HorizontalPodAutoscaler": "/apis/autoscaling/v2/horizontalpodautoscalers",
+    "PodDisruptionBudget": "/apis/policy/v1/poddisruptionbudgets",
+    "Ingress": "/apis/networking.k8s.io/v1/ingresses",
+}
 NODES = 20
+NODES_PER_TYPE = 4
 # kube-controller-manager's and kube-scheduler's clients: at their defaults (20 and 50
 # requests a second) the ReplicaSets, pods and bindings of a thousand services, not the
 # operators, would set the time to Ready.
@@ -99,22 +102,50 @@ POLL_SECONDS = 1.0
 Obj = dict[str, Any]
 
 
+def required_instance_types(bodies: list[Obj]) -> set[str]:
+    """The instance types the services' pods require (upstream's runtimes for some
+    models ask for one, node.kubernetes.io/instance-type In [...]); the first of each."""
+    catalog, config = memory_catalog(installed_catalogue()), parse_config(None)
+    samples = {json.dumps(b["spec"], sort_keys=True): b for b in bodies}
+    found = set()
+    for body in samples.values():
+        plan = plan_service(InferenceService.model_validate(body), catalog, config)
+        for obj in render_objects(plan, set()):
+            if obj["kind"] != "Deployment":
+                continue
+            affinity = obj["spec"]["template"]["spec"].get("affinity") or {}
+            required = (affinity.get("nodeAffinity") or {}).get(
+                "requiredDuringSchedulingIgnoredDuringExecution"
+            ) or {}
+            for term in required.get("nodeSelectorTerms") or []:
+                for expression in term.get("matchExpressions") or []:
+                    if expression["key"] == INSTANCE_TYPE_LABEL and expression["values"]:
+                        found.add(expression["values"][0])
+    return found
+
+
 def fake_nodes(bodies: list[Obj]) -> list[FakeNode]:
     """Nodes enough for every service's pods many times over, labelled Ready for every
-    model the services name (as the model agents would once they hold it)."""
+    model the services name (as the model agents would once they hold it): NODES of no
+    particular instance type, and NODES_PER_TYPE of each type a runtime requires."""
     models = {b["spec"]["model"]["name"] for b in bodies}
     labels = {model_ready_label(model, None): "Ready" for model in sorted(models)}
-    return [
-        FakeNode(
-            f"bench-node-{i}",
-            gpus=1000,
-            labels=labels,
-            cpu="100000",
-            memory="1000Ti",
-            pods=1000,
-        )
-        for i in range(NODES)
-    ]
+    groups = [("", NODES)] + [(t, NODES_PER_TYPE) for t in sorted(required_instance_types(bodies))]
+    nodes = []
+    for instance_type, count in groups:
+        typed = {INSTANCE_TYPE_LABEL: instance_type} if instance_type else {}
+        nodes += [
+            FakeNode(
+                f"bench-node-{len(nodes) + i}",
+                gpus=1000,
+                labels=labels | typed,
+                cpu="100000",
+                memory="1000Ti",
+                pods=1000,
+            )
+            for i in range(count)
+        ]
+    return nodes
 
 
 def operator_command(variant: str, kubeconfig: Path) -> tuple[list[str], dict[str, str]]:
@@ -140,18 +171,27 @@ def ready_condition(service: Obj) -> Obj:
     return {}
 
 
-async def ready_count(client: Client) -> int:
-    """Services whose Ready condition is True, from the watch cache (cheap for the server)."""
+async def not_ready(client: Client) -> dict[str, str]:
+    """The services whose Ready condition is not True, each with that condition's reason
+    and message; from the watch cache (cheap for the server)."""
     listed = await client.get(INFERENCESERVICE_PATH, query={"resourceVersion": "0"})
-    return sum(ready_condition(s).get("status") == "True" for s in listed["items"])
+    found = {}
+    for service in listed["items"]:
+        ready = ready_condition(service)
+        if ready.get("status") != "True":
+            meta = service["metadata"]
+            why = f"{ready.get('reason', '-')}: {ready.get('message', 'no Ready condition')}"
+            found[f"{meta['namespace']}/{meta['name']}"] = why
+    return found
 
 
 async def owned_children(client: Client, namespaces: set[str]) -> list[Obj]:
     """Every object in the services' namespaces that an InferenceService owns."""
     found = []
-    for collection in CHILD_COLLECTIONS:
+    for kind, collection in CHILD_COLLECTIONS.items():
         with contextlib.suppress(NotFound):
             for obj in (await client.get(collection))["items"]:
+                obj["kind"] = kind  # list items carry none
                 meta = obj["metadata"]
                 owners = meta.get("ownerReferences") or []
                 if meta.get("namespace") in namespaces and any(
@@ -201,12 +241,16 @@ async def measure(plane: ControlPlane, client: Client, variant: str, bodies: lis
         while True:
             if process.returncode is not None:
                 raise RuntimeError(f"{variant} exited; see {LOGS / (name + '.log')}")
-            ready = await ready_count(client)
+            waiting = await not_ready(client)
             elapsed = time.monotonic() - started
-            if ready == len(bodies):
+            if not waiting:
                 break
             if elapsed > args.timeout:
-                raise TimeoutError(f"{name}: {ready}/{len(bodies)} Ready after {elapsed:.0f}s")
+                lines = "\n".join(f"  {k}: {why}" for k, why in sorted(waiting.items())[:20])
+                raise TimeoutError(
+                    f"{name}: {len(waiting)} of {len(bodies)} not Ready after {elapsed:.0f}s:\n"
+                    + lines
+                )
             await asyncio.sleep(POLL_SECONDS)
         cpu, rss = cpu_seconds(process.pid), peak_rss_mib(process.pid)
         servers_cpu = sum(map(cpu_seconds, servers)) - servers_before

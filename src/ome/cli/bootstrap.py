@@ -79,10 +79,12 @@ async def install_config(client: Client, body: dict[str, Any]) -> None:
 
 
 async def install_catalog(client: Client, objects: list[dict[str, Any]]) -> list[str]:
-    """Server-side apply each object; one line per refusal."""
+    """Server-side apply each object; one line per refusal. Only the kinds of the objects
+    need be served."""
     problems: list[str] = []
     limit = asyncio.Semaphore(8)
-    resources = {kind: await client.resource(model) for kind, model in KINDS.items()}
+    kinds = {obj["kind"] for obj in objects}
+    resources = {kind: await client.resource(KINDS[kind]) for kind in sorted(kinds)}
 
     async def apply(obj: dict[str, Any]) -> None:
         async with limit:
