@@ -1,32 +1,43 @@
 """ome against upstream OME's own manager (github.com/sgl-project/ome v0.1.5, cmd/manager,
 built by bench/peers.py): the same raw InferenceServices (default 1,000, the upstream
 samples bench/isvc.py uses, repeated), reconciled by each operator as its users run it,
-each on a whole control plane of its own (etcd, kube-apiserver, kube-controller-manager,
-kube-scheduler, whose clients may send 500 requests a second, and kwok with fake GPU
-nodes labelled model-ready for every model the services use), started after every object
-exists:
+each run on a control plane of its own, the operator started after every object exists:
 
     upstream  manager --metrics-bind-address=0 --health-probe-addr=0, POD_NAMESPACE=ome
               (webhooks and leader election are off by default); upstream's CRDs
     ome       ome run --no-webhooks --no-leader-elect --operator-namespace ome; ome's CRDs
 
-Both planes hold the same catalogue (upstream's models and runtimes, each model's
+Two kinds of plane (--planes, default both):
+
+    bare  etcd and kube-apiserver: nothing acts on the children, so the time until every
+          child exists is the operator's own (polled each second by counting the child
+          collections of the services' namespaces)
+    full  also kube-controller-manager and kube-scheduler, whose clients may send 500
+          requests a second (at their defaults, 20 and 50, the ReplicaSets, pods and
+          bindings of a thousand services would set the pace, not the operators), and
+          kwok with fake GPU nodes labelled model-ready for every model the services use
+          (and with the instance types some runtimes require): the time until every
+          service is Ready (polled each second), the operators' writes competing with
+          the pods' for the two cores
+
+Every plane holds the same catalogue (upstream's models and runtimes, each model's
 metadata back-filled as a model agent would; upstream's own agent downloads from Hugging
 Face and cannot run here) and upstream's inferenceservice-config ConfigMap in namespace
-ome. With --unrelated N (default 10,000) each operator runs a second time on a plane also
-holding N objects that are none of its business (bench/isvc.py's: Deployments, paused
-so that no controller acts on them, ConfigMaps, Secrets, and Pods that name a scheduler
-nobody runs), to show what they cost its memory.
+ome. With --unrelated N (default 10,000) each operator runs once more on a whole plane
+also holding N objects that are none of its business (bench/isvc.py's: Deployments,
+paused so that no controller acts on them, ConfigMaps, Secrets, and Pods that name a
+scheduler nobody runs), to show what they cost its memory.
 
-Measured for each run, from the operator's start: the seconds until every child it
-writes exists (the newest creationTimestamp of the objects the services own: whole
-seconds), until every service is Ready (polled each second), the operator's CPU seconds
-(utime + stime) and peak RSS (VmHWM) at that point, and its CPU seconds over the idle
---idle seconds that follow. The summary gives upstream's figure over ome's for the times
-(how many times sooner ome gets there) and ome's over upstream's for CPU and memory.
+Each run reports, from the operator's start: seconds_to_children (the newest
+creationTimestamp among the objects the services own: whole seconds), seconds_to_done
+(every child on a bare plane, every service Ready on a whole one), the operator's CPU
+seconds (utime + stime) and peak RSS (VmHWM) at that point, and its CPU over the --idle
+seconds that follow. The summary gives, per kind of run, upstream's times over ome's
+(how many times sooner ome gets there) and ome's CPU and RSS over upstream's.
 
     .venv/bin/python bench/isvc_upstream.py [--services 1000] [--unrelated 10000]
-                                            [--variants upstream,ome] [--idle 30]
+                                            [--planes bare,full] [--variants upstream,ome]
+                                            [--idle 30]
 """
 
 from __future__ import annotations
@@ -38,6 +49,7 @@ import json
 import os
 import sys
 import time
+from collections.abc import Awaitable, Callable
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -55,6 +67,7 @@ from isvc import (
     catalogue_objects,
     create_services,
     create_unrelated,
+    expected_children,
     install_catalogue,
     installed_catalogue,
     memory_catalog,
@@ -201,6 +214,25 @@ async def owned_children(client: Client, namespaces: set[str]) -> list[Obj]:
     return found
 
 
+def in_namespace(collection: str, namespace: str) -> str:
+    """``/api/v1/services`` in ``namespace``: ``/api/v1/namespaces/{namespace}/services``."""
+    group_version, plural = collection.rsplit("/", 1)
+    return f"{group_version}/namespaces/{namespace}/{plural}"
+
+
+async def children_count(client: Client, namespaces: set[str]) -> int:
+    """How many objects the child collections hold in ``namespaces``, which on a plane
+    without a controller-manager (no default ServiceAccount, no root CA ConfigMap) are
+    the services' children alone: a list of one item each, whose remainingItemCount
+    counts the rest."""
+    found = 0
+    for collection in CHILD_COLLECTIONS.values():
+        for namespace in namespaces:
+            page = await client.get(in_namespace(collection, namespace), query={"limit": 1})
+            found += len(page["items"]) + int(page["metadata"].get("remainingItemCount") or 0)
+    return found
+
+
 async def prepare(plane: ControlPlane, client: Client, variant: str, args: argparse.Namespace,
                   bodies: list[Obj]) -> None:  # fmt: skip
     await plane.install_crds(CRDS[variant])
@@ -213,25 +245,58 @@ async def prepare(plane: ControlPlane, client: Client, variant: str, args: argpa
     await create_services(client, bodies)
 
 
-async def run_variant(variant: str, bodies: list[Obj], args: argparse.Namespace) -> Obj:
+def control_plane(plane: str, bodies: list[Obj]) -> ControlPlane:
+    if plane == "bare":
+        return ControlPlane(service_cidr=SERVICE_RANGE)
+    return ControlPlane(
+        controller_manager=True,
+        scheduler=True,
+        nodes=fake_nodes(bodies),
+        service_cidr=SERVICE_RANGE,
+        client_qps=CLIENT_QPS,
+    )
+
+
+async def run_variant(
+    variant: str, plane_kind: str, bodies: list[Obj], expected: int, args: argparse.Namespace
+) -> Obj:
     async with (
-        ControlPlane(
-            controller_manager=True,
-            scheduler=True,
-            nodes=fake_nodes(bodies),
-            service_cidr=SERVICE_RANGE,
-            client_qps=CLIENT_QPS,
-        ) as plane,
+        control_plane(plane_kind, bodies) as plane,
         await plane.client() as client,
     ):
         await prepare(plane, client, variant, args, bodies)
-        return await measure(plane, client, variant, bodies, args)
+        namespaces = {b["metadata"]["namespace"] for b in bodies}
+
+        async def waiting() -> dict[str, str]:
+            if plane_kind == "full":
+                return await not_ready(client)
+            made = await children_count(client, namespaces)
+            return {} if made >= expected else {"children": f"{made} of {expected}"}
+
+        result = await measure(plane, client, variant, waiting, args)
+        children = await owned_children(client, namespaces)
+        started = result.pop("started_wall")
+        newest = max(seconds_since(c["metadata"]["creationTimestamp"], started) for c in children)
+        return {
+            "case": "isvc_upstream",
+            "variant": variant,
+            "plane": plane_kind,
+            "unrelated": args.unrelated if args.crowded else 0,
+            "services": len(bodies),
+            "children": len(children),
+            "child_kinds": sorted({c["kind"] for c in children}),
+            "seconds_to_children": round(max(newest, 0.0), 1),
+            **result,
+        }
 
 
-async def measure(plane: ControlPlane, client: Client, variant: str, bodies: list[Obj],
+async def measure(plane: ControlPlane, client: Client, variant: str,
+                  waiting: Callable[[], Awaitable[dict[str, str]]],
                   args: argparse.Namespace) -> Obj:  # fmt: skip
+    """Start the operator and poll until nothing is ``waiting``: its seconds, CPU and
+    peak RSS then, and its CPU over the --idle seconds that follow."""
     argv, env = operator_command(variant, plane.kubeconfig)
-    name = f"{variant}{'-crowded' if args.crowded else ''}"
+    name = f"{variant}-{args.plane}{'-crowded' if args.crowded else ''}"
     log = (LOGS / f"{name}.log").open("wb")
     servers = [plane.processes[p].pid for p in ("kube-apiserver", "etcd")]
     servers_before = sum(map(cpu_seconds, servers))
@@ -241,16 +306,13 @@ async def measure(plane: ControlPlane, client: Client, variant: str, bodies: lis
         while True:
             if process.returncode is not None:
                 raise RuntimeError(f"{variant} exited; see {LOGS / (name + '.log')}")
-            waiting = await not_ready(client)
+            left = await waiting()
             elapsed = time.monotonic() - started
-            if not waiting:
+            if not left:
                 break
             if elapsed > args.timeout:
-                lines = "\n".join(f"  {k}: {why}" for k, why in sorted(waiting.items())[:20])
-                raise TimeoutError(
-                    f"{name}: {len(waiting)} of {len(bodies)} not Ready after {elapsed:.0f}s:\n"
-                    + lines
-                )
+                lines = "\n".join(f"  {k}: {why}" for k, why in sorted(left.items())[:20])
+                raise TimeoutError(f"{name}: still waiting after {elapsed:.0f}s:\n{lines}")
             await asyncio.sleep(POLL_SECONDS)
         cpu, rss = cpu_seconds(process.pid), peak_rss_mib(process.pid)
         servers_cpu = sum(map(cpu_seconds, servers)) - servers_before
@@ -261,19 +323,9 @@ async def measure(plane: ControlPlane, client: Client, variant: str, bodies: lis
             process.terminate()
         await process.wait()
         log.close()
-    namespaces = {b["metadata"]["namespace"] for b in bodies}
-    children = await owned_children(client, namespaces)
-    newest = max(seconds_since(c["metadata"]["creationTimestamp"], started_wall) for c in children)
-    kinds = sorted({c["kind"] for c in children})
     return {
-        "case": "isvc_upstream",
-        "variant": variant,
-        "unrelated": args.unrelated if args.crowded else 0,
-        "services": len(bodies),
-        "children": len(children),
-        "child_kinds": kinds,
-        "seconds_to_children": round(max(newest, 0.0), 1),
-        "seconds_to_ready": round(elapsed, 1),
+        "started_wall": started_wall,
+        "seconds_to_done": round(elapsed, 1),
         "cpu_seconds": round(cpu, 2),
         "peak_rss_mib": round(rss, 1),
         f"idle_cpu_seconds_per_{args.idle:.0f}s": round(idle_cpu, 3),
@@ -282,12 +334,21 @@ async def measure(plane: ControlPlane, client: Client, variant: str, bodies: lis
 
 
 def compared(upstream: Obj, ome: Obj) -> Obj:
+    """How many times sooner ome gets there; its CPU and peak RSS over upstream's."""
     return {
         "children_sooner": round(upstream["seconds_to_children"] / ome["seconds_to_children"], 2),
-        "ready_sooner": round(upstream["seconds_to_ready"] / ome["seconds_to_ready"], 2),
+        "done_sooner": round(upstream["seconds_to_done"] / ome["seconds_to_done"], 2),
         "cpu_ome_over_upstream": round(ome["cpu_seconds"] / upstream["cpu_seconds"], 2),
         "peak_rss_ome_over_upstream": round(ome["peak_rss_mib"] / upstream["peak_rss_mib"], 2),
     }
+
+
+def runs(planes: list[str], unrelated: int) -> list[tuple[str, bool]]:
+    """(plane, crowded) in order: the crowded run on whole planes only, where the pods
+    the operators cache are there too."""
+    return [(plane, False) for plane in planes] + [
+        ("full", True) for plane in planes if plane == "full" and unrelated
+    ]
 
 
 async def main(args: argparse.Namespace) -> None:
@@ -295,25 +356,32 @@ async def main(args: argparse.Namespace) -> None:
     raw = servable_samples(memory_catalog(catalogue_objects()), config)["raw"]
     counts = {"raw": args.services, "multinode": 0, "pd": 0}
     bodies = services({"raw": raw, "multinode": [], "pd": []}, counts, "vs", args.namespaces)
+    models = [InferenceService.model_validate(b) for b in bodies]
+    _, expected = expected_children(models, memory_catalog(installed_catalogue()), config)
     variants = args.variants.split(",")
     if "upstream" in variants:
         peer("upstream-ome")  # built before any clock starts
     LOGS.mkdir(exist_ok=True)
-    results: dict[tuple[str, bool], Obj] = {}
-    for crowded in (False, True) if args.unrelated else (False,):
-        args.crowded = crowded
+    results: dict[tuple[str, str, bool], Obj] = {}
+    for plane, crowded in runs(args.planes.split(","), args.unrelated):
+        args.plane, args.crowded = plane, crowded
         for variant in variants:
-            result = await run_variant(variant, bodies, args)
-            results[variant, crowded] = result
+            result = await run_variant(variant, plane, bodies, expected, args)
+            results[variant, plane, crowded] = result
             print(json.dumps(result), flush=True)
     if not all(v in variants for v in VARIANTS):
         return
     summary: Obj = {"case": "isvc_upstream_summary", "services": args.services}
-    summary["quiet"] = compared(results["upstream", False], results["ome", False])
-    if args.unrelated:
-        summary["crowded"] = compared(results["upstream", True], results["ome", True])
+    for plane, crowded in runs(args.planes.split(","), args.unrelated):
+        name = f"{plane}{'_crowded' if crowded else ''}"
+        summary[name] = compared(*(results[v, plane, crowded] for v in VARIANTS))
+    if ("ome", "full", True) in results:
         summary["rss_growth_with_unrelated"] = {
-            v: round(results[v, True]["peak_rss_mib"] / results[v, False]["peak_rss_mib"] - 1, 3)
+            v: round(
+                results[v, "full", True]["peak_rss_mib"] / results[v, "full", False]["peak_rss_mib"]
+                - 1,
+                3,
+            )
             for v in VARIANTS
         }
     print(json.dumps(summary), flush=True)
@@ -325,6 +393,9 @@ def arguments() -> argparse.Namespace:
     parser.add_argument("--namespaces", type=int, default=4)
     parser.add_argument("--unrelated", type=int, default=10_000, help="0: no crowded runs")
     parser.add_argument("--variants", default="upstream,ome", help="which, in which order")
+    parser.add_argument(
+        "--planes", default="bare,full", help="bare: time to children; full: time to Ready"
+    )
     parser.add_argument("--idle", type=float, default=30.0, help="seconds of idle measured")
     parser.add_argument("--timeout", type=float, default=1800)
     return parser.parse_args()
