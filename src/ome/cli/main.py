@@ -54,10 +54,13 @@ def register_inspection(commands: Any) -> None:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    try:
-        status: int = args.handler(args)
-    except event_loop.UnknownLoop as err:
-        raise SystemExit(f"error: {err}") from None
+    if args.handler in (run.run, agent.run):
+        # before the command configures logging or starts anything
+        try:
+            event_loop.loop_factory()
+        except event_loop.UnknownLoop as err:
+            raise SystemExit(f"error: {err}") from None
+    status: int = args.handler(args)
     return status
 
 
