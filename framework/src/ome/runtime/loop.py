@@ -1,6 +1,6 @@
 """The event loop an operator process runs on.
 
-    sys.exit(ome.runtime.run(main()))
+    sys.exit(ome.runtime.loop.run(main()))
 
 uvloop's loop (libuv) when it is installed (``pip install ome-framework[uvloop]``):
 a controller spends much of its CPU in the loop itself (sockets, callbacks, timers), and
@@ -39,11 +39,6 @@ def loop_factory() -> Callable[[], asyncio.AbstractEventLoop] | None:
         return None
     factory: Callable[[], asyncio.AbstractEventLoop] = uvloop.new_event_loop
     return factory
-
-
-def loop_name() -> str:
-    """The loop :func:`run` would use, for logs."""
-    return "asyncio" if loop_factory() is None else "uvloop"
 
 
 def run(main: Coroutine[Any, Any, T]) -> T:

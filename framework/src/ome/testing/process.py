@@ -46,8 +46,7 @@ def free_port() -> int:
     may become the local end of any outgoing connection (a watch held for minutes)
     between this check and the caller's bind, which then fails for as long."""
     low, high = _ephemeral_ports()
-    candidates = [*range(PORT_FLOOR, low), *range(high + 1, 65536)]
-    port: int
+    candidates: list[int] = [*range(PORT_FLOOR, low), *range(high + 1, 65536)]
     for port in random.sample(candidates, min(PORT_TRIES, len(candidates))):
         if _bindable(port):
             return port
