@@ -50,6 +50,7 @@ import os
 import sys
 import time
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -79,7 +80,7 @@ from serving import REFERENCE
 
 from ome.api.v1beta1 import InferenceService
 from ome.client import Client, NotFound
-from ome.serving import parse_config, plan_service, render_objects
+from ome.serving import MemoryCatalog, parse_config, plan_service, render_objects
 from ome.serving.naming import model_ready_label
 from ome.testing import ControlPlane, FakeNode
 from ome.testing.nodes import INSTANCE_TYPE_LABEL
@@ -115,10 +116,10 @@ POLL_SECONDS = 1.0
 Obj = dict[str, Any]
 
 
-def required_instance_types(bodies: list[Obj]) -> set[str]:
+def required_instance_types(bodies: list[Obj], catalog: MemoryCatalog) -> set[str]:
     """The instance types the services' pods require (upstream's runtimes for some
     models ask for one, node.kubernetes.io/instance-type In [...]); the first of each."""
-    catalog, config = memory_catalog(installed_catalogue()), parse_config(None)
+    config = parse_config(None)
     samples = {json.dumps(b["spec"], sort_keys=True): b for b in bodies}
     found = set()
     for body in samples.values():
@@ -137,13 +138,15 @@ def required_instance_types(bodies: list[Obj]) -> set[str]:
     return found
 
 
-def fake_nodes(bodies: list[Obj]) -> list[FakeNode]:
+def fake_nodes(bodies: list[Obj], catalog: MemoryCatalog) -> list[FakeNode]:
     """Nodes enough for every service's pods many times over, labelled Ready for every
     model the services name (as the model agents would once they hold it): NODES of no
     particular instance type, and NODES_PER_TYPE of each type a runtime requires."""
     models = {b["spec"]["model"]["name"] for b in bodies}
     labels = {model_ready_label(model, None): "Ready" for model in sorted(models)}
-    groups = [("", NODES)] + [(t, NODES_PER_TYPE) for t in sorted(required_instance_types(bodies))]
+    groups = [("", NODES)] + [
+        (t, NODES_PER_TYPE) for t in sorted(required_instance_types(bodies, catalog))
+    ]
     nodes = []
     for instance_type, count in groups:
         typed = {INSTANCE_TYPE_LABEL: instance_type} if instance_type else {}
@@ -233,38 +236,50 @@ async def children_count(client: Client, namespaces: set[str]) -> int:
     return found
 
 
+@dataclass(frozen=True)
+class Inputs:
+    """What every run is given, made once: the services, the catalogue installed with
+    them, the whole planes' nodes and the number of children the services render."""
+
+    bodies: list[Obj]
+    catalogue: list[Obj]
+    nodes: list[FakeNode]
+    expected: int
+
+
 async def prepare(plane: ControlPlane, client: Client, variant: str, args: argparse.Namespace,
-                  bodies: list[Obj]) -> None:  # fmt: skip
+                  inputs: Inputs) -> None:  # fmt: skip
     await plane.install_crds(CRDS[variant])
-    await install_catalogue(client, installed_catalogue())
+    await install_catalogue(client, inputs.catalogue)
     await client.create("/api/v1/namespaces", {"metadata": {"name": OPERATOR_NAMESPACE}})
     (configmap,) = [d for d in yaml.safe_load_all(CONFIGMAP.read_text()) if d]
     await client.create(f"/api/v1/namespaces/{OPERATOR_NAMESPACE}/configmaps", configmap)
     if args.crowded:
         await create_unrelated(client, args.unrelated)
-    await create_services(client, bodies)
+    await create_services(client, inputs.bodies)
 
 
-def control_plane(plane: str, bodies: list[Obj]) -> ControlPlane:
+def control_plane(plane: str, nodes: list[FakeNode]) -> ControlPlane:
     if plane == "bare":
         return ControlPlane(service_cidr=SERVICE_RANGE)
     return ControlPlane(
         controller_manager=True,
         scheduler=True,
-        nodes=fake_nodes(bodies),
+        nodes=nodes,
         service_cidr=SERVICE_RANGE,
         client_qps=CLIENT_QPS,
     )
 
 
 async def run_variant(
-    variant: str, plane_kind: str, bodies: list[Obj], expected: int, args: argparse.Namespace
+    variant: str, plane_kind: str, inputs: Inputs, args: argparse.Namespace
 ) -> Obj:
+    bodies, expected = inputs.bodies, inputs.expected
     async with (
-        control_plane(plane_kind, bodies) as plane,
+        control_plane(plane_kind, inputs.nodes) as plane,
         await plane.client() as client,
     ):
-        await prepare(plane, client, variant, args, bodies)
+        await prepare(plane, client, variant, args, inputs)
         namespaces = {b["metadata"]["namespace"] for b in bodies}
 
         async def waiting() -> dict[str, str]:
@@ -357,7 +372,10 @@ async def main(args: argparse.Namespace) -> None:
     counts = {"raw": args.services, "multinode": 0, "pd": 0}
     bodies = services({"raw": raw, "multinode": [], "pd": []}, counts, "vs", args.namespaces)
     models = [InferenceService.model_validate(b) for b in bodies]
-    _, expected = expected_children(models, memory_catalog(installed_catalogue()), config)
+    catalogue = installed_catalogue()
+    catalog = memory_catalog(catalogue)
+    _, expected = expected_children(models, catalog, config)
+    inputs = Inputs(bodies, catalogue, fake_nodes(bodies, catalog), expected)
     variants = args.variants.split(",")
     if "upstream" in variants:
         peer("upstream-ome")  # built before any clock starts
@@ -366,7 +384,7 @@ async def main(args: argparse.Namespace) -> None:
     for plane, crowded in runs(args.planes.split(","), args.unrelated):
         args.plane, args.crowded = plane, crowded
         for variant in variants:
-            result = await run_variant(variant, plane, bodies, expected, args)
+            result = await run_variant(variant, plane, inputs, args)
             results[variant, plane, crowded] = result
             print(json.dumps(result), flush=True)
     if not all(v in variants for v in VARIANTS):
