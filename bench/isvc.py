@@ -64,15 +64,17 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import copy
 import json
 import os
+import signal
 import statistics
 import sys
 import tempfile
 import time
 from collections import Counter
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
@@ -510,6 +512,32 @@ async def children(client: Client, kinds: set[tuple[str, str]], variant: str) ->
     return found
 
 
+def next_flame(directory: Path, variant: str) -> Path:
+    directory.mkdir(parents=True, exist_ok=True)
+    return directory / f"{variant}-{len(list(directory.glob(f'{variant}-[0-9]*.txt')))}.txt"
+
+
+@contextlib.asynccontextmanager
+async def profiling(directory: Path | None, variant: str, pid: int) -> AsyncIterator[None]:
+    """With a ``directory``, py-spy samples the process ``pid`` meanwhile, into the next
+    free ``<variant>-<n>.txt`` there."""
+    if directory is None:
+        yield
+        return
+    flame = next_flame(directory, variant)
+    py_spy = str(Path(sys.executable).parent / "py-spy")
+    profiler = await asyncio.create_subprocess_exec(
+        *(py_spy, "record", "--rate", "200", "--format", "raw", "-o", str(flame)),
+        *("--pid", str(pid)),
+        stdout=asyncio.subprocess.DEVNULL,
+    )
+    try:
+        yield
+    finally:
+        profiler.send_signal(signal.SIGINT)
+        await profiler.wait()
+
+
 async def run_variant(
     plane: ControlPlane,
     client: Client,
@@ -539,29 +567,30 @@ async def run_variant(
     try:
         if (await process.stdout.readline()).strip() != b"ready":
             raise RuntimeError(f"{variant} did not start; see {LOGS / (variant + '.log')}")
-        servers = [plane.processes[name].pid for name in ("kube-apiserver", "etcd")]
-        server_cpu, own_cpu = sum(map(cpu_seconds, servers)), cpu_seconds(process.pid)
-        started = time.monotonic()
-        await tell()
-        kinds, count = expected
-        rss = 0.0
-        while True:
-            if process.returncode is not None:
-                raise RuntimeError(f"{variant} exited; see {LOGS / (variant + '.log')}")
-            rss = max(rss, peak_rss_mib(process.pid))
-            done = await with_status(client, variant)
-            elapsed = time.monotonic() - started
-            if done == len(bodies):
-                cpu = cpu_seconds(process.pid) - own_cpu
-                servers_cpu = sum(map(cpu_seconds, servers)) - server_cpu
-                # untimed from here: the count of children, which must be complete
-                made = await children(client, kinds, variant)
-                if made == count:
-                    break
-                print(f"{variant}: {made}/{count} children with every status", file=sys.stderr)
-            if elapsed > args.timeout:
-                raise TimeoutError(f"{variant}: {done}/{len(bodies)} after {args.timeout:.0f}s")
-            await asyncio.sleep(max(POLL_SECONDS, len(bodies) / POLLED_SERVICES_PER_SECOND))
+        async with profiling(args.profile, variant, process.pid):
+            servers = [plane.processes[name].pid for name in ("kube-apiserver", "etcd")]
+            server_cpu, own_cpu = sum(map(cpu_seconds, servers)), cpu_seconds(process.pid)
+            started = time.monotonic()
+            await tell()
+            kinds, count = expected
+            rss = 0.0
+            while True:
+                if process.returncode is not None:
+                    raise RuntimeError(f"{variant} exited; see {LOGS / (variant + '.log')}")
+                rss = max(rss, peak_rss_mib(process.pid))
+                done = await with_status(client, variant)
+                elapsed = time.monotonic() - started
+                if done == len(bodies):
+                    cpu = cpu_seconds(process.pid) - own_cpu
+                    servers_cpu = sum(map(cpu_seconds, servers)) - server_cpu
+                    # untimed from here: the count of children, which must be complete
+                    made = await children(client, kinds, variant)
+                    if made == count:
+                        break
+                    print(f"{variant}: {made}/{count} children with every status", file=sys.stderr)
+                if elapsed > args.timeout:
+                    raise TimeoutError(f"{variant}: {done}/{len(bodies)} after {args.timeout:.0f}s")
+                await asyncio.sleep(max(POLL_SECONDS, len(bodies) / POLLED_SERVICES_PER_SECOND))
         await tell()
         figures = json.loads(await process.stdout.readline())
     finally:
@@ -807,6 +836,12 @@ def arguments() -> argparse.Namespace:
         metavar="N,N,...",
         help="instead of the variants: the operator alone on each number of raw services, "
         "and the line through the runs",
+    )
+    parser.add_argument(
+        "--profile",
+        type=Path,
+        metavar="DIR",
+        help="sample each variant's process with py-spy (pip install -e '.[bench]') into DIR",
     )
     parser.add_argument("--role", choices=VARIANTS, help=argparse.SUPPRESS)
     return parser.parse_args()

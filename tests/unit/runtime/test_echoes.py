@@ -1,12 +1,16 @@
-"""OwnWrites: the watch event carrying exactly what a controller wrote is dropped once;
-everything else passes."""
+"""OwnWrites: the watch event carrying exactly what a controller wrote is dropped once,
+also when it arrives before the write's answer; everything else passes."""
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
+
+import pytest
 
 from ome.runtime import OwnWrites
 from ome.runtime.kinds import GVK
+from ome.runtime.predicates import HoldingPredicate, Predicate
 
 DEPLOYMENT = GVK("apps", "v1", "Deployment")
 SERVICE = GVK("", "v1", "Service")
@@ -55,3 +59,78 @@ def test_an_answer_without_a_version_is_not_remembered() -> None:
     writes.record(DEPLOYMENT, {"metadata": {"name": "engine", "namespace": "team"}})
     assert len(writes) == 0
     assert writes.not_echoes(DEPLOYMENT).create({"metadata": {"name": "engine"}})
+
+
+class Watch:
+    """A watch's view: every event through the predicate, as the controller binds it."""
+
+    def __init__(self, predicate: Predicate) -> None:
+        self.predicate = predicate
+        self.queued: list[str] = []
+        assert isinstance(predicate, HoldingPredicate)
+        predicate.bind(self.created)
+
+    def created(self, obj: dict[str, Any]) -> None:
+        if self.predicate.create(obj):
+            self.queued.append(obj["metadata"]["resourceVersion"])
+
+    def updated(self, old: dict[str, Any], new: dict[str, Any]) -> None:
+        if self.predicate.update(old, new):
+            self.queued.append(new["metadata"]["resourceVersion"])
+
+
+async def writing_engine(
+    writes: OwnWrites, over: str, answered: str
+) -> tuple[asyncio.Task[Any], asyncio.Event]:
+    """A write of the engine over version ``over``, in flight until the event is set;
+    it is answered with version ``answered``."""
+    arrived = asyncio.Event()
+
+    async def answer() -> dict[str, Any]:
+        await arrived.wait()
+        return obj("engine", answered)
+
+    task = asyncio.create_task(writes.write(DEPLOYMENT, obj("engine", over), answer()))
+    await asyncio.sleep(0)
+    return task, arrived
+
+
+async def test_an_echo_that_overtakes_the_answer_is_dropped() -> None:
+    writes = OwnWrites()
+    watch = Watch(writes.not_echoes(DEPLOYMENT))
+    writing, arrived = await writing_engine(writes, "6", "7")
+    watch.updated(obj("engine", "6"), obj("engine", "7"))  # the echo, before the answer
+    assert watch.queued == []
+    arrived.set()
+    assert (await writing)["metadata"]["resourceVersion"] == "7"
+    assert watch.queued == []
+    assert len(writes) == 0
+
+
+async def test_other_events_held_during_a_write_are_delivered_after_it() -> None:
+    writes = OwnWrites()
+    watch = Watch(writes.not_echoes(DEPLOYMENT))
+    writing, arrived = await writing_engine(writes, "5", "7")
+    watch.updated(obj("engine", "5"), obj("engine", "6"))  # someone else's, just before
+    watch.created(obj("router", "6"))  # another object: not held
+    assert watch.queued == ["6"]
+    arrived.set()
+    await writing
+    assert watch.queued == ["6", "6"]
+    watch.updated(obj("engine", "6"), obj("engine", "7"))  # the echo, after the answer
+    assert watch.queued == ["6", "6"]
+
+
+async def test_a_failed_write_delivers_what_it_held() -> None:
+    writes = OwnWrites()
+    watch = Watch(writes.not_echoes(DEPLOYMENT))
+
+    async def refused() -> dict[str, Any]:
+        await asyncio.sleep(0)
+        watch.updated(obj("engine", "5"), obj("engine", "6"))
+        raise RuntimeError("refused")
+
+    with pytest.raises(RuntimeError):
+        await writes.write(DEPLOYMENT, obj("engine", "5"), refused())
+    assert watch.queued == ["6"]
+    assert len(writes) == 0

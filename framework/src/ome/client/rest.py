@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 import socket
 import time
 import urllib.request
@@ -262,7 +261,7 @@ async def _json_lines(response: aiohttp.ClientResponse) -> AsyncIterator[KubeObj
 def _json_object(data: bytes) -> KubeObject:
     """The API server answers JSON requests with objects; anything else is a broken
     answer, reported as such rather than handed on."""
-    document = json.loads(data)
+    document = codec.loads(data)
     if not isinstance(document, dict):
         raise ValueError(f"the API server answered with JSON that is not an object: {data!r:.200}")
     return document

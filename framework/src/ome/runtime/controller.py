@@ -31,7 +31,7 @@ from ome.client import Conflict, KubeObject
 from ome.informers import DeletedFinalStateUnknown
 from ome.runtime.handlers import EventHandler
 from ome.runtime.metrics import RuntimeMetrics
-from ome.runtime.predicates import Predicate
+from ome.runtime.predicates import HoldingPredicate, Predicate
 from ome.runtime.request import Request, Result
 from ome.runtime.writeloop import current_controller
 from ome.workqueue import RateLimitingQueue, default_controller_rate_limiter
@@ -147,6 +147,9 @@ class Controller:
             if all(p.delete(obj) for p in predicates):
                 enqueue(handler.requests(obj), 0)
 
+        for holding in predicates:
+            if isinstance(holding, HoldingPredicate):
+                holding.bind(on_add)
         registration = source.add_event_handler(
             on_add=on_add, on_update=on_update, on_delete=on_delete
         )

@@ -35,6 +35,16 @@ class Predicate:
         return _Not(self)
 
 
+class HoldingPredicate(Predicate):
+    """A predicate that may turn an event down for now and hand it back later: the
+    watch it filters gives it, through :meth:`bind`, the way to deliver an object's event
+    again (as a create, through every predicate of the watch). Unbound, it decides at
+    once. Only a watch's own predicates are bound, not those inside ``&``, ``|``, ``~``."""
+
+    def bind(self, deliver: Callable[[KubeObject], None]) -> None:
+        raise NotImplementedError
+
+
 class _Combined(Predicate):
     def __init__(
         self, mode: Callable[[Iterable[bool]], bool], parts: tuple[Predicate, ...]

@@ -505,9 +505,8 @@ class InferenceServiceReconciler:
         meta = raw["metadata"]
         services = await self._resource(INFERENCESERVICE)
         patch = {"metadata": {"finalizers": finalizers, "resourceVersion": meta["resourceVersion"]}}
-        updated = dict(await services.patch(meta["name"], patch, meta["namespace"]))
-        self.own_writes.record(INFERENCESERVICE, updated)
-        return updated
+        sending = services.patch(meta["name"], patch, meta["namespace"])
+        return dict(await self.own_writes.write(INFERENCESERVICE, raw, sending))
 
     async def _apply_children(
         self, key: str, raw: Obj, service: InferenceService, objects: list[Obj]
@@ -539,8 +538,8 @@ class InferenceServiceReconciler:
         # (a deposed leader's, delivered late) is refused with Conflict
         over = newest_seen(version_of(cached), self._versions.get((gvk, key)))
         body = fenced(obj, over)
-        applied = dict(await resource.apply(body, field_manager=FIELD_MANAGER, force=True))
-        self.own_writes.record(gvk, applied)
+        sending = resource.apply(body, field_manager=FIELD_MANAGER, force=True)
+        applied = dict(await self.own_writes.write(gvk, body, sending))
         self._applied[gvk, key] = (digest, _marker(applied))
         self._versions[gvk, key] = (over, applied["metadata"]["resourceVersion"])
         self._forget_deleted()
@@ -630,9 +629,7 @@ class InferenceServiceReconciler:
         # a stale write, a deposed leader's delivered late, is refused with Conflict
         over = newest_seen(meta["resourceVersion"], self._versions.get((INFERENCESERVICE, key)))
         services = await self._resource(INFERENCESERVICE)
-        written = await services.apply_status(
-            fenced(body, over), field_manager=FIELD_MANAGER, force=True
-        )
-        self.own_writes.record(INFERENCESERVICE, written)
+        sending = services.apply_status(fenced(body, over), field_manager=FIELD_MANAGER, force=True)
+        written = await self.own_writes.write(INFERENCESERVICE, body, sending)
         self._versions[INFERENCESERVICE, key] = (over, written["metadata"]["resourceVersion"])
         self._written[key] = answered
