@@ -82,7 +82,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(1, str(Path(__file__).resolve().parents[1]))  # for tests.compat
 
 import structlog
-from e2e_throughput import cpu_seconds, peak_rss_mib
+from e2e_throughput import compile_bytecode, cpu_seconds, peak_rss_mib
 from serving import REFERENCE, cpu_ms_per_item
 from tests.compat.backfill import backfilled_catalogue
 
@@ -848,7 +848,10 @@ def arguments() -> argparse.Namespace:
         help="sample each variant's process with py-spy (pip install -e '.[bench]') into DIR",
     )
     parser.add_argument("--role", choices=VARIANTS, help=argparse.SUPPRESS)
-    return parser.parse_args()
+    args = parser.parse_args()
+    if args.scale is not None and len(set(args.scale.split(","))) < 2:
+        parser.error(f"--scale {args.scale}: a line needs at least two sizes")
+    return args
 
 
 if __name__ == "__main__":
@@ -858,6 +861,8 @@ if __name__ == "__main__":
     elif options.role == "floor":
         event_loop.run(run_floor(options.workers, "floor"))
     elif options.scale:
+        compile_bytecode()
         asyncio.run(scaling(options))
     else:
+        compile_bytecode()
         asyncio.run(main(options))

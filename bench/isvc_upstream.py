@@ -60,7 +60,7 @@ import yaml
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(1, str(Path(__file__).resolve().parents[1]))  # for tests.compat
 
-from e2e_throughput import cpu_seconds, peak_rss_mib
+from e2e_throughput import compile_bytecode, cpu_seconds, peak_rss_mib
 from isvc import (
     INFERENCESERVICE_PATH,
     LOGS,
@@ -420,4 +420,5 @@ def arguments() -> argparse.Namespace:
 
 
 if __name__ == "__main__":
+    compile_bytecode()
     asyncio.run(main(arguments()))
