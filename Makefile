@@ -10,7 +10,7 @@ PYTEST_ARGS ?=
 RUN_ARGS ?=
 CHAOS_ARGS ?=
 
-.PHONY: run chaos test lint typecheck contracts unit controlplane local-down dist framework-check clean charts
+.PHONY: run chaos test lint typecheck contracts unit controlplane testtools local-down dist framework-check clean charts
 
 # Both distributions, editable: the framework (framework/) and the operator with its
 # storage backends.
@@ -24,6 +24,11 @@ $(INSTALLED): pyproject.toml framework/pyproject.toml
 
 controlplane: $(INSTALLED)
 	$(BIN)/python -m ome.testing build
+
+# The tools only some tests use (helm, promtool), built before the tests, not inside one:
+# a cold build takes minutes, which would count against that test's timeout.
+testtools: $(INSTALLED)
+	$(BIN)/python -m ome.testing tools
 
 # The operator on an embedded control plane with fake GPU nodes; Ctrl-C stops it all.
 run: controlplane
@@ -54,7 +59,7 @@ contracts: $(INSTALLED)
 # pytest exits 5 when it collected no test: that is a broken suite, not a pass.
 # Then the chaos suite's short profile (docs/chaos.md): after the tests, not beside them,
 # as it runs a control plane, three operator replicas and two model agents of its own.
-test: lint typecheck contracts controlplane
+test: lint typecheck contracts controlplane testtools
 	@$(BIN)/pytest $(PYTEST_ARGS); rc=$$?; \
 	if [ $$rc -eq 5 ]; then echo "error: pytest collected no tests" >&2; exit 1; fi; \
 	exit $$rc

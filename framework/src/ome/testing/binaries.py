@@ -12,12 +12,13 @@ its binaries, a missing binary is built alone, and running the build twice does 
 ``OME_CONTROLPLANE_BIN`` names a ready directory of binaries and disables building.
 Tools only some tests use (helm for the charts, promtool for the alert rules) come from
 modules of their own beside those, and are built into the same directory only when asked
-for (:func:`ensure_tool`).
+for (:func:`ensure_tool`, or ``python -m ome.testing tools``, which `make test` runs first).
 """
 
 from __future__ import annotations
 
 import argparse
+import functools
 import hashlib
 import json
 import os
@@ -484,17 +485,23 @@ def ensure_binaries(log: Callable[[str], None] = print) -> Path:
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         prog="python -m ome.testing",
-        description="Build the control-plane binaries (etcd, kube-apiserver, "
-        "kube-controller-manager, kube-scheduler, kwok, lws-controller) unless they are cached.",
+        description="build: the control-plane binaries (etcd, kube-apiserver, "
+        "kube-controller-manager, kube-scheduler, kwok, lws-controller) unless they are "
+        "cached; tools: the tools only some tests use (helm, promtool), likewise; path: "
+        "where they are.",
     )
-    parser.add_argument("command", choices=["build", "path"], nargs="?", default="build")
+    parser.add_argument("command", choices=["build", "tools", "path"], nargs="?", default="build")
     parser.add_argument("--force", action="store_true", help="rebuild even when up to date")
     args = parser.parse_args(argv)
+    log = functools.partial(print, flush=True)
     try:
         if args.command == "path":
             print(bin_dir())
+        elif args.command == "tools":
+            for tool in TOOLS:
+                log(f"{tool.name}: {ensure_tool(tool.name, log=log)}")
         else:
-            build(force=args.force, log=lambda line: print(line, flush=True))
+            build(force=args.force, log=log)
     except BuildError as err:
         print(f"error: {err}", file=sys.stderr)
         return 1
