@@ -228,7 +228,6 @@ TARGETS = {
 
 
 async def main() -> None:
-    compile_bytecode()
     parser = argparse.ArgumentParser()
     parser.add_argument("--objects", type=int, default=2000)
     parser.add_argument("--workers", type=int, default=4)
@@ -252,6 +251,7 @@ async def main() -> None:
         "RSS figures are then py-spy's own)",
     )
     args = parser.parse_args()
+    compile_bytecode()
     LOGS.mkdir(exist_ok=True)
     if args.profile is not None:
         args.profile.mkdir(parents=True, exist_ok=True)

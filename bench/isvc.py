@@ -860,9 +860,6 @@ if __name__ == "__main__":
         event_loop.run(run_operator(options.workers, compact=options.role != "ome-plain"))
     elif options.role == "floor":
         event_loop.run(run_floor(options.workers, "floor"))
-    elif options.scale:
-        compile_bytecode()
-        asyncio.run(scaling(options))
     else:
         compile_bytecode()
-        asyncio.run(main(options))
+        asyncio.run(scaling(options) if options.scale else main(options))
