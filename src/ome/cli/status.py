@@ -20,7 +20,6 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-import aiohttp
 import pydantic
 import yaml
 
@@ -209,7 +208,7 @@ async def _observe_with_client(
     async with Client(configuration, timeout=TIMEOUT) as client:
         try:
             return await observe(client)
-        except (aiohttp.ClientError, OSError, TimeoutError) as err:
+        except (OSError, TimeoutError) as err:
             why = _one_line(err) or type(err).__name__
             raise Unavailable(
                 f"cannot reach the API server at {configuration.host}: {why}"

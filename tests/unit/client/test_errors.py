@@ -33,7 +33,7 @@ def test_invalid_carries_field_causes() -> None:
 
 
 def test_too_many_requests_reads_retry_after() -> None:
-    error = errors.error_from_response(429, status(429, "TooManyRequests"), {"Retry-After": "3"})
+    error = errors.error_from_response(429, status(429, "TooManyRequests"), {"retry-after": "3"})
     assert isinstance(error, errors.TooManyRequests)
     assert error.retry_after == 3.0
 

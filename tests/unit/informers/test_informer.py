@@ -7,11 +7,10 @@ import asyncio
 from collections.abc import AsyncIterator
 from typing import Any, cast
 
-import aiohttp
 import pytest
 import pytest_asyncio
 
-from ome.client import Client
+from ome.client import Client, IdleTimeout, TransportError
 from ome.client.errors import ApiError, Gone, TooManyRequests
 from ome.informers import (
     NAMESPACE_INDEX,
@@ -215,9 +214,9 @@ async def test_transient_watch_failures_rewatch_from_the_same_point(
     lists_before = len(server.lists)
     version = server.version
     server.watch_errors.extend(
-        [TooManyRequests(429, "TooManyRequests", "slow down"), aiohttp.ClientConnectionError()]
+        [TooManyRequests(429, "TooManyRequests", "slow down"), TransportError("connection refused")]
     )
-    server.break_watches(aiohttp.ClientPayloadError("connection reset"))
+    server.break_watches(TransportError("connection reset"))
     await eventually(lambda: len(server.open_watches) == 1 and len(server.watch_requests) == 4)
     assert {q["resourceVersion"] for q in server.watch_requests[1:]} == {str(version)}
     assert len(server.lists) == lists_before
@@ -230,7 +229,7 @@ async def test_transient_watch_failures_rewatch_from_the_same_point(
 async def test_a_silent_watch_is_reopened(
     server: FakeApiServer, listed: tuple[SharedInformer, Recorder]
 ) -> None:
-    server.break_watches(aiohttp.SocketTimeoutError("no data for 90 s"))
+    server.break_watches(IdleTimeout("no data for 90 s"))
     await eventually(lambda: len(server.watches) == 2 and len(server.open_watches) == 1)
     assert len(server.lists) == 1
 
@@ -267,7 +266,7 @@ async def test_a_server_refusing_watch_list_is_listed_from_then_on(
 
 
 async def test_a_watch_list_cut_short_falls_back_to_a_list(server: FakeApiServer) -> None:
-    server.watch_errors.append(aiohttp.ServerDisconnectedError())
+    server.watch_errors.append(TransportError("server disconnected"))
     async for informer, _ in started(server):
         assert names(informer) == ["a", "b"]
         assert len(server.lists) == 1

@@ -7,11 +7,11 @@ import pytest
 from aiohttp import web
 from prometheus_client import CollectorRegistry, Counter
 
-from ome.runtime.http import HttpServer, Probes, add_metrics_route, parse_address
+from ome.runtime.http import HttpServer, Probes, Routes, add_metrics_route, parse_address
 
 
-async def serve(app: web.Application) -> HttpServer:
-    server = HttpServer("127.0.0.1:0", app)
+async def serve(routes: Routes) -> HttpServer:
+    server = HttpServer("127.0.0.1:0", routes)
     await server.start()
     return server
 
@@ -34,9 +34,7 @@ async def test_probes() -> None:
         raise RuntimeError("boom")
 
     probes.add_readyz_check("broken", broken)
-    app = web.Application()
-    probes.add_routes(app)
-    server = await serve(app)
+    server = await serve(probes.add_routes)
     try:
         assert await fetch(server, "/healthz") == (200, "ok")
         assert await fetch(server, "/healthz?verbose") == (
@@ -58,9 +56,11 @@ async def test_probes() -> None:
 async def test_metrics_come_from_the_given_registry() -> None:
     registry = CollectorRegistry()
     Counter("ome_things_total", "things", registry=registry).inc(3)
-    app = web.Application()
-    add_metrics_route(app, registry)
-    server = await serve(app)
+
+    def routes(app: web.Application) -> None:
+        add_metrics_route(app, registry)
+
+    server = await serve(routes)
     try:
         status, text = await fetch(server, "/metrics")
         assert status == 200

@@ -1,5 +1,6 @@
 """The only code that talks HTTP to the Kubernetes API server, layered as client-go:
-``rest`` (the transport) at the bottom, ``discovery`` and ``resource`` on top of it, and
+``transport`` (HTTP/1.1) and ``rest`` (JSON requests) at the bottom, ``discovery`` and
+``resource`` on top of them, and
 ``client`` composing them into the :class:`Client` most code uses."""
 
 from ome.client.client import Client
@@ -22,6 +23,7 @@ from ome.client.kinds import GVK, Kind, NamedKind, gvk_of
 from ome.client.objects import KubeObject, MutableKubeObject
 from ome.client.resource import ResourceClient
 from ome.client.rest import RequestBody, RESTClient, WriteFenced, WriteObserver
+from ome.client.transport import IdleTimeout, TransportError
 
 __all__ = [
     "GVK",
@@ -33,6 +35,7 @@ __all__ = [
     "Conflict",
     "Forbidden",
     "Gone",
+    "IdleTimeout",
     "Invalid",
     "Kind",
     "KubeObject",
@@ -45,6 +48,7 @@ __all__ = [
     "ResourceClient",
     "ResourceInfo",
     "TooManyRequests",
+    "TransportError",
     "Unauthorized",
     "WriteFenced",
     "WriteObserver",

@@ -74,7 +74,7 @@ _BY_STATUS: dict[int, type[ApiError]] = {
 
 
 def _retry_after(headers: Mapping[str, str], details: Mapping[str, Any]) -> float | None:
-    value = headers.get("Retry-After") or details.get("retryAfterSeconds")
+    value = headers.get("retry-after") or details.get("retryAfterSeconds")
     try:
         return float(value) if value is not None else None
     except ValueError:
@@ -82,7 +82,8 @@ def _retry_after(headers: Mapping[str, str], details: Mapping[str, Any]) -> floa
 
 
 def error_from_response(status: int, body: bytes, headers: Mapping[str, str]) -> ApiError:
-    """Map an error answer to the most specific ApiError subclass."""
+    """Map an error answer to the most specific ApiError subclass (``headers`` by
+    lower-case name, as :class:`~ome.client.transport.Answer` holds them)."""
     try:
         document = json.loads(body)
     except ValueError:

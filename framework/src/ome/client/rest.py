@@ -1,36 +1,33 @@
-"""The REST transport: JSON requests to any API path over one aiohttp session, with the
-TLS settings and credentials of a :class:`~ome.client.configuration.Configuration`.
-Discovery and typed resources are built on top of it (:mod:`ome.client.client`)."""
+"""The REST client: JSON requests to any API path over the framework's HTTP/1.1 transport
+(:mod:`ome.client.transport`), with the TLS settings and credentials of a
+:class:`~ome.client.configuration.Configuration`. Discovery and typed resources are built
+on top of it (:mod:`ome.client.client`)."""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-import socket
 import time
 import urllib.request
 from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from types import TracebackType
 from typing import Self
-from urllib.parse import urlencode, urlsplit
-
-import aiohttp
+from urllib.parse import quote, urlencode, urlsplit
 
 from ome.client import codec
 from ome.client.configuration import Configuration
 from ome.client.errors import TooManyRequests, error_from_response
 from ome.client.media import APPLY_PATCH, JSON
 from ome.client.objects import KubeObject
+from ome.client.transport import Answer, ConnectionPool, Endpoint, Lines
 
 DEFAULT_TIMEOUT = 30.0
 USER_AGENT = "ome-framework"
 # Throttled (429) requests were not processed, so any of them may be sent again.
 THROTTLE_RETRIES = 3
 READ_METHODS = frozenset({"GET", "HEAD"})
-# A watch event carries a whole object, up to etcd's 1.5 MiB (kubernetes-asyncio's size).
-READ_BUFFER = 2**21
-# Unanswered TCP keepalive probes after which the kernel declares a connection dead.
-KEEPALIVE_PROBES = 3
+# What a path may hold unescaped: RFC 3986's path characters, and "%" of escapes made before.
+PATH_SAFE = "/%:@!$&'()*+,;=-._~"
 
 Query = Mapping[str, str | int | bool] | Sequence[tuple[str, str | int | bool]]
 RequestBody = KubeObject | Sequence[KubeObject] | None
@@ -77,18 +74,24 @@ class RESTClient:
         self.timeout = timeout
         self.write_guard = write_guard
         self.write_observers: list[WriteObserver] = []
-        # The proxy variables are read once, as client-go reads them once per process;
-        # a session trusting the environment would look them (and ~/.netrc) up in a
-        # worker thread on every request, which costs more CPU than the request.
-        self._proxy = configuration.proxy or _environment_proxy(configuration.host)
-        https = configuration.host.startswith("https:")
-        self._session = aiohttp.ClientSession(
-            connector=aiohttp.TCPConnector(
-                limit=configuration.connection_pool_maxsize,
-                ssl=configuration.ssl_context() if https else False,
+        # The proxy variables are read once, as client-go reads them once per process.
+        proxy = configuration.proxy or _environment_proxy(configuration.host)
+        server = urlsplit(configuration.host)
+        self._pool = ConnectionPool(
+            Endpoint(
+                url=configuration.host,
+                ssl=configuration.ssl_context() if server.scheme == "https" else None,
+                server_hostname=configuration.tls_server_name,
+                proxy=proxy,
             ),
-            trust_env=False,
-            read_bufsize=READ_BUFFER,
+            configuration.connection_pool_maxsize,
+        )
+        # A server URL may carry a path (an API server behind a proxy at a prefix).
+        prefix = server.path.rstrip("/")
+        self._target_prefix = (
+            f"{server.scheme}://{self._pool.authority}{prefix}"
+            if self._pool.absolute_form
+            else prefix
         )
 
     async def __aenter__(self) -> Self:
@@ -103,45 +106,37 @@ class RESTClient:
         await self.close()
 
     async def close(self) -> None:
-        await self._session.close()
+        self._pool.close()
 
-    async def _send(
+    async def _encode(
         self,
-        *,
         method: str,
         path: str,
+        *,
         query: Query | None,
         body: RequestBody,
         content_type: str,
-        timeout: float | aiohttp.ClientTimeout,
-        accept: str = JSON,
-    ) -> aiohttp.ClientResponse:
+        accept: str,
+    ) -> bytes:
+        """The request's bytes, head and body; refused here if the write guard says no."""
         if method not in READ_METHODS and self.write_guard is not None and not self.write_guard():
             raise WriteFenced(f"{method} {path} refused: this process is not the leader")
-        headers = {"Accept": accept, "Content-Type": content_type, "User-Agent": USER_AGENT}
-        if authorization := await self.configuration.authorization():
-            headers["Authorization"] = authorization
-        url = f"{self.configuration.host}{path}"
+        target = self._target_prefix + quote(path, safe=PATH_SAFE)
         if pairs := _query_pairs(query):
-            url += "?" + urlencode(pairs)
-        response = await self._session.request(
-            method,
-            url,
-            data=None if body is None else codec.dumps(body),
-            headers=headers,
-            timeout=timeout
-            if isinstance(timeout, aiohttp.ClientTimeout)
-            else aiohttp.ClientTimeout(total=timeout),
-            proxy=self._proxy,
-            server_hostname=self.configuration.tls_server_name,
+            target += "?" + urlencode(pairs)
+        head = (
+            f"{method} {target} HTTP/1.1\r\nHost: {self._pool.authority}\r\n"
+            f"Accept: {accept}\r\nUser-Agent: {USER_AGENT}\r\n"
         )
-        if not 200 <= response.status < 300:
-            try:
-                data = await response.read()
-            finally:
-                response.release()
-            raise error_from_response(response.status, data, response.headers)
-        return response
+        if authorization := await self.configuration.authorization():
+            head += f"Authorization: {_header_value(authorization)}\r\n"
+        if self._pool.absolute_form and self._pool.proxy_authorization:
+            head += f"Proxy-Authorization: {self._pool.proxy_authorization}\r\n"
+        if body is None:
+            return f"{head}\r\n".encode("latin-1")
+        data = codec.dumps(body)
+        head += f"Content-Type: {content_type}\r\nContent-Length: {len(data)}\r\n\r\n"
+        return head.encode("latin-1") + data
 
     async def request(
         self,
@@ -158,30 +153,23 @@ class RESTClient:
         budget = timeout or self.timeout
         deadline = time.monotonic() + budget
         for attempt in range(THROTTLE_RETRIES + 1):
+            request = await self._encode(
+                method, path, query=query, body=body, content_type=content_type, accept=accept
+            )
+            async with asyncio.timeout(max(deadline - time.monotonic(), 0.001)):
+                answer = await self._pool.exchange(request, method=method)
             try:
-                response = await self._send(
-                    method=method,
-                    path=path,
-                    query=query,
-                    body=body,
-                    content_type=content_type,
-                    timeout=max(deadline - time.monotonic(), 0.001),
-                    accept=accept,
-                )
+                _raise_for_status(answer)
                 break
             except TooManyRequests as err:
                 wait = err.retry_after or 1.0
                 if attempt == THROTTLE_RETRIES or time.monotonic() + wait >= deadline:
                     raise
                 await asyncio.sleep(wait)
-        try:
-            data = await response.read()
-        finally:
-            response.release()
         if method not in READ_METHODS:
             for observe in self.write_observers:
                 observe(method, path, body)
-        return _json_object(data) if data else {}
+        return _json_object(answer.body) if answer.body else {}
 
     @contextlib.asynccontextmanager
     async def stream(
@@ -199,24 +187,15 @@ class RESTClient:
         ``keepalive`` turns on TCP keepalive probes after that many idle seconds, so the
         kernel notices a peer that vanished without closing the connection (a NAT or
         load balancer that dropped it)."""
-        timeout = aiohttp.ClientTimeout(
-            total=None, sock_connect=self.timeout, sock_read=idle_timeout
+        request = await self._encode(
+            "GET", path, query=query, body=None, content_type=JSON, accept=accept
         )
-        response = await self._send(
-            method="GET",
-            path=path,
-            query=query,
-            body=None,
-            content_type=JSON,
-            timeout=timeout,
-            accept=accept,
-        )
-        if keepalive is not None:
-            _keep_alive(response, keepalive)
-        try:
-            yield _json_lines(response)
-        finally:
-            response.release()
+        async with self._pool.stream(
+            request, connect_timeout=self.timeout, idle_timeout=idle_timeout, keepalive=keepalive
+        ) as (answer, lines):
+            _raise_for_status(answer)
+            assert lines is not None
+            yield _json_lines(lines, idle_timeout)
 
     async def get(self, path: str, *, query: Query | None = None) -> KubeObject:
         return await self.request("GET", path, query=query)
@@ -235,25 +214,21 @@ class RESTClient:
         return await self.request("DELETE", path, query=query)
 
 
-def _keep_alive(response: aiohttp.ClientResponse, idle: float) -> None:
-    connection = response.connection
-    transport = connection.transport if connection is not None else None
-    sock = transport.get_extra_info("socket") if transport is not None else None
-    if sock is None:
-        return
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_KEEPALIVE, 1)
-    interval = max(1, round(idle / KEEPALIVE_PROBES))
-    for option, value in (
-        ("TCP_KEEPIDLE", max(1, round(idle))),
-        ("TCP_KEEPINTVL", interval),
-        ("TCP_KEEPCNT", KEEPALIVE_PROBES),
-    ):
-        if hasattr(socket, option):  # Linux names; other systems keep their defaults
-            sock.setsockopt(socket.IPPROTO_TCP, getattr(socket, option), value)
+def _raise_for_status(answer: Answer) -> None:
+    if not 200 <= answer.status < 300:
+        raise error_from_response(answer.status, answer.body, answer.headers)
 
 
-async def _json_lines(response: aiohttp.ClientResponse) -> AsyncIterator[KubeObject]:
-    async for line in response.content:
+def _header_value(value: str) -> str:
+    """A credential as a header's value; one holding a line break would end the header
+    and start another, so it is refused."""
+    if "\r" in value or "\n" in value:
+        raise ValueError("the Authorization credential holds a line break")
+    return value
+
+
+async def _json_lines(lines: Lines, idle_timeout: float | None) -> AsyncIterator[KubeObject]:
+    while (line := await lines.next(idle_timeout)) is not None:
         if line.strip():
             yield _json_object(line)
 

@@ -3,8 +3,6 @@ needs a person to fix something (wrong resource, selector or permissions)."""
 
 from __future__ import annotations
 
-import aiohttp
-
 from ome.client.errors import ApiError, Gone, TooManyRequests
 
 # Answers that say the request itself is wrong: retrying cannot help until someone
@@ -44,7 +42,7 @@ def is_transient(err: BaseException) -> bool:
     """Throttling, server trouble and lost connections: retry the same request later."""
     if isinstance(err, ApiError):
         return isinstance(err, TooManyRequests) or err.status >= 500
-    return isinstance(err, aiohttp.ClientError | OSError | ValueError)
+    return isinstance(err, OSError | ValueError)
 
 
 def needs_a_fix(err: BaseException | None) -> bool:

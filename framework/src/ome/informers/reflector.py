@@ -29,10 +29,9 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Protocol
 
-import aiohttp
 import structlog
 
-from ome.client import ApiError, Client, KubeObject, MutableKubeObject, ResourceInfo
+from ome.client import ApiError, Client, IdleTimeout, KubeObject, MutableKubeObject, ResourceInfo
 from ome.informers.backoff import Backoff
 from ome.informers.errors import (
     WATCH_LIST_REFUSED,
@@ -270,7 +269,7 @@ class Reflector:
                 async for kind, obj in events:
                     seen += 1
                     initial = self._apply(list_watch, kind, obj, initial)
-        except aiohttp.SocketTimeoutError:
+        except IdleTimeout:
             self._log.warning(
                 "watch silent; reopening", seconds=options.inactivity_timeout, events=seen
             )

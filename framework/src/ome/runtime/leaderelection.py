@@ -26,7 +26,6 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
-import aiohttp
 import structlog
 
 from ome.client import ApiError, Client, Conflict, NotFound
@@ -206,7 +205,7 @@ class LeaderElector:
                             )
                             if not (lease.get("spec") or {}).get("holderIdentity"):
                                 changed.set()  # released: take it now
-            except (ApiError, OSError, TimeoutError, aiohttp.ClientError, KeyError) as err:
+            except (ApiError, OSError, TimeoutError, KeyError) as err:
                 log.debug("lease watch ended", lease=self.config.name, error=repr(err))
             await asyncio.sleep(self.config.retry_period)
 

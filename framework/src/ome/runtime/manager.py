@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import gc
 import signal
 import socket
@@ -24,7 +25,6 @@ from collections.abc import AsyncIterator, Callable, Coroutine
 from dataclasses import dataclass, field
 
 import structlog
-from aiohttp import web
 from prometheus_client import CollectorRegistry
 
 from ome.client import ApiError, Client
@@ -116,12 +116,9 @@ class Manager:
         self.probe_server = self._server(self.options.probe_address, metrics=False)
 
     def _server(self, address: str, *, metrics: bool) -> HttpServer:
-        app = web.Application()
         if metrics:
-            add_metrics_route(app, self.registry)
-        else:
-            self.probes.add_routes(app)
-        return HttpServer(address, app)
+            return HttpServer(address, functools.partial(add_metrics_route, registry=self.registry))
+        return HttpServer(address, self.probes.add_routes)
 
     # -- registration ----------------------------------------------------------------
 
