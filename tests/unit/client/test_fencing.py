@@ -39,5 +39,8 @@ def test_a_write_goes_over_the_newest_version_seen() -> None:
     # the cache has moved on (the write's echo, or someone else's change): the cache's
     assert newest_seen("9", ("7", "9")) == "9"
     assert newest_seen("12", ("7", "9")) == "12"
+    # a second write before the cache caught up went over 9 and made 11; the cache still
+    # shows 7, which the record of that write names: 11 is the newest
+    assert newest_seen("7", ("7", "11")) == "11"
     # created by the last write, and the cache has not seen it: still a create's fence
     assert newest_seen(None, (None, "9")) is None

@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 
+from ome.client import Conflict
 from ome.runtime import OwnWrites
 from ome.runtime.kinds import GVK
 from ome.runtime.predicates import HoldingPredicate, Predicate
@@ -134,3 +135,20 @@ async def test_a_failed_write_delivers_what_it_held() -> None:
         await writes.write(DEPLOYMENT, obj("engine", "5"), refused())
     assert watch.queued == ["6"]
     assert len(writes) == 0
+
+
+async def test_a_write_refused_as_stale_lets_the_echo_of_an_earlier_one_through() -> None:
+    """The cache is behind (a watch broke): a write over its version is refused, and the
+    retry waits for the cache to catch up. After a relist the event that brings it there
+    is the echo of the controller's own earlier write, which must wake it this time."""
+    writes = OwnWrites()
+    watch = Watch(writes.not_echoes(DEPLOYMENT))
+    writes.record(DEPLOYMENT, obj("engine", "9"))  # an earlier write's answer
+
+    async def stale() -> dict[str, Any]:
+        raise Conflict(409, "Conflict", "the object has been modified")
+
+    with pytest.raises(Conflict):
+        await writes.write(DEPLOYMENT, obj("engine", "7"), stale())
+    watch.updated(obj("engine", "7"), obj("engine", "9"))  # the relist's view of it
+    assert watch.queued == ["9"]

@@ -35,10 +35,12 @@ def fenced(body: KubeObject, version: str | None) -> MutableKubeObject:
 
 def newest_seen(cached: str | None, last_write: tuple[str | None, str] | None) -> str | None:
     """The version to write over, given the cache's (``cached``) and this writer's last
-    write to the object (``last_write``: the version it was made over, the version it
-    produced). A cache still showing the version the last write was made over has not
-    seen that write yet: its answer is the newest version known, and writing over the
-    cache's would be refused as stale for no reason."""
+    write to the object (``last_write``: the version the cache showed when it was made,
+    the version it produced). A cache still showing that version has not seen the write
+    yet: its answer is the newest version known, and writing over the cache's would be
+    refused as stale for no reason. Recording what the cache showed, rather than the
+    version written over, keeps this true through a run of writes the cache has not
+    caught up with (each one over the previous one's answer)."""
     if last_write is not None and cached is not None and cached == last_write[0]:
         return last_write[1]
     return cached

@@ -32,7 +32,7 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 
-from ome.client import KubeObject
+from ome.client import Conflict, KubeObject
 from ome.runtime.kinds import GVK
 from ome.runtime.predicates import HoldingPredicate, Predicate
 
@@ -68,6 +68,13 @@ class OwnWrites:
         try:
             written = await sending
             return written
+        except Conflict:
+            # Refused as stale: the controller's cache is behind the server. The event
+            # that brings it up to date is what its retry waits for, even when that is
+            # the echo of one of its own earlier writes (after a relist it is the only
+            # event there is), so it must not be dropped as one.
+            self._versions.pop(key, None)
+            raise
         finally:
             if written is not None:
                 self.record(kind, written)

@@ -417,7 +417,7 @@ class InferenceServiceReconciler:
         finalizers = raw["metadata"]["finalizers"]
         if ORPHAN_FINALIZER not in finalizers:
             for gvk, child in self._children_of(raw):
-                await self._delete_child(gvk, child)
+                await self._delete_child(gvk, child, insist=True)
         with contextlib.suppress(NotFound):  # gone meanwhile: nothing to release
             await self._set_finalizers(raw, [f for f in finalizers if f != FINALIZER])
 
@@ -541,7 +541,7 @@ class InferenceServiceReconciler:
         sending = resource.apply(body, field_manager=FIELD_MANAGER, force=True)
         applied = dict(await self.own_writes.write(gvk, body, sending))
         self._applied[gvk, key] = (digest, _marker(applied))
-        self._versions[gvk, key] = (over, applied["metadata"]["resourceVersion"])
+        self._versions[gvk, key] = (version_of(cached), applied["metadata"]["resourceVersion"])
         self._forget_deleted()
         return applied
 
@@ -594,19 +594,27 @@ class InferenceServiceReconciler:
                     found.append((gvk, child))
         return found
 
-    async def _delete_child(self, gvk: GVK, child: Obj) -> None:
+    async def _delete_child(self, gvk: GVK, child: Obj, *, insist: bool = False) -> None:
         """Delete the child as cached (not a namesake made since, nor one changed since:
-        either is seen again)."""
+        either is seen again, and its event brings the service back). With ``insist``, a
+        child changed since cached raises the Conflict instead: a finalizer is released
+        only once its children are gone, so the service is retried over a fresher cache
+        (a Deployment's status changes often while it starts)."""
         meta = child["metadata"]
         log.info("deleting child", kind=gvk.kind, name=meta["name"])
         resource = await self._resource(gvk)
-        with contextlib.suppress(NotFound, Conflict):
+        try:
             await resource.delete(
                 meta["name"],
                 meta["namespace"],
                 preconditions=delete_preconditions(child),
                 propagation_policy="Background",
             )
+        except NotFound:
+            pass
+        except Conflict:
+            if insist:
+                raise
         key = f"{meta['namespace']}/{meta['name']}"
         self._applied.pop((gvk, key), None)
         self._versions.pop((gvk, key), None)
@@ -631,5 +639,8 @@ class InferenceServiceReconciler:
         services = await self._resource(INFERENCESERVICE)
         sending = services.apply_status(fenced(body, over), field_manager=FIELD_MANAGER, force=True)
         written = await self.own_writes.write(INFERENCESERVICE, body, sending)
-        self._versions[INFERENCESERVICE, key] = (over, written["metadata"]["resourceVersion"])
+        self._versions[INFERENCESERVICE, key] = (
+            meta["resourceVersion"],
+            written["metadata"]["resourceVersion"],
+        )
         self._written[key] = answered
