@@ -22,7 +22,7 @@ import socket
 import ssl
 from collections.abc import AsyncIterator, Callable, Mapping
 from dataclasses import dataclass
-from typing import Self, cast
+from typing import cast
 from urllib.parse import SplitResult, unquote, urlsplit
 
 import httptools
@@ -90,7 +90,7 @@ class _Connection(asyncio.Protocol):
     # -- the exchange --------------------------------------------------------------------
 
     def send(self, data: bytes, *, tunnel: bool = False) -> None:
-        if self.transport is None or self.closed or self.transport.is_closing():
+        if self.transport is None or not self.usable:
             raise TransportError("the connection closed before the request was sent")
         self._head = self._loop.create_future()
         self._done = self._loop.create_future()
@@ -234,10 +234,8 @@ class Lines:
                 return self._take_partial()
             self._waiter = asyncio.get_running_loop().create_future()
             try:
-                async with asyncio.timeout(idle_timeout):
+                async with _idle_bound(idle_timeout):
                     await self._waiter
-            except TimeoutError:
-                raise IdleTimeout(f"no data for {idle_timeout} s") from None
             finally:
                 self._waiter = None
         line = self._lines.popleft()
@@ -274,12 +272,6 @@ class ConnectionPool:
         self._slots = asyncio.Semaphore(limit)
         self._idle: list[_Connection] = []
         self._open: set[_Connection] = set()
-
-    async def __aenter__(self) -> Self:
-        return self
-
-    async def __aexit__(self, *exc_info: object) -> None:
-        self.close()
 
     def close(self) -> None:
         for connection in self._open:
@@ -328,13 +320,12 @@ class ConnectionPool:
                 connection = await self._acquire()
             try:
                 connection.send(request)
-                lines = None
                 async with _idle_bound(idle_timeout):
                     status, headers = await connection.head()
-                    if not 200 <= status < 300:
-                        body = await connection.body()
-                if 200 <= status < 300:
-                    body = b""
+                    streaming = 200 <= status < 300
+                    body = b"" if streaming else await connection.body()
+                lines = None
+                if streaming:
                     if keepalive is not None:
                         keep_alive(connection.transport, keepalive)
                     lines = connection.stream_lines()
@@ -435,7 +426,7 @@ async def _idle_bound(idle_timeout: float | None) -> AsyncIterator[None]:
         async with asyncio.timeout(idle_timeout):
             yield
     except TimeoutError:
-        raise IdleTimeout(f"no answer for {idle_timeout} s") from None
+        raise IdleTimeout(f"nothing from the server for {idle_timeout} s") from None
 
 
 def _basic_credentials(url: SplitResult) -> str | None:
