@@ -5,6 +5,7 @@ computation then cannot fail."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from ome.api.v1beta1 import InferenceService
@@ -154,8 +155,15 @@ class ServingPlan:
         return next((w for w in self.workloads if w.component is component), None)
 
 
-def plan_service(service: InferenceService, catalog: Catalog, config: ServingConfig) -> ServingPlan:
-    """Resolve the model, choose the runtime and build each component's pod."""
+def plan_service(
+    service: InferenceService,
+    catalog: Catalog,
+    config: ServingConfig,
+    *,
+    select: Callable[[InferenceService, Model], Selection] | None = None,
+) -> ServingPlan:
+    """Resolve the model, choose the runtime and build each component's pod. ``select``
+    stands in for :func:`select_runtime` over ``catalog``, e.g. to remember its answers."""
     mode = service_mode(service_annotations(service), config.default_deployment_mode)
     require_supported(mode, {})
     if service.spec.engine is None and _uses_predictor(service):
@@ -165,7 +173,10 @@ def plan_service(service: InferenceService, catalog: Catalog, config: ServingCon
             "and spec.runtime",
         )
     model = resolve_base_model(service, catalog)
-    selection = select_runtime(service, model, catalog)
+    if select is None:
+        selection = select_runtime(service, model, catalog)
+    else:
+        selection = select(service, model)
     fine_tuning = resolve_fine_tuning(service, model, catalog)
     components = merge_components(service, selection.runtime.spec)
     modes = component_modes(components)

@@ -132,3 +132,20 @@ def test_the_compact_store_holds_no_more_than_the_json() -> None:
         tracemalloc.stop()
     encoded = len(json.dumps({**obj("object-10"), "data": {"text": "x" * 1000}}))
     assert held < 1.5 * encoded  # the bytes, their key and the dict slot; not a 4 KiB buffer
+
+
+def test_the_revision_moves_with_every_change_and_only_then(kind: type[Store]) -> None:
+    store = kind()
+    seen = [store.revision]
+    store.upsert(obj("a"))
+    store.upsert(obj("a", app="x"))
+    store.delete("a")  # not there: no change
+    seen.append(store.revision)
+    store.delete("default/a")
+    seen.append(store.revision)
+    store.add_indexers({"app": by_app})
+    store.get("default/a")
+    seen.append(store.revision)
+    store.replace({})
+    seen.append(store.revision)
+    assert seen[0] < seen[1] < seen[2] == seen[3] < seen[4]

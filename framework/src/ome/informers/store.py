@@ -44,12 +44,15 @@ class Store:
         _indexers  index name -> function giving an object's values for that index.
         _indices   index name -> value -> keys of the objects filed under it. A value
                    with no keys left is removed, so the dicts only hold live values.
+        _revision  how many times the content changed; every write files the object in
+                   the indexes (``_file``, ``_reindex``), which counts it.
     """
 
     def __init__(self, indexers: Mapping[str, IndexFunc] | None = None) -> None:
         self._items: dict[str, KubeObject] = {}
         self._indexers: dict[str, IndexFunc] = {}
         self._indices: dict[str, dict[str, set[str]]] = {}
+        self._revision = 0
         self.add_indexers(indexers or {})
 
     # -- reading ---------------------------------------------------------------------
@@ -79,6 +82,12 @@ class Store:
     def index_values(self, index_name: str) -> builtins.list[str]:
         """Every value some object is filed under in the named index."""
         return list(self._index(index_name))
+
+    @property
+    def revision(self) -> int:
+        """Grows with every change to the content: what a reader derived from the store
+        holds while the revision stays the same."""
+        return self._revision
 
     @property
     def indexers(self) -> dict[str, IndexFunc]:
@@ -117,6 +126,7 @@ class Store:
 
     def _file(self, key: str, old: KubeObject | None, new: KubeObject | None) -> None:
         """Move ``key`` from the values ``old`` is filed under to those of ``new``."""
+        self._revision += 1
         for name, function in self._indexers.items():
             before = set(function(old)) if old is not None else set()
             after = set(function(new)) if new is not None else set()
@@ -155,5 +165,6 @@ class Store:
         return old
 
     def _reindex(self, items: Mapping[str, KubeObject]) -> None:
+        self._revision += 1
         self._indices = {name: {} for name in self._indexers}
         self._index_all(self._indexers, items.items())

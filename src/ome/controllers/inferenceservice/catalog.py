@@ -57,6 +57,10 @@ class StoreCatalog:
     def cluster_serving_runtimes(self) -> Sequence[ClusterServingRuntime]:
         return self._cluster_runtimes.in_namespace(None)
 
+    def runtimes_revision(self) -> tuple[int, int]:
+        """Changes when any ServingRuntime or ClusterServingRuntime does."""
+        return (self._runtimes.store.revision, self._cluster_runtimes.store.revision)
+
     def fine_tuned_weight(self, name: str) -> FineTunedWeight | None:
         return self._weights.get(name) if self._weights is not None else None
 

@@ -27,6 +27,7 @@ from ome.client import (
     version_of,
 )
 from ome.controllers.inferenceservice.catalog import StoreCatalog
+from ome.controllers.inferenceservice.selections import RememberedSelections
 from ome.controllers.inferenceservice.tracking import Child, Tracker
 from ome.controllers.kinds import (
     CHILD_KINDS,
@@ -221,6 +222,7 @@ class InferenceServiceReconciler:
         self.pods = pods
         self.dacs = dacs
         self.catalog = catalog
+        self.selections = RememberedSelections(catalog)
         self.recorder = recorder
         self.tracker = tracker
         self.config_informer = config
@@ -292,7 +294,7 @@ class InferenceServiceReconciler:
             raw = await self._set_finalizers(raw, finalizers)
         service = InferenceService.model_validate(raw)
         try:
-            plan = plan_service(service, self.catalog, self.config())
+            plan = plan_service(service, self.catalog, self.config(), select=self.selections.select)
         except ServingError as error:
             await self._failed(key, raw, service, error)
             return
