@@ -39,6 +39,8 @@ from ome.runtime.writeloop import DEFAULT_THRESHOLD, DEFAULT_WINDOW, WriteLoopGu
 from ome.workqueue.prometheus import PrometheusMetricsProvider
 
 Runnable = Callable[[], Coroutine[object, object, None]]
+INTERPRETER_GC_THRESHOLDS = (700, 10, 10)
+YOUNG_GC_THRESHOLD = 10_000
 log = structlog.get_logger("ome.manager")
 
 
@@ -65,6 +67,16 @@ class ManagerOptions:
             raise ValueError("graceful_shutdown_timeout must be >= 0")
         if self.cache_sync_timeout <= 0:
             raise ValueError("cache_sync_timeout must be > 0")
+
+
+def _space_young_collections() -> None:
+    """Collect the youngest generation every 10,000 net allocations instead of 700,
+    unless the process set its own thresholds. A reconcile's decoded events, answers and
+    rendered objects outlive 700 allocations, so the young collection promotes them and
+    the older generations fill with garbage that full collections then walk: 1.1 of an
+    operator's 13 CPU seconds in the InferenceService benchmark, 0.15 with 10,000."""
+    if gc.get_threshold() == INTERPRETER_GC_THRESHOLDS:
+        gc.set_threshold(YOUNG_GC_THRESHOLD, *INTERPRETER_GC_THRESHOLDS[1:])
 
 
 class Manager:
@@ -189,6 +201,7 @@ class Manager:
             self._synced = True
             # The synced caches are long-lived: keep full collections from walking them.
             gc.freeze()
+            _space_young_collections()
             always_on = [asyncio.create_task(r()) for r in self._always_on]
             leading = asyncio.create_task(self._campaign())
             stopping = asyncio.create_task(stop.wait())
