@@ -109,6 +109,11 @@ class _Connection(asyncio.Protocol):
         await self._done
         return b"".join(self._body)
 
+    async def answer(self) -> Answer:
+        """The whole answer: one wait, where the head and then the body would be two."""
+        body = await self.body()
+        return Answer(self._status, self._headers, body)
+
     def stream_lines(self) -> Lines:
         """The rest of the body, line by line (anything already read comes first)."""
         assert self.transport is not None
@@ -232,12 +237,18 @@ class Lines:
             if self._done.done():
                 self._done.result()  # a broken connection raises here
                 return self._take_partial()
-            self._waiter = asyncio.get_running_loop().create_future()
+            loop = asyncio.get_running_loop()
+            self._waiter = waiter = loop.create_future()
+            # A timer of the loop's own, not asyncio.timeout: a watch waits once per event.
+            timer = None
+            if idle_timeout is not None:
+                timer = loop.call_later(idle_timeout, _time_out, waiter, idle_timeout)
             try:
-                async with _idle_bound(idle_timeout):
-                    await self._waiter
+                await waiter
             finally:
                 self._waiter = None
+                if timer is not None:
+                    timer.cancel()
         line = self._lines.popleft()
         self._buffered -= len(line)
         if self._paused and self._buffered < STREAM_BUFFER // 2:
@@ -288,8 +299,7 @@ class ConnectionPool:
                 reused = connection.reused
                 try:
                     connection.send(request)
-                    status, headers = await connection.head()
-                    body = await connection.body()
+                    answer = await connection.answer()
                 except TransportError:
                     connection.close()
                     if not (retry and reused and not connection.received):
@@ -300,7 +310,7 @@ class ConnectionPool:
                     connection.close()  # cancelled or timed out mid-answer: unusable
                     raise
                 self._put_back(connection)
-                return Answer(status, headers, body)
+                return answer
 
     @contextlib.asynccontextmanager
     async def stream(
@@ -420,13 +430,22 @@ def keep_alive(transport: asyncio.BaseTransport | None, idle: float) -> None:
             sock.setsockopt(socket.IPPROTO_TCP, getattr(socket, option), value)
 
 
+def _idle(idle_timeout: float | None) -> IdleTimeout:
+    return IdleTimeout(f"nothing from the server for {idle_timeout} s")
+
+
+def _time_out(waiter: asyncio.Future[None], idle_timeout: float) -> None:
+    if not waiter.done():
+        waiter.set_exception(_idle(idle_timeout))
+
+
 @contextlib.asynccontextmanager
 async def _idle_bound(idle_timeout: float | None) -> AsyncIterator[None]:
     try:
         async with asyncio.timeout(idle_timeout):
             yield
     except TimeoutError:
-        raise IdleTimeout(f"nothing from the server for {idle_timeout} s") from None
+        raise _idle(idle_timeout) from None
 
 
 def _basic_credentials(url: SplitResult) -> str | None:
