@@ -59,6 +59,15 @@ def test_two_owners_trading_an_object_is_a_loop() -> None:
     assert warning["repeated_writes"] == 3
 
 
+def test_the_same_content_fenced_over_new_versions_is_a_loop() -> None:
+    loop, metrics, clock = guard()
+    for version in range(4):
+        clock.now += 0.01
+        metadata = {"name": "modelconfig-chat", "resourceVersion": str(100 + version)}
+        loop.observe("PATCH", PATH, {"metadata": metadata, "data": {"same": "yes"}})
+    assert loops(metrics) == 1
+
+
 def test_new_content_each_time_is_not_a_loop() -> None:
     loop, metrics, clock = guard()
     for generation in range(50):

@@ -11,17 +11,23 @@ window as a warning naming the controller and the object, and counted in
 ``controller_runtime_write_loops_total``. Writes made outside a reconcile are not
 watched.
 
+A body's ``metadata.resourceVersion`` is left out of its digest: a controller that
+fences its writes (``ome.client.fenced``) sends the same content over a new version
+each time, and that is still a repeat.
+
 State, all in memory: ``_writes`` maps (controller, path) to the (time, digest, repeat)
 of its writes within the window; ``_reported`` maps the same key to when it was last
-reported. Keys whose writes have all left the window are swept out every ``_SWEEP``
-observations, so memory follows the objects written recently, not all ever written.
+reported. Keys whose writes have all left the window are swept out whenever
+``_sweep_at`` keys are held, which is then set to twice the keys left (at least
+``_SWEEP``): memory follows the objects written recently, not all ever written, and a
+burst of writes to many objects does not sweep again and again.
 """
 
 from __future__ import annotations
 
 import time
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from contextvars import ContextVar
 
 import structlog
@@ -59,7 +65,7 @@ class WriteLoopGuard:
         self.clock = clock
         self._writes: dict[Key, deque[tuple[float, int, bool]]] = {}
         self._reported: dict[Key, float] = {}
-        self._observed = 0
+        self._sweep_at = _SWEEP
 
     def observe(self, method: str, path: str, body: RequestBody) -> None:
         """A client write observer (:attr:`ome.client.Client.write_observers`)."""
@@ -70,7 +76,7 @@ class WriteLoopGuard:
         key = (controller, path)
         writes = self._writes.setdefault(key, deque())
         self._expire(writes, now)
-        digest = hash(codec.canonical(body))
+        digest = hash(codec.canonical(_unfenced(body)))
         repeat = any(d == digest for _, d, _ in writes)
         writes.append((now, digest, repeat))
         repeats = sum(1 for *_, r in writes if r)
@@ -87,9 +93,9 @@ class WriteLoopGuard:
                 repeated_writes=repeats,
                 window_seconds=self.window,
             )
-        self._observed += 1
-        if self._observed % _SWEEP == 0:
+        if len(self._writes) >= self._sweep_at:
             self._sweep(now)
+            self._sweep_at = max(_SWEEP, 2 * len(self._writes))
 
     def _expire(self, writes: deque[tuple[float, int, bool]], now: float) -> None:
         while writes and now - writes[0][0] > self.window:
@@ -101,3 +107,14 @@ class WriteLoopGuard:
             if not self._writes[key]:
                 del self._writes[key]
         self._reported = {k: t for k, t in self._reported.items() if now - t < self.window}
+
+
+def _unfenced(body: RequestBody) -> RequestBody:
+    """``body`` without ``metadata.resourceVersion``."""
+    if not isinstance(body, Mapping):
+        return body
+    metadata = body.get("metadata")
+    if not isinstance(metadata, Mapping) or "resourceVersion" not in metadata:
+        return body
+    rest = {key: value for key, value in metadata.items() if key != "resourceVersion"}
+    return {**body, "metadata": rest}
