@@ -44,6 +44,7 @@ def selections(runtimes: Store) -> RememberedSelections:
 def test_the_same_question_is_answered_from_memory(selections: RememberedSelections) -> None:
     first = selections.select(service("one"), model())
     assert first.name == "srt-a"
+    assert [c.name for c in first.candidates] == ["srt-a"]  # the winner's verdict alone
     # another service asking the same: the same answer, not judged again
     assert selections.select(service("two"), model()) is first
 

@@ -5,9 +5,15 @@ services of a cluster share a few models. The answer depends only on the service
 namespace, the runtime it names, the accelerator classes it asks for, the model, and the
 runtimes; so it is kept per those, the model at its resourceVersion, until any runtime
 changes. A service that cannot be served is judged again each time: its error is the slow
-path, and names the service."""
+path, and names the service.
+
+A selection is kept with the winner's verdict alone: the reconcile reads no other, and
+every runtime's verdict for every model would hold a few megabytes for nothing
+(``ome explain`` and ``ome status``, which show them all, select afresh)."""
 
 from __future__ import annotations
+
+from dataclasses import replace
 
 from ome.api.v1beta1 import InferenceService
 from ome.controllers.inferenceservice.catalog import StoreCatalog
@@ -51,5 +57,6 @@ class RememberedSelections:
         selection = self._selections.get(key)
         if selection is None:
             selection = select_runtime(service, model, self.catalog)
+            selection = replace(selection, candidates=selection.candidates[:1])
             self._selections[key] = selection
         return selection
